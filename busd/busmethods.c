@@ -1,0 +1,245 @@
+/* busmethods.c: the daemon as a destination: methods of org.busd
+ * (docs/protocol.md §4.6). Builds JSON answers from the router's state; no
+ * I/O. */
+#include <json-c/json.h>
+#include <string.h>
+
+#include "buslimits.h"
+#include "msg.h"
+#include "peer.h"
+#include "router-private.h"
+#include "syntax.h"
+
+static struct json_object *str_or_null(const char *s)
+{
+        return s ? json_object_new_string(s) : NULL;
+}
+
+static struct json_object *method_names(const struct peer *p)
+{
+        struct json_object *a = json_object_new_array();
+        size_t n = p->methods ? json_object_array_length(p->methods) : 0;
+
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *name;
+                if (json_object_object_get_ex(json_object_array_get_idx(p->methods, i), "name", &name))
+                        json_object_array_add(a, json_object_get(name));
+        }
+        return a;
+}
+
+static struct json_object *queue_of(struct name *n)
+{
+        struct json_object *a = json_object_new_array();
+        bool first = true;
+
+        list_for_each(l, &n->owners)
+        {
+                if (!first)
+                        json_object_array_add(a, json_object_new_string(
+                                                         list_entry(l, struct owner, name_link)->peer->unique));
+                first = false;
+        }
+        return a;
+}
+
+static int add_name(struct name *n, void *ud)
+{
+        struct json_object *arr = ud, *o = json_object_new_object();
+        struct peer *p = list_entry(list_first(&n->owners), struct owner, name_link)->peer;
+
+        json_object_object_add(o, "name", json_object_new_string(n->str));
+        json_object_object_add(o, "owner", json_object_new_string(p->unique));
+        json_object_object_add(o, "pid", json_object_new_int64(p->pid));
+        json_object_object_add(o, "uid", json_object_new_uint64(p->uid));
+        json_object_object_add(o, "gid", json_object_new_uint64(p->gid));
+        json_object_object_add(o, "queue", queue_of(n));
+        json_object_object_add(o, "methods", method_names(p));
+        json_object_array_add(arr, o);
+        return 0;
+}
+
+static struct json_object *peer_names(const struct peer *p)
+{
+        struct json_object *a = json_object_new_array();
+
+        list_for_each(l, &p->owners)
+        {
+                struct owner *o = list_entry(l, struct owner, peer_link);
+                if (list_first(&o->name->owners) == &o->name_link)
+                        json_object_array_add(a, json_object_new_string(o->name->str));
+        }
+        return a;
+}
+
+static struct json_object *do_list(struct router *r)
+{
+        struct json_object *res = json_object_new_object(), *names = json_object_new_array(),
+                           *peers = json_object_new_array();
+        struct lh_entry *e;
+
+        registry_foreach(r->registry, add_name, names);
+        lh_foreach(r->peers, e)
+        {
+                struct peer *p = lh_entry_v(e);
+                struct json_object *o = json_object_new_object();
+                json_object_object_add(o, "unique", json_object_new_string(p->unique));
+                json_object_object_add(o, "name", str_or_null(p->display));
+                json_object_object_add(o, "pid", json_object_new_int64(p->pid));
+                json_object_object_add(o, "uid", json_object_new_uint64(p->uid));
+                json_object_object_add(o, "gid", json_object_new_uint64(p->gid));
+                json_object_object_add(o, "transport", json_object_new_string(p->transport));
+                json_object_object_add(o, "names", peer_names(p));
+                json_object_array_add(peers, o);
+        }
+        json_object_object_add(res, "names", names);
+        json_object_object_add(res, "peers", peers);
+        return res;
+}
+
+static struct json_object *do_stats(struct router *r)
+{
+        const struct router_stats *s = &r->stats;
+        struct json_object *o = json_object_new_object(), *peers = json_object_new_array();
+        struct lh_entry *e;
+
+#define U64(k, v) json_object_object_add(o, k, json_object_new_uint64(v))
+        U64("uptime_ms", r->now_ms - r->start_ms);
+        U64("connections", router_peer_count(r));
+        U64("connections_total", s->connections_total);
+        U64("messages_in", s->messages_in);
+        U64("messages_out", s->messages_out);
+        U64("bytes_in", s->bytes_in);
+        U64("bytes_out", s->bytes_out);
+        U64("calls", s->calls);
+        U64("replies", s->replies);
+        U64("events", s->events);
+        U64("deliveries", s->deliveries);
+        U64("drops", s->drops);
+        U64("errors", s->errors);
+        U64("pending_calls", calls_count(r->calls));
+        U64("subscriptions", subs_count(r->subs));
+        U64("names", registry_count(r->registry));
+#undef U64
+        lh_foreach(r->peers, e)
+        {
+                struct peer *p = lh_entry_v(e);
+                struct json_object *q = json_object_new_object();
+                json_object_object_add(q, "unique", json_object_new_string(p->unique));
+                json_object_object_add(q, "name", str_or_null(p->display));
+                json_object_object_add(q, "transport", json_object_new_string(p->transport));
+                json_object_object_add(q, "queue_bytes", json_object_new_uint64(p->queued_bytes));
+                json_object_object_add(q, "queue_messages", json_object_new_uint64(p->queued_msgs));
+                json_object_object_add(q, "drops", json_object_new_uint64(p->drops_total));
+                json_object_object_add(q, "messages_in", json_object_new_uint64(p->msgs_in));
+                json_object_object_add(q, "messages_out", json_object_new_uint64(p->msgs_out));
+                json_object_object_add(q, "pending_calls", json_object_new_uint64(p->n_calls_out));
+                json_object_array_add(peers, q);
+        }
+        json_object_object_add(o, "peers", peers);
+        return o;
+}
+
+/* Reads the one string member `name` that owner/introspect take. Returns NULL
+ * after answering invalid_params. */
+static const char *param_name(struct router *r, struct peer *p, const struct msg *m)
+{
+        struct json_object *v = NULL;
+        const char *s;
+
+        if (json_object_is_type(m->params, json_type_object)) {
+                json_object_object_foreach(m->params, key, val)
+                {
+                        if (strcmp(key, "name") != 0) {
+                                router_error_own(r, p, m, "invalid_params", "%s: unknown parameter '%.64s' (takes: name)",
+                                                 m->method.s, key);
+                                return NULL;
+                        }
+                        v = val;
+                }
+        }
+        if (!v || !json_object_is_type(v, json_type_string)) {
+                router_error_own(r, p, m, "invalid_params",
+                                 "%s takes {\"name\": NAME} with a well-known name or unique id", m->method.s);
+                return NULL;
+        }
+        s = json_object_get_string(v);
+        return s;
+}
+
+/* Methods without parameters accept null, absent or {}. */
+static bool no_params(struct router *r, struct peer *p, const struct msg *m)
+{
+        if (!m->params || (json_object_is_type(m->params, json_type_object) &&
+                           json_object_object_length(m->params) == 0))
+                return true;
+        router_error_own(r, p, m, "invalid_params", "%s takes no parameters", m->method.s);
+        return false;
+}
+
+static struct peer *lookup(struct router *r, const char *name)
+{
+        struct peer *q = name[0] == ':' ? router_peer_by_unique(r, name, strlen(name))
+                                        : registry_owner(r->registry, name);
+        return q && q->hello_done ? q : NULL;
+}
+
+void busmethods_call(struct router *r, struct peer *p, const struct msg *m)
+{
+        const char *method = m->method.s, *name;
+        struct json_object *res = NULL;
+        struct peer *q;
+
+        if (m->oneway) {
+                router_error_own(r, p, m, "invalid_message", "org.busd methods cannot be called one-way");
+                return;
+        }
+        if (strcmp(method, "ping") == 0) {
+                if (!no_params(r, p, m))
+                        return;
+                res = json_object_new_object();
+                json_object_object_add(res, "server", json_object_new_string(BUS_SERVER_STRING));
+        } else if (strcmp(method, "list") == 0) {
+                if (!no_params(r, p, m))
+                        return;
+                res = do_list(r);
+        } else if (strcmp(method, "stats") == 0) {
+                if (!no_params(r, p, m))
+                        return;
+                res = do_stats(r);
+        } else if (strcmp(method, "owner") == 0 || strcmp(method, "introspect") == 0) {
+                if (!(name = param_name(r, p, m)))
+                        return;
+                if (strcmp(name, BUS_DAEMON_NAME) == 0 && strcmp(method, "introspect") == 0) {
+                        res = json_object_new_object();
+                        json_object_object_add(res, "name", json_object_new_string(name));
+                        json_object_object_add(res, "owner", json_object_new_string(BUS_DAEMON_NAME));
+                        json_object_object_add(res, "methods",
+                                               json_tokener_parse("[{\"name\":\"ping\",\"description\":\"check the daemon answers\"},"
+                                                                  "{\"name\":\"list\",\"description\":\"names and connections\"},"
+                                                                  "{\"name\":\"owner\",\"description\":\"who owns a name\",\"params\":{\"name\":\"string\"}},"
+                                                                  "{\"name\":\"introspect\",\"description\":\"methods a name declared\",\"params\":{\"name\":\"string\"}},"
+                                                                  "{\"name\":\"stats\",\"description\":\"daemon counters and queues\"}]"));
+                } else if (!(q = lookup(r, name))) {
+                        router_error_own(r, p, m, "no_owner", "no connection owns '%s'", name);
+                        return;
+                } else {
+                        res = json_object_new_object();
+                        json_object_object_add(res, "name", json_object_new_string(name));
+                        json_object_object_add(res, "owner", json_object_new_string(q->unique));
+                        if (strcmp(method, "owner") == 0) {
+                                struct name *n = name[0] == ':' ? NULL : registry_lookup(r->registry, name);
+                                json_object_object_add(res, "queue", n ? queue_of(n) : json_object_new_array());
+                        } else {
+                                json_object_object_add(res, "methods", q->methods ? json_object_get(q->methods)
+                                                                                  : json_object_new_array());
+                        }
+                }
+        } else {
+                router_error_own(r, p, m, "unknown_method",
+                                 "org.busd has no method '%s' (methods: ping, list, owner, introspect, stats)", method);
+                return;
+        }
+        router_reply_own(r, p, m, res);
+        json_object_put(res);
+}

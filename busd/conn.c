@@ -1,0 +1,504 @@
+/* conn.c: one client connection: reading and framing its input, handing each
+ * message to the router, and writing its output queue.
+ *
+ * Stream connections are uv_pipe_t handles read into the server's shared
+ * buffer (an idle connection owns no read buffer) and written with
+ * uv_try_write, falling back to uv_write when the socket is full. Seqpacket
+ * connections are uv_poll_t handles read with recvmmsg and written with
+ * sendmmsg, a batch of packets per system call. Lifetime: a conn is freed only
+ * in its handle's close callback.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "buslimits.h"
+#include "router.h"
+#include "server.h"
+
+#define CONN(p) list_entry(p, struct conn, peer)
+#define WRITE_BATCH 128 /* iovecs or packets per system call */
+#define READ_BATCH 16   /* packets per recvmmsg */
+
+static void mark_dirty(struct conn *c)
+{
+        if (!list_linked(&c->dirty_link))
+                list_append(&c->srv->dirty, &c->dirty_link);
+}
+
+static int peer_send(struct peer *p, struct buf *b)
+{
+        struct conn *c = CONN(p);
+
+        if (c->closing)
+                return -ENOTCONN;
+        if (outq_push(&c->q, buf_ref(b)) < 0) {
+                buf_unref(b);
+                return -ENOMEM;
+        }
+        mark_dirty(c);
+        return 0;
+}
+
+static void peer_kill(struct peer *p, const char *reason)
+{
+        struct conn *c = CONN(p);
+
+        /* closed from the check phase, never inside the router's walk */
+        c->killed = true;
+        mark_dirty(c);
+}
+
+static const struct peer_ops conn_ops = { .send = peer_send, .kill = peer_kill };
+
+static void on_closed(uv_handle_t *h)
+{
+        struct conn *c = h->data;
+
+        if (c->seqpacket)
+                close(c->fd);
+        outq_deinit(&c->q);
+        frame_deinit(&c->frame);
+        free(c);
+}
+
+void conn_close(struct conn *c, const char *why)
+{
+        struct server *srv = c->srv;
+
+        if (c->closing)
+                return;
+        c->closing = true;
+        if (srv->opt->verbose)
+                server_log(srv, "%s (pid %d) disconnected: %s", c->peer.unique, (int)c->peer.pid, why);
+        router_peer_remove(srv->router, &c->peer);
+        list_unlink(&c->dirty_link);
+        list_unlink(&c->drain_link);
+        list_unlink(&c->link);
+        srv->nconns--;
+        uv_close((uv_handle_t *)&c->h, on_closed);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+static void stop_reading(struct conn *c)
+{
+        if (c->seqpacket) {
+                c->poll_events &= ~UV_READABLE;
+                if (c->poll_events)
+                        uv_poll_start(&c->h.poll, c->poll_events, on_poll);
+                else
+                        uv_poll_stop(&c->h.poll);
+        } else {
+                uv_read_stop((uv_stream_t *)&c->h.pipe);
+        }
+}
+
+void conn_drain(struct conn *c, const char *why)
+{
+        struct server *srv = c->srv;
+
+        if (c->closing || c->draining)
+                return;
+        if (srv->opt->verbose)
+                server_log(srv, "%s (pid %d) closing: %s", c->peer.unique, (int)c->peer.pid, why);
+        c->draining = true;
+        router_peer_remove(srv->router, &c->peer);
+        stop_reading(c);
+        c->drain_deadline = uv_now(srv->loop) + srv->opt->limits.stall_timeout_ms;
+        list_append(&srv->draining, &c->drain_link);
+        mark_dirty(c);
+}
+
+/* A framing violation: say why, then close (docs/protocol.md §5, too_large). */
+static void violation(struct conn *c, const char *what)
+{
+        char text[200];
+
+        snprintf(text, sizeof(text), "%s; closing the connection", what);
+        struct buf *b = router_error_buf("too_large", text);
+        if (b && outq_push(&c->q, b) < 0)
+                buf_unref(b);
+        conn_drain(c, what);
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+static int on_line(const char *line, size_t len, void *userdata)
+{
+        struct conn *c = userdata;
+
+        if (c->closing || c->draining)
+                return 1;
+        return router_handle(c->srv->router, &c->peer, line, len) == ROUTER_PAUSE;
+}
+
+static void start_reading(struct conn *c);
+
+/* Acts on what the framer said after feeding or resuming. */
+static void after_frame(struct conn *c, int fr)
+{
+        char what[96];
+
+        if (c->closing || c->draining)
+                return;
+        switch (fr) {
+        case FRAME_PAUSED:
+                c->paused = true;
+                stop_reading(c);
+                break;
+        case FRAME_TOO_LARGE:
+                snprintf(what, sizeof(what), "a line is longer than %zu bytes (max_message)", c->frame.max);
+                violation(c, what);
+                break;
+        case FRAME_OK:
+                break;
+        default:
+                conn_close(c, "out of memory");
+                break;
+        }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+        struct conn *c = h->data;
+
+        /* one buffer for all connections: the read callback consumes it at once */
+        buf->base = c->srv->rbuf;
+        buf->len = c->srv->rbuf_size;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+        struct conn *c = s->data;
+
+        if (nread > 0) {
+                router_set_time(c->srv->router, uv_now(c->srv->loop));
+                after_frame(c, frame_feed(&c->frame, buf->base, (size_t)nread, on_line, c));
+        } else if (nread == UV_EOF) {
+                conn_drain(c, "end of input");
+        } else if (nread < 0) {
+                conn_close(c, uv_strerror((int)nread));
+        }
+}
+
+static void seq_read(struct conn *c)
+{
+        struct server *srv = c->srv;
+        struct mmsghdr mm[READ_BATCH];
+        struct iovec iov[READ_BATCH];
+        char what[96];
+
+        router_set_time(srv->router, uv_now(srv->loop));
+        for (int round = 0; round < 4; round++) {
+                memset(mm, 0, sizeof(mm));
+                for (int i = 0; i < READ_BATCH; i++) {
+                        iov[i].iov_base = srv->pbuf + (size_t)i * srv->pslot_size;
+                        iov[i].iov_len = srv->pslot_size;
+                        mm[i].msg_hdr.msg_iov = &iov[i];
+                        mm[i].msg_hdr.msg_iovlen = 1;
+                }
+                int n = recvmmsg(c->fd, mm, READ_BATCH, MSG_DONTWAIT, NULL);
+                if (n < 0) {
+                        if (errno != EAGAIN && errno != EINTR)
+                                conn_close(c, strerror(errno));
+                        return;
+                }
+                for (int i = 0; i < n; i++) {
+                        size_t len = mm[i].msg_len;
+                        char *data = iov[i].iov_base;
+                        if (len == 0) {
+                                conn_drain(c, "end of input");
+                                return;
+                        }
+                        if (len > 0 && data[len - 1] == '\n')
+                                len--;
+                        if ((mm[i].msg_hdr.msg_flags & MSG_TRUNC) || len > c->peer.max_message) {
+                                snprintf(what, sizeof(what), "a packet is larger than %zu bytes (max_message)",
+                                         c->peer.max_message);
+                                violation(c, what);
+                                return;
+                        }
+                        /* packets already read are handled even if the peer must pause */
+                        if (router_handle(srv->router, &c->peer, data, len) == ROUTER_PAUSE && !c->paused) {
+                                c->paused = true;
+                                stop_reading(c);
+                        }
+                        if (c->closing || c->draining)
+                                return;
+                }
+                if (c->paused || n < READ_BATCH)
+                        return;
+        }
+}
+
+static void resume_reading(struct conn *c)
+{
+        c->paused = false;
+        if (!c->seqpacket) {
+                int fr = frame_resume(&c->frame, on_line, c);
+                after_frame(c, fr);
+                if (c->paused || c->closing || c->draining)
+                        return;
+        }
+        start_reading(c);
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+static void wrote(struct conn *c, size_t bytes, size_t msgs)
+{
+        bool resume = router_peer_wrote(c->srv->router, &c->peer, bytes, msgs);
+
+        if (resume && c->paused && !c->closing && !c->draining)
+                resume_reading(c);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+        struct conn *c = req->data;
+        size_t items = c->inflight_items, bytes = 0;
+
+        free(req);
+        c->writing = false;
+        c->inflight_items = 0;
+        if (c->closing)
+                return;
+        if (status < 0) {
+                conn_close(c, uv_strerror(status));
+                return;
+        }
+        outq_consume_items(&c->q, items, &bytes);
+        wrote(c, bytes, items);
+        mark_dirty(c);
+}
+
+static void stream_flush(struct conn *c)
+{
+        struct iovec iov[WRITE_BATCH];
+
+        while (c->q.count > 0 && !c->writing && !c->closing) {
+                size_t n = outq_iov(&c->q, 0, iov, WRITE_BATCH, 0), total = 0, bytes = 0;
+                for (size_t i = 0; i < n; i++)
+                        total += iov[i].iov_len;
+                /* uv_buf_t is iovec-compatible on Unix */
+                int w = uv_try_write((uv_stream_t *)&c->h.pipe, (const uv_buf_t *)iov, (unsigned)n);
+                if (w < 0 && w != UV_EAGAIN) {
+                        conn_close(c, uv_strerror(w));
+                        return;
+                }
+                if (w > 0) {
+                        size_t done = outq_consume_bytes(&c->q, (size_t)w, &bytes);
+                        wrote(c, bytes, done);
+                        if ((size_t)w == total)
+                                continue;
+                }
+                /* the socket is full: let libuv finish the rest when it is writable */
+                uv_write_t *req = malloc(sizeof(*req));
+                if (!req) {
+                        conn_close(c, "out of memory");
+                        return;
+                }
+                n = outq_iov(&c->q, 0, iov, WRITE_BATCH, 0);
+                req->data = c;
+                c->inflight_items = n;
+                c->writing = true;
+                int r = uv_write(req, (uv_stream_t *)&c->h.pipe, (const uv_buf_t *)iov, (unsigned)n, on_write);
+                if (r < 0) {
+                        free(req);
+                        c->writing = false;
+                        conn_close(c, uv_strerror(r));
+                }
+                return;
+        }
+}
+
+static void seq_flush(struct conn *c)
+{
+        struct mmsghdr mm[WRITE_BATCH];
+        struct iovec iov[WRITE_BATCH];
+
+        while (c->q.count > 0) {
+                size_t n = outq_iov(&c->q, 0, iov, WRITE_BATCH, 1), bytes = 0;
+                memset(mm, 0, sizeof(struct mmsghdr) * n);
+                for (size_t i = 0; i < n; i++) {
+                        mm[i].msg_hdr.msg_iov = &iov[i];
+                        mm[i].msg_hdr.msg_iovlen = 1;
+                }
+                int sent = sendmmsg(c->fd, mm, (unsigned)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (sent < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                break;
+                        conn_close(c, strerror(errno));
+                        return;
+                }
+                outq_consume_items(&c->q, (size_t)sent, &bytes);
+                wrote(c, bytes, (size_t)sent);
+                if (c->closing || (size_t)sent < n)
+                        break;
+        }
+        if (c->closing)
+                return;
+        int want = (c->paused || c->draining ? 0 : UV_READABLE) | (c->q.count ? UV_WRITABLE : 0);
+        if (want != c->poll_events) {
+                c->poll_events = want;
+                start_reading(c);
+        }
+}
+
+void conn_flush(struct conn *c)
+{
+        if (c->closing)
+                return;
+        if (c->killed) {
+                conn_close(c, "stuck: its queue stayed full past the stall timeout");
+                return;
+        }
+        if (c->seqpacket)
+                seq_flush(c);
+        else
+                stream_flush(c);
+        if (c->closing)
+                return;
+        outq_shrink(&c->q);
+        if (c->draining && c->q.count == 0 && !c->writing)
+                conn_close(c, "closed after its last messages were written");
+}
+
+/* ---- setup ------------------------------------------------------------------ */
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+        struct conn *c = h->data;
+
+        if (status < 0) {
+                conn_close(c, uv_strerror(status));
+                return;
+        }
+        if (events & UV_WRITABLE)
+                conn_flush(c);
+        if ((events & UV_READABLE) && !c->closing && !c->paused && !c->draining)
+                seq_read(c);
+}
+
+static void start_reading(struct conn *c)
+{
+        if (c->seqpacket) {
+                if (!c->paused && !c->draining)
+                        c->poll_events |= UV_READABLE;
+                uv_poll_start(&c->h.poll, c->poll_events, on_poll);
+        } else {
+                uv_read_start((uv_stream_t *)&c->h.pipe, on_alloc, on_read);
+        }
+}
+
+/* Registers the peer with its kernel credentials. */
+static int setup(struct conn *c, int fd, const char *transport, size_t max_message)
+{
+        struct server *srv = c->srv;
+        struct ucred cred = { 0 };
+        socklen_t len = sizeof(cred);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return -errno;
+        outq_init(&c->q);
+        list_init(&c->dirty_link);
+        list_init(&c->drain_link);
+        int r = router_peer_add(srv->router, &c->peer, &conn_ops, transport, cred.uid, cred.gid, cred.pid,
+                                max_message, max_message + BUS_RELAY_OVERHEAD);
+        if (r < 0)
+                return r;
+        list_append(&srv->conns, &c->link);
+        srv->nconns++;
+        if (srv->opt->verbose)
+                server_log(srv, "%s connected over %s (pid %d, uid %u, gid %u)", c->peer.unique, transport,
+                           (int)cred.pid, (unsigned)cred.uid, (unsigned)cred.gid);
+        return 0;
+}
+
+/* Over the connection limit: tell the client why and hang up. */
+static bool over_limit(struct server *srv, int fd)
+{
+        static const char msg[] = "{\"type\":\"error\",\"id\":null,\"code\":\"limit\",\"message\":\"too many "
+                                  "connections (max_connections)\",\"sender\":\"org.busd\"}\n";
+
+        if (srv->nconns < srv->opt->max_connections)
+                return false;
+        if (send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+                /* nothing more to do: the connection is refused either way */
+        }
+        server_log(srv, "refused a connection: %zu connections (max_connections)", srv->nconns);
+        return true;
+}
+
+static void on_closed_early(uv_handle_t *h)
+{
+        free(h->data);
+}
+
+int conn_new_stream(struct server *srv, uv_pipe_t *listener)
+{
+        struct conn *c = calloc(1, sizeof(*c));
+        uv_os_fd_t fd;
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        c->srv = srv;
+        frame_init(&c->frame, BUS_MAX_MESSAGE_STREAM);
+        uv_pipe_init(srv->loop, &c->h.pipe, 0);
+        c->h.pipe.data = c;
+        r = uv_accept((uv_stream_t *)listener, (uv_stream_t *)&c->h.pipe);
+        if (r == 0)
+                r = uv_fileno((uv_handle_t *)&c->h.pipe, &fd);
+        if (r == 0 && over_limit(srv, fd))
+                r = -EMFILE;
+        if (r == 0)
+                r = setup(c, fd, "stream", BUS_MAX_MESSAGE_STREAM);
+        if (r < 0) {
+                uv_close((uv_handle_t *)&c->h.pipe, on_closed_early);
+                return r;
+        }
+        uv_read_start((uv_stream_t *)&c->h.pipe, on_alloc, on_read);
+        return 0;
+}
+
+int conn_new_seqpacket(struct server *srv, int fd, size_t max_message)
+{
+        struct conn *c;
+        int r;
+
+        if (over_limit(srv, fd)) {
+                close(fd);
+                return -EMFILE;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                close(fd);
+                return -ENOMEM;
+        }
+        c->srv = srv;
+        c->fd = fd;
+        c->seqpacket = true;
+        frame_init(&c->frame, 0);
+        r = uv_poll_init(srv->loop, &c->h.poll, fd);
+        if (r < 0) {
+                close(fd);
+                free(c);
+                return r;
+        }
+        c->h.poll.data = c;
+        r = setup(c, fd, "seqpacket", max_message);
+        if (r < 0) {
+                c->closing = true;
+                uv_close((uv_handle_t *)&c->h.poll, on_closed);
+                return r;
+        }
+        c->poll_events = UV_READABLE;
+        uv_poll_start(&c->h.poll, c->poll_events, on_poll);
+        return 0;
+}

@@ -1,0 +1,68 @@
+/* peer.h: the routing core's view of one connection.
+ *
+ * A peer is embedded in whatever carries it (a socket connection today, a
+ * bridge link later): the core knows peers by pointer and unique id and talks
+ * to the carrier only through struct peer_ops. The core owns the accounting
+ * of the peer's output queue (bytes and messages), the carrier owns the queue
+ * itself. No I/O and no libuv here.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "list.h"
+
+struct buf;
+struct peer;
+struct json_object;
+
+struct peer_ops {
+        /* Queues b for the peer, taking a new reference on success. The core has
+         * already checked sizes and limits. Returns 0 or -ENOMEM. */
+        int (*send)(struct peer *p, struct buf *b);
+        /* The core wants the peer disconnected (it stayed stuck). The carrier
+         * closes it later, outside this call, and then calls
+         * router_peer_remove(). `reason` is for the log. */
+        void (*kill)(struct peer *p, const char *reason);
+};
+
+struct peer {
+        uint64_t id;
+        char unique[24]; /* ":<id>" */
+        const struct peer_ops *ops;
+        const char *transport; /* "stream", "seqpacket" */
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+        size_t max_message; /* largest message it may send */
+        size_t max_recv;    /* largest message it may be sent */
+        bool hello_done;
+        bool removed;  /* router_peer_remove() ran */
+        char *display; /* from hello, may be NULL */
+        /* ,"sender":":5","creds":{"uid":0,"gid":0,"pid":1} ready to splice into messages */
+        char *ident;
+        size_t ident_len;
+        struct json_object *methods; /* declared methods (array), or NULL */
+
+        /* output queue accounting */
+        size_t queued_bytes;
+        size_t queued_msgs;
+        uint64_t drops_pending; /* events dropped since the last `dropped` notice */
+        uint64_t drops_total;
+        uint64_t full_since_ms; /* 0: not stalled */
+        struct list stalled_link;
+
+        /* counters */
+        uint64_t msgs_in, msgs_out, bytes_in;
+
+        /* relations, owned by the core modules */
+        struct list owners;    /* struct owner (registry.c) */
+        struct list subs;      /* struct sub (subs.c) */
+        struct list calls_out; /* struct pcall this peer is waiting for (calls.c) */
+        struct list calls_in;  /* struct pcall this peer must answer */
+        unsigned n_owners, n_subs, n_calls_out;
+        uint64_t event_mark; /* dedup of fan-out (subs.c) */
+};

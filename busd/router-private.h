@@ -1,0 +1,53 @@
+/* router-private.h: the router's state, shared by router.c (routing) and
+ * busmethods.c (the org.busd methods, which report on that state). Nothing
+ * else includes this. No I/O.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "calls.h"
+#include "jsonparse.h"
+#include "list.h"
+#include "registry.h"
+#include "router.h"
+#include "subs.h"
+
+struct json_object;
+struct msg;
+
+struct router_stats {
+        uint64_t connections_total;
+        uint64_t messages_in, bytes_in;
+        uint64_t messages_out, bytes_out;
+        uint64_t calls, replies, events, deliveries, drops, errors;
+};
+
+struct router {
+        struct router_config cfg;
+        struct jsonparse *parser;
+        struct registry *registry;
+        struct subs *subs;
+        struct calls *calls;
+        struct lh_table *peers; /* id -> struct peer* (registered, not removed) */
+        uint64_t next_id;
+        uint64_t now_ms, start_ms;
+        bool time_set;
+        char *ident; /* the daemon's own identity splice */
+        size_t ident_len;
+        struct peer *actor; /* the peer whose request is being handled, if any */
+        struct list stalled;
+        struct router_stats stats;
+};
+
+/* Answers p's request: a reply with `result` (borrowed) when the request had
+ * an id, nothing otherwise. */
+void router_reply_own(struct router *r, struct peer *p, const struct msg *m, struct json_object *result);
+/* Answers p's request with a daemon error (always sent; id null if none). */
+void router_error_own(struct router *r, struct peer *p, const struct msg *m, const char *code, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+/* The registered peer with this unique id string, or NULL. */
+struct peer *router_peer_by_unique(struct router *r, const char *unique, size_t len);
+
+/* busmethods.c: answers a call to org.busd. */
+void busmethods_call(struct router *r, struct peer *p, const struct msg *m);

@@ -1,0 +1,812 @@
+/* router.c: where every message goes.
+ *
+ * router_handle() takes one framed message from a peer, parses it (proto/
+ * jsonparse.c), validates it (proto/msg.c) and dispatches by type through the
+ * `handlers` table below. Every outgoing message passes through enqueue(), which
+ * applies the receiver's transport size and queue limit:
+ *   - relayed messages (calls, replies, events) to a full queue are refused:
+ *     events are dropped and counted, calls and replies fail to their sender;
+ *   - answers to a peer's own requests are always queued; a peer whose queue
+ *     is over its limit is paused (ROUTER_PAUSE) until it drains.
+ * Pure C: no I/O, no libuv.
+ */
+#include "router.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "buslimits.h"
+#include "msg.h"
+#include "router-private.h"
+#include "syntax.h"
+#include "wire.h"
+
+enum send_kind {
+        SEND_RELAY, /* subject to the queue limit */
+        SEND_OWN,   /* an answer to the receiver's own request: always queued */
+};
+
+void router_limits_default(struct router_limits *l)
+{
+        l->queue_bytes = BUS_DEFAULT_QUEUE_BYTES;
+        l->max_pending_calls = BUS_DEFAULT_MAX_PENDING_CALLS;
+        l->max_names = BUS_DEFAULT_MAX_NAMES;
+        l->max_subscriptions = BUS_DEFAULT_MAX_SUBSCRIPTIONS;
+        l->stall_timeout_ms = BUS_DEFAULT_STALL_TIMEOUT_MS;
+}
+
+static void *id_key(uint64_t id)
+{
+        return (void *)(uintptr_t)id;
+}
+
+static void on_name_change(void *userdata, const char *name, struct peer *old_owner, struct peer *new_owner);
+
+struct router *router_new(const struct router_config *cfg)
+{
+        struct router *r = calloc(1, sizeof(*r));
+
+        if (!r)
+                return NULL;
+        r->cfg = *cfg;
+        r->next_id = 1;
+        list_init(&r->stalled);
+        r->parser = jsonparse_new(BUS_MAX_DEPTH);
+        r->registry = registry_new(on_name_change, r);
+        r->subs = subs_new();
+        r->calls = calls_new();
+        r->peers = lh_kptr_table_new(256, NULL);
+        r->ident = wire_ident(BUS_DAEMON_NAME, (unsigned)cfg->uid, (unsigned)cfg->gid, (int)cfg->pid, &r->ident_len);
+        if (!r->parser || !r->registry || !r->subs || !r->calls || !r->peers || !r->ident) {
+                router_free(r);
+                return NULL;
+        }
+        return r;
+}
+
+void router_free(struct router *r)
+{
+        if (!r)
+                return;
+        jsonparse_free(r->parser);
+        registry_free(r->registry);
+        subs_free(r->subs);
+        calls_free(r->calls);
+        if (r->peers)
+                lh_table_free(r->peers);
+        free(r->ident);
+        free(r);
+}
+
+void router_set_time(struct router *r, uint64_t now_ms)
+{
+        if (!r->time_set) {
+                r->start_ms = now_ms;
+                r->time_set = true;
+        }
+        r->now_ms = now_ms;
+}
+
+size_t router_peer_count(const struct router *r)
+{
+        return (size_t)lh_table_length(r->peers);
+}
+
+size_t router_pending_calls(const struct router *r)
+{
+        return calls_count(r->calls);
+}
+
+struct peer *router_peer_by_unique(struct router *r, const char *unique, size_t len)
+{
+        uint64_t id;
+        void *v;
+
+        if (!syntax_parse_unique(unique, len, &id) || !lh_table_lookup_ex(r->peers, id_key(id), &v))
+                return NULL;
+        return v;
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+static void log_msg(struct router *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_msg(struct router *r, const char *fmt, ...)
+{
+        char line[512];
+        va_list ap;
+
+        if (!r->cfg.log)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        r->cfg.log(r->cfg.log_userdata, "%s", line);
+}
+
+static void mark_full(struct router *r, struct peer *p)
+{
+        if (p->full_since_ms)
+                return;
+        p->full_since_ms = r->now_ms ? r->now_ms : 1;
+        list_append(&r->stalled, &p->stalled_link);
+}
+
+/* Queues b for p. Returns 0, -ENOBUFS (relay to a full queue), -EMSGSIZE (too
+ * large for p's transport), -ENOTCONN (p is gone) or -ENOMEM. The caller keeps
+ * its reference to b either way. */
+static int enqueue(struct router *r, struct peer *p, struct buf *b, enum send_kind kind)
+{
+        size_t limit = r->cfg.limits.queue_bytes;
+
+        if (p->removed)
+                return -ENOTCONN;
+        if (b->len - 1 > p->max_recv)
+                return -EMSGSIZE;
+        if (kind == SEND_RELAY && p->queued_bytes + b->len > limit) {
+                mark_full(r, p);
+                return -ENOBUFS;
+        }
+        if (p->ops->send(p, b) < 0)
+                return -ENOMEM;
+        p->queued_bytes += b->len;
+        p->queued_msgs++;
+        p->msgs_out++;
+        r->stats.messages_out++;
+        r->stats.bytes_out += b->len;
+        if (p->queued_bytes > limit)
+                mark_full(r, p);
+        return 0;
+}
+
+/* Sends a daemon-made message that answers p's own request (always queued). */
+static void send_own(struct router *r, struct peer *p, struct buf *b)
+{
+        if (!b)
+                return;
+        int err = enqueue(r, p, b, SEND_OWN);
+        if (err == -EMSGSIZE) {
+                /* e.g. a `list` result larger than a seqpacket peer may receive */
+                struct buf *e = wire_error(false, 0, "too_large",
+                                           "the answer is larger than your transport accepts (max_recv)",
+                                           BUS_DAEMON_NAME, NULL);
+                if (e)
+                        enqueue(r, p, e, SEND_OWN);
+                buf_unref(e);
+        }
+        buf_unref(b);
+}
+
+static void send_error(struct router *r, struct peer *p, bool has_id, uint64_t id, const char *code,
+                       const char *message)
+{
+        r->stats.errors++;
+        send_own(r, p, wire_error(has_id, id, code, message, BUS_DAEMON_NAME, NULL));
+}
+
+void router_error_own(struct router *r, struct peer *p, const struct msg *m, const char *code, const char *fmt, ...)
+{
+        char text[768];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+        send_error(r, p, m && m->has_id, m ? m->id : 0, code, text);
+}
+
+void router_reply_own(struct router *r, struct peer *p, const struct msg *m, struct json_object *result)
+{
+        if (!m->has_id)
+                return;
+        send_own(r, p, wire_reply(m->id, result, BUS_DAEMON_NAME));
+}
+
+struct buf *router_error_buf(const char *code, const char *message)
+{
+        return wire_error(false, 0, code, message, BUS_DAEMON_NAME, NULL);
+}
+
+/* Tells p how many events it missed, if it has room again. */
+static void notify_drops(struct router *r, struct peer *p)
+{
+        if (!p->drops_pending || p->queued_bytes > r->cfg.limits.queue_bytes / 2)
+                return;
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "type", json_object_new_string("dropped"));
+        json_object_object_add(o, "count", json_object_new_uint64(p->drops_pending));
+        json_object_object_add(o, "total", json_object_new_uint64(p->drops_total));
+        struct buf *b = wire_object(o);
+        json_object_put(o);
+        if (b && enqueue(r, p, b, SEND_OWN) == 0)
+                p->drops_pending = 0;
+        buf_unref(b);
+}
+
+static void send_notice(struct router *r, struct peer *p, const char *type, const char *name)
+{
+        struct json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "type", json_object_new_string(type));
+        json_object_object_add(o, "name", json_object_new_string(name));
+        send_own(r, p, wire_object(o));
+        json_object_put(o);
+}
+
+bool router_peer_wrote(struct router *r, struct peer *p, size_t bytes, size_t msgs)
+{
+        p->queued_bytes -= bytes < p->queued_bytes ? bytes : p->queued_bytes;
+        p->queued_msgs -= msgs < p->queued_msgs ? msgs : p->queued_msgs;
+        if (bytes && p->full_since_ms) {
+                /* progress: it is reading, so it is not stuck */
+                p->full_since_ms = 0;
+                list_unlink(&p->stalled_link);
+        }
+        if (p->removed)
+                return false;
+        notify_drops(r, p);
+        return p->queued_bytes <= r->cfg.limits.queue_bytes / 2;
+}
+
+void router_peer_discard_queue(struct router *r, struct peer *p)
+{
+        p->queued_bytes = 0;
+        p->queued_msgs = 0;
+}
+
+void router_tick(struct router *r)
+{
+        list_for_each_safe(l, tmp, &r->stalled)
+        {
+                struct peer *p = list_entry(l, struct peer, stalled_link);
+                if (r->now_ms - p->full_since_ms < r->cfg.limits.stall_timeout_ms)
+                        continue;
+                list_unlink(&p->stalled_link);
+                char why[160];
+                snprintf(why, sizeof(why), "its queue stayed full (%zu bytes) for %u ms without it reading",
+                         p->queued_bytes, r->cfg.limits.stall_timeout_ms);
+                log_msg(r, "disconnecting %s (pid %d): %s", p->unique, (int)p->pid, why);
+                p->ops->kill(p, why);
+        }
+}
+
+/* ---- names ----------------------------------------------------------------- */
+
+/* Fails the calls pending at `callee` that were addressed to `name`. */
+static void fail_calls_to_name(struct router *r, struct peer *callee, const char *name)
+{
+        list_for_each_safe(l, tmp, &callee->calls_in)
+        {
+                struct pcall *pc = list_entry(l, struct pcall, callee_link);
+                if (!pc->name || strcmp(pc->name, name) != 0)
+                        continue;
+                struct peer *caller = pc->caller;
+                uint64_t id = pc->caller_id;
+                calls_remove(r->calls, pc);
+                char text[400];
+                snprintf(text, sizeof(text), "%s lost the name '%s' before answering", callee->unique, name);
+                send_error(r, caller, true, id, "name_lost", text);
+        }
+}
+
+static void publish_internal(struct router *r, const char *topic, struct json_object *data);
+
+static void on_name_change(void *userdata, const char *name, struct peer *old_owner, struct peer *new_owner)
+{
+        struct router *r = userdata;
+
+        if (old_owner) {
+                fail_calls_to_name(r, old_owner, name);
+                if (old_owner != r->actor && !old_owner->removed)
+                        send_notice(r, old_owner, "name_lost", name);
+        }
+        if (new_owner && new_owner != r->actor)
+                send_notice(r, new_owner, "name_acquired", name);
+
+        char topic[BUS_MAX_TOPIC + 16];
+        snprintf(topic, sizeof(topic), "$bus.name.%s", name);
+        struct json_object *d = json_object_new_object();
+        json_object_object_add(d, "name", json_object_new_string(name));
+        json_object_object_add(d, "old_owner", old_owner ? json_object_new_string(old_owner->unique) : NULL);
+        json_object_object_add(d, "new_owner", new_owner ? json_object_new_string(new_owner->unique) : NULL);
+        publish_internal(r, topic, d);
+        json_object_put(d);
+}
+
+static const char *status_name(int status)
+{
+        switch (status) {
+        case REGISTRY_PRIMARY_OWNER:
+                return "primary_owner";
+        case REGISTRY_IN_QUEUE:
+                return "in_queue";
+        case REGISTRY_EXISTS:
+                return "exists";
+        default:
+                return "already_owner";
+        }
+}
+
+/* Requests a name for p, checking reservation and limits. Returns the status
+ * string, or NULL with *ret_code/ret_text set. */
+static const char *request_name(struct router *r, struct peer *p, const char *name, bool allow_replacement,
+                                bool replace, bool queue, const char **ret_code, char *text, size_t textlen)
+{
+        if (syntax_name_is_reserved(name, strlen(name))) {
+                *ret_code = "reserved";
+                snprintf(text, textlen, "the name '%s' is reserved to the daemon", name);
+                return NULL;
+        }
+        struct name *n = registry_lookup(r->registry, name);
+        bool listed = false;
+        if (n)
+                list_for_each(l, &n->owners) listed |= list_entry(l, struct owner, name_link)->peer == p;
+        if (!listed && p->n_owners >= r->cfg.limits.max_names) {
+                *ret_code = "limit";
+                snprintf(text, textlen, "you already own or wait for %u names (max_names)", p->n_owners);
+                return NULL;
+        }
+        int st = registry_request(r->registry, p, name, allow_replacement, replace, queue);
+        if (st < 0) {
+                *ret_code = "internal";
+                snprintf(text, textlen, "out of memory");
+                return NULL;
+        }
+        return status_name(st);
+}
+
+static struct json_object *name_result(const char *name, const char *status)
+{
+        struct json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "name", json_object_new_string(name));
+        json_object_object_add(o, "status", json_object_new_string(status));
+        return o;
+}
+
+static void on_request_name(struct router *r, struct peer *p, const struct msg *m)
+{
+        const char *code = NULL;
+        char text[400];
+        const char *st =
+                request_name(r, p, m->name.s, m->allow_replacement, m->replace, m->queue, &code, text, sizeof(text));
+
+        if (!st) {
+                router_error_own(r, p, m, code, "%s", text);
+                return;
+        }
+        struct json_object *o = name_result(m->name.s, st);
+        router_reply_own(r, p, m, o);
+        json_object_put(o);
+}
+
+static void on_release_name(struct router *r, struct peer *p, const struct msg *m)
+{
+        int err = registry_release(r->registry, p, m->name.s);
+        struct json_object *o = name_result(m->name.s, err < 0 ? "not_owner" : "released");
+
+        router_reply_own(r, p, m, o);
+        json_object_put(o);
+}
+
+/* ---- hello ------------------------------------------------------------------ */
+
+static struct json_object *limits_object(struct router *r, struct peer *p)
+{
+        const struct router_limits *l = &r->cfg.limits;
+        struct json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "max_message", json_object_new_uint64(p->max_message));
+        json_object_object_add(o, "max_recv", json_object_new_uint64(p->max_recv));
+        json_object_object_add(o, "max_depth", json_object_new_int(BUS_MAX_DEPTH));
+        json_object_object_add(o, "max_pending_calls", json_object_new_uint64(l->max_pending_calls));
+        json_object_object_add(o, "queue_bytes", json_object_new_uint64(l->queue_bytes));
+        json_object_object_add(o, "max_names", json_object_new_uint64(l->max_names));
+        json_object_object_add(o, "max_subscriptions", json_object_new_uint64(l->max_subscriptions));
+        json_object_object_add(o, "max_methods", json_object_new_uint64(BUS_MAX_METHODS));
+        json_object_object_add(o, "stall_timeout_ms", json_object_new_uint64(l->stall_timeout_ms));
+        return o;
+}
+
+static void on_hello(struct router *r, struct peer *p, const struct msg *m)
+{
+        size_t nnames = m->names ? json_object_array_length(m->names) : 0;
+
+        if (p->hello_done) {
+                router_error_own(r, p, m, "invalid_message", "hello was already done on this connection");
+                return;
+        }
+        if (nnames > r->cfg.limits.max_names) {
+                router_error_own(r, p, m, "limit", "hello asks for %zu names, at most %u allowed (max_names)", nnames,
+                                 r->cfg.limits.max_names);
+                return;
+        }
+        for (size_t i = 0; i < nnames; i++) {
+                struct json_object *e = json_object_array_get_idx(m->names, i);
+                if (syntax_name_is_reserved(json_object_get_string(e), (size_t)json_object_get_string_len(e))) {
+                        router_error_own(r, p, m, "reserved", "hello: the name '%s' is reserved to the daemon",
+                                         json_object_get_string(e));
+                        return;
+                }
+        }
+        if (m->display.s && !(p->display = strdup(m->display.s))) {
+                router_error_own(r, p, m, "internal", "out of memory");
+                return;
+        }
+        p->hello_done = true;
+        if (m->methods)
+                p->methods = json_object_get(m->methods);
+
+        struct json_object *w = json_object_new_object(), *names = json_object_new_object();
+        for (size_t i = 0; i < nnames; i++) {
+                const char *name = json_object_get_string(json_object_array_get_idx(m->names, i));
+                const char *code = NULL;
+                char text[400];
+                const char *st = request_name(r, p, name, false, false, true, &code, text, sizeof(text));
+                json_object_object_add(names, name, json_object_new_string(st ? st : code));
+        }
+        json_object_object_add(w, "type", json_object_new_string("welcome"));
+        if (m->has_id)
+                json_object_object_add(w, "id", json_object_new_uint64(m->id));
+        json_object_object_add(w, "unique", json_object_new_string(p->unique));
+        json_object_object_add(w, "protocol", json_object_new_int(BUS_PROTOCOL_VERSION));
+        json_object_object_add(w, "server", json_object_new_string(BUS_SERVER_STRING));
+        json_object_object_add(w, "limits", limits_object(r, p));
+        json_object_object_add(w, "names", names);
+        send_own(r, p, wire_object(w));
+        json_object_put(w);
+}
+
+static void on_declare(struct router *r, struct peer *p, const struct msg *m)
+{
+        json_object_put(p->methods);
+        p->methods = json_object_get(m->methods);
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "methods", json_object_new_uint64(json_object_array_length(m->methods)));
+        router_reply_own(r, p, m, o);
+        json_object_put(o);
+}
+
+/* ---- calls ------------------------------------------------------------------ */
+
+/* Resolves a call's destination to a peer that said hello, or NULL. */
+static struct peer *resolve(struct router *r, const struct msg *m)
+{
+        struct peer *p;
+
+        if (m->dest.s[0] == ':')
+                p = router_peer_by_unique(r, m->dest.s, m->dest.len);
+        else
+                p = registry_owner(r->registry, m->dest.s);
+        return p && p->hello_done ? p : NULL;
+}
+
+static void on_call(struct router *r, struct peer *p, const struct msg *m)
+{
+        if (calls_find_by_caller(p, m->id)) {
+                router_error_own(r, p, m, "invalid_message", "id %" PRIu64 " is already used by one of your pending calls",
+                                 m->id);
+                return;
+        }
+        if (strcmp(m->dest.s, BUS_DAEMON_NAME) == 0) {
+                busmethods_call(r, p, m);
+                return;
+        }
+        struct peer *callee = resolve(r, m);
+        if (!callee) {
+                if (m->dest.s[0] == ':')
+                        router_error_own(r, p, m, "no_owner", "no connection '%s' (it disconnected or never existed)",
+                                         m->dest.s);
+                else
+                        router_error_own(r, p, m, "no_owner", "no connection owns the name '%s'", m->dest.s);
+                return;
+        }
+        if (!m->oneway && p->n_calls_out >= r->cfg.limits.max_pending_calls) {
+                router_error_own(r, p, m, "limit",
+                                 "you already have %u calls waiting for an answer (max_pending_calls)", p->n_calls_out);
+                return;
+        }
+        struct pcall *pc = NULL;
+        if (!m->oneway) {
+                pc = calls_add(r->calls, p, m->id, callee, m->dest.s[0] == ':' ? NULL : m->dest.s);
+                if (!pc) {
+                        router_error_own(r, p, m, "internal", "out of memory");
+                        return;
+                }
+        }
+        struct buf *b = wire_call(m->oneway, pc ? pc->serial : 0, m->dest.s, m->method.s, m->params, p->ident,
+                                  p->ident_len);
+        int err = b ? enqueue(r, callee, b, SEND_RELAY) : -ENOMEM;
+        buf_unref(b);
+        if (err == 0) {
+                r->stats.calls++;
+                return;
+        }
+        if (pc)
+                calls_remove(r->calls, pc);
+        if (err == -ENOBUFS)
+                router_error_own(r, p, m, "queue_full",
+                                 "the queue of %s (%s) is full (%zu bytes): call not delivered", callee->unique,
+                                 m->dest.s, callee->queued_bytes);
+        else if (err == -EMSGSIZE)
+                router_error_own(r, p, m, "too_large", "the call is larger than %s accepts (%zu bytes)",
+                                 callee->unique, callee->max_recv);
+        else
+                router_error_own(r, p, m, "internal", "could not deliver the call: %s", strerror(-err));
+}
+
+/* A reply or error from a callee. */
+static void on_answer(struct router *r, struct peer *p, const struct msg *m)
+{
+        struct pcall *pc = calls_lookup(r->calls, m->id);
+
+        if (!pc || pc->callee != p) {
+                router_error_own(r, p, m, "no_such_call",
+                                 "no call with id %" PRIu64
+                                 " is waiting for your answer (the caller left or cancelled, or the id is wrong)",
+                                 m->id);
+                return;
+        }
+        struct peer *caller = pc->caller;
+        uint64_t caller_id = pc->caller_id;
+        calls_remove(r->calls, pc);
+
+        struct buf *b = m->type == MSG_REPLY
+                                ? wire_reply(caller_id, m->result, p->unique)
+                                : wire_error(true, caller_id, m->code.s, m->message.s, p->unique, m->err_data);
+        int err = b ? enqueue(r, caller, b, SEND_RELAY) : -ENOMEM;
+        buf_unref(b);
+        if (err == 0) {
+                r->stats.replies++;
+                return;
+        }
+        /* the caller still gets exactly one answer: an error in place of the reply */
+        char text[300];
+        if (err == -ENOBUFS) {
+                snprintf(text, sizeof(text), "the answer from %s was dropped: your queue was full", p->unique);
+                send_error(r, caller, true, caller_id, "queue_full", text);
+                router_error_own(r, p, m, "queue_full", "your answer was not delivered: the queue of %s is full",
+                                 caller->unique);
+        } else if (err == -EMSGSIZE) {
+                snprintf(text, sizeof(text), "the answer from %s is larger than your transport accepts", p->unique);
+                send_error(r, caller, true, caller_id, "too_large", text);
+                router_error_own(r, p, m, "too_large", "your answer is larger than %s accepts (%zu bytes)",
+                                 caller->unique, caller->max_recv);
+        } else {
+                send_error(r, caller, true, caller_id, "internal", "the answer could not be relayed");
+        }
+}
+
+static void on_cancel(struct router *r, struct peer *p, const struct msg *m)
+{
+        struct pcall *pc = calls_find_by_caller(p, m->id);
+
+        /* not pending any more: the answer is already on its way; nothing to do */
+        if (pc)
+                calls_remove(r->calls, pc);
+}
+
+/* ---- events ----------------------------------------------------------------- */
+
+struct fanout {
+        struct router *r;
+        const char *topic;
+        size_t topic_len;
+        struct json_object *data;
+        const char *ident;
+        size_t ident_len;
+        struct buf *b; /* serialised once, on the first match */
+        size_t delivered, dropped;
+};
+
+static void drop_event(struct router *r, struct peer *p, struct fanout *f)
+{
+        p->drops_pending++;
+        p->drops_total++;
+        r->stats.drops++;
+        f->dropped++;
+}
+
+static void deliver(struct peer *p, void *userdata)
+{
+        struct fanout *f = userdata;
+        struct router *r = f->r;
+
+        if (!f->b && !(f->b = wire_event(f->topic, f->topic_len, f->data, f->ident, f->ident_len))) {
+                drop_event(r, p, f);
+                return;
+        }
+        if (p->drops_pending) {
+                /* it must learn about its losses before it sees the next event */
+                notify_drops(r, p);
+                if (p->drops_pending) {
+                        drop_event(r, p, f);
+                        return;
+                }
+        }
+        if (enqueue(r, p, f->b, SEND_RELAY) == 0)
+                f->delivered++;
+        else
+                drop_event(r, p, f);
+}
+
+static void fan_out(struct router *r, struct fanout *f)
+{
+        subs_match(r->subs, f->topic, f->topic_len, deliver, f);
+        buf_unref(f->b);
+        r->stats.events++;
+        r->stats.deliveries += f->delivered;
+}
+
+static void publish_internal(struct router *r, const char *topic, struct json_object *data)
+{
+        struct fanout f = { .r = r, .topic = topic, .topic_len = strlen(topic), .data = data,
+                            .ident = r->ident, .ident_len = r->ident_len };
+
+        fan_out(r, &f);
+}
+
+static void on_publish(struct router *r, struct peer *p, const struct msg *m)
+{
+        if (syntax_topic_is_reserved(m->topic.s, m->topic.len)) {
+                router_error_own(r, p, m, "reserved", "topics starting with '$' are published by the daemon only");
+                return;
+        }
+        struct fanout f = { .r = r, .topic = m->topic.s, .topic_len = m->topic.len, .data = m->data,
+                            .ident = p->ident, .ident_len = p->ident_len };
+        fan_out(r, &f);
+        if (m->has_id) {
+                struct json_object *o = json_object_new_object();
+                json_object_object_add(o, "delivered", json_object_new_uint64(f.delivered));
+                json_object_object_add(o, "dropped", json_object_new_uint64(f.dropped));
+                router_reply_own(r, p, m, o);
+                json_object_put(o);
+        }
+}
+
+static void on_subscribe(struct router *r, struct peer *p, const struct msg *m)
+{
+        if (p->n_subs >= r->cfg.limits.max_subscriptions) {
+                router_error_own(r, p, m, "limit", "you already have %u subscriptions (max_subscriptions)", p->n_subs);
+                return;
+        }
+        int err = subs_add(r->subs, p, m->pattern.s);
+        if (err < 0 && err != -EEXIST) {
+                router_error_own(r, p, m, "internal", "out of memory");
+                return;
+        }
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "pattern", json_object_new_string(m->pattern.s));
+        router_reply_own(r, p, m, o);
+        json_object_put(o);
+}
+
+static void on_unsubscribe(struct router *r, struct peer *p, const struct msg *m)
+{
+        if (subs_remove(r->subs, p, m->pattern.s) < 0) {
+                router_error_own(r, p, m, "not_subscribed", "you have no subscription '%s'", m->pattern.s);
+                return;
+        }
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "pattern", json_object_new_string(m->pattern.s));
+        router_reply_own(r, p, m, o);
+        json_object_put(o);
+}
+
+/* ---- dispatch --------------------------------------------------------------- */
+
+static void (*const handlers[MSG_TYPE_COUNT])(struct router *, struct peer *, const struct msg *) = {
+        [MSG_HELLO] = on_hello,
+        [MSG_CALL] = on_call,
+        [MSG_REPLY] = on_answer,
+        [MSG_ERROR] = on_answer,
+        [MSG_CANCEL] = on_cancel,
+        [MSG_PUBLISH] = on_publish,
+        [MSG_SUBSCRIBE] = on_subscribe,
+        [MSG_UNSUBSCRIBE] = on_unsubscribe,
+        [MSG_REQUEST_NAME] = on_request_name,
+        [MSG_RELEASE_NAME] = on_release_name,
+        [MSG_DECLARE] = on_declare,
+};
+
+int router_handle(struct router *r, struct peer *p, const char *data, size_t len)
+{
+        struct json_object *root = NULL;
+        char why[512];
+        struct msg m;
+
+        if (p->removed)
+                return ROUTER_OK;
+        p->msgs_in++;
+        p->bytes_in += len;
+        r->stats.messages_in++;
+        r->stats.bytes_in += len;
+        if (jsonparse_parse(r->parser, data, len, &root, why, sizeof(why)) < 0) {
+                send_error(r, p, false, 0, "parse_error", why);
+        } else {
+                enum msg_error e = msg_parse(root, &m, why, sizeof(why));
+                if (e != MSG_OK) {
+                        send_error(r, p, m.has_id, m.id, msg_error_code(e), why);
+                } else if (!p->hello_done && m.type != MSG_HELLO) {
+                        send_error(r, p, m.has_id, m.id, "hello_required",
+                                   "the first message on a connection must be hello");
+                } else {
+                        r->actor = p;
+                        handlers[m.type](r, p, &m);
+                        r->actor = NULL;
+                }
+                json_object_put(root);
+        }
+        return p->queued_bytes > r->cfg.limits.queue_bytes ? ROUTER_PAUSE : ROUTER_OK;
+}
+
+/* ---- peers ------------------------------------------------------------------ */
+
+int router_peer_add(struct router *r, struct peer *p, const struct peer_ops *ops, const char *transport, uid_t uid,
+                    gid_t gid, pid_t pid, size_t max_message, size_t max_recv)
+{
+        memset(p, 0, sizeof(*p));
+        p->id = r->next_id;
+        snprintf(p->unique, sizeof(p->unique), ":%" PRIu64, p->id);
+        p->ops = ops;
+        p->transport = transport;
+        p->uid = uid;
+        p->gid = gid;
+        p->pid = pid;
+        p->max_message = max_message;
+        p->max_recv = max_recv;
+        list_init(&p->stalled_link);
+        list_init(&p->owners);
+        list_init(&p->subs);
+        list_init(&p->calls_out);
+        list_init(&p->calls_in);
+        p->ident = wire_ident(p->unique, (unsigned)uid, (unsigned)gid, (int)pid, &p->ident_len);
+        if (!p->ident || lh_table_insert(r->peers, id_key(p->id), p) < 0) {
+                free(p->ident);
+                p->ident = NULL;
+                p->removed = true;
+                return -ENOMEM;
+        }
+        r->next_id++;
+        r->stats.connections_total++;
+        return 0;
+}
+
+void router_peer_remove(struct router *r, struct peer *p)
+{
+        if (p->removed)
+                return;
+        p->removed = true; /* from here on nothing is sent to it */
+        lh_table_delete(r->peers, id_key(p->id));
+        list_unlink(&p->stalled_link);
+
+        /* callers waiting on it learn at once */
+        list_for_each_safe(l, tmp, &p->calls_in)
+        {
+                struct pcall *pc = list_entry(l, struct pcall, callee_link);
+                struct peer *caller = pc->caller;
+                uint64_t id = pc->caller_id;
+                calls_remove(r->calls, pc);
+                char text[200];
+                snprintf(text, sizeof(text), "%s disconnected before answering", p->unique);
+                send_error(r, caller, true, id, "callee_gone", text);
+        }
+        /* its own calls are forgotten; late answers get no_such_call */
+        list_for_each_safe(l, tmp, &p->calls_out) calls_remove(r->calls, list_entry(l, struct pcall, caller_link));
+
+        r->actor = p;
+        registry_peer_gone(r->registry, p);
+        r->actor = NULL;
+        subs_peer_gone(r->subs, p);
+        json_object_put(p->methods);
+        p->methods = NULL;
+        free(p->display);
+        p->display = NULL;
+        free(p->ident);
+        p->ident = NULL;
+}

@@ -1,0 +1,83 @@
+/* router.h: the routing core. Where a message goes is decided in router.c.
+ *
+ * The carrier (busd/conn.c for sockets) hands each framed message to
+ * router_handle() and reports bytes leaving a peer's queue with
+ * router_peer_wrote(). The router parses and validates the message, then
+ * routes it: calls to callees, replies back to callers, events to
+ * subscribers, names to the registry, org.busd methods to busmethods.c.
+ * Everything it sends goes through the peer's ops->send after the limit
+ * checks. Pure C: no I/O, no libuv; time comes in through router_set_time().
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "peer.h"
+
+struct router;
+struct json_object;
+
+struct router_limits {
+        size_t queue_bytes;
+        unsigned max_pending_calls;
+        unsigned max_names;
+        unsigned max_subscriptions;
+        unsigned stall_timeout_ms;
+};
+
+struct router_config {
+        struct router_limits limits;
+        /* identity stamped on messages the daemon itself sends */
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+        /* optional log sink for warnings (stalled peers, ...) */
+        void (*log)(void *userdata, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+        void *log_userdata;
+};
+
+/* Outcome of handling one message, for the carrier. */
+enum {
+        ROUTER_OK = 0,
+        ROUTER_PAUSE = 1, /* the peer's queue is over its limit: stop reading it */
+};
+
+void router_limits_default(struct router_limits *l);
+/* Returns NULL on ENOMEM. */
+struct router *router_new(const struct router_config *cfg);
+/* All peers must have been removed. Accepts NULL. */
+void router_free(struct router *r);
+void router_set_time(struct router *r, uint64_t now_ms);
+
+/* Registers a new connection and gives it a unique id. `p` is caller memory
+ * (zeroed by this function apart from the arguments) that must stay valid
+ * until router_peer_remove(). Returns 0 or -ENOMEM. */
+int router_peer_add(struct router *r, struct peer *p, const struct peer_ops *ops, const char *transport,
+                    uid_t uid, gid_t gid, pid_t pid, size_t max_message, size_t max_recv);
+/* Unregisters a peer: its names pass to the next in queue, its subscriptions
+ * go, callers waiting on it get `callee_gone`, its own pending calls are
+ * forgotten. Idempotent. Frees what the core allocated for the peer. */
+void router_peer_remove(struct router *r, struct peer *p);
+
+/* Handles one framed message of `len` bytes from p. Returns ROUTER_OK or
+ * ROUTER_PAUSE (p's queue is over its limit: the carrier should stop reading
+ * from p until router_peer_wrote() says it may resume). */
+int router_handle(struct router *r, struct peer *p, const char *data, size_t len);
+/* The carrier wrote `bytes` in `msgs` messages of p's queue. Returns true if
+ * the carrier may resume reading from a paused peer. */
+bool router_peer_wrote(struct router *r, struct peer *p, size_t bytes, size_t msgs);
+/* The carrier dropped p's whole queue (closing). */
+void router_peer_discard_queue(struct router *r, struct peer *p);
+/* Checks stalled peers; calls ops->kill for those stuck past the deadline. */
+void router_tick(struct router *r);
+
+/* Builds an error message (for framing errors the carrier reports itself).
+ * Returns a new buf (caller owns the reference) or NULL. */
+struct buf *router_error_buf(const char *code, const char *message);
+
+/* Statistics for tests and the stats method. */
+size_t router_peer_count(const struct router *r);
+size_t router_pending_calls(const struct router *r);

@@ -1,0 +1,296 @@
+/* server.c: see server.h. The loop's shape: read callbacks hand messages to
+ * the router, which only queues output; the check phase then flushes every
+ * connection that has something queued, so each connection gets at most a
+ * few write system calls per loop iteration whatever the traffic. */
+#include "server.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buslimits.h"
+#include "router.h"
+
+#define READ_BUFFER_SIZE (256u * 1024u)
+#define SEQ_SLOTS 16 /* must match READ_BATCH in conn.c */
+#define LOG_INTERVAL_MS 1000
+#define LOG_BURST 20
+
+void server_log(struct server *srv, const char *fmt, ...)
+{
+        va_list ap;
+        uint64_t now = srv->loop ? uv_now(srv->loop) : 0;
+
+        /* bounded: at most LOG_BURST lines per interval, the rest counted */
+        if (now - srv->last_log_ms >= LOG_INTERVAL_MS) {
+                if (srv->log_suppressed)
+                        fprintf(stderr, "busd: (%llu log lines suppressed)\n", (unsigned long long)srv->log_suppressed);
+                srv->log_suppressed = 0;
+                srv->last_log_ms = now;
+                srv->log_burst = 0;
+        }
+        if (srv->log_burst >= LOG_BURST) {
+                srv->log_suppressed++;
+                return;
+        }
+        srv->log_burst++;
+        fputs("busd: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+
+__attribute__((format(printf, 2, 3))) static void router_log(void *userdata, const char *fmt, ...)
+{
+        struct server *srv = userdata;
+        char line[600];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        server_log(srv, "%s", line);
+}
+
+int server_init(struct server *srv, uv_loop_t *loop, const struct options *opt)
+{
+        struct router_config cfg = {
+                .limits = opt->limits,
+                .uid = getuid(),
+                .gid = getgid(),
+                .pid = getpid(),
+                .log = router_log,
+                .log_userdata = srv,
+        };
+
+        memset(srv, 0, sizeof(*srv));
+        srv->loop = loop;
+        srv->opt = opt;
+        list_init(&srv->conns);
+        list_init(&srv->dirty);
+        list_init(&srv->draining);
+        srv->rbuf_size = READ_BUFFER_SIZE;
+        srv->rbuf = malloc(srv->rbuf_size);
+        srv->pslot_size = BUS_MAX_MESSAGE_SEQPACKET + 2; /* room for a newline, and to see oversize */
+        srv->pbuf = malloc(srv->pslot_size * SEQ_SLOTS);
+        srv->router = router_new(&cfg);
+        if (!srv->rbuf || !srv->pbuf || !srv->router) {
+                server_deinit(srv);
+                return -ENOMEM;
+        }
+        router_set_time(srv->router, uv_now(loop));
+        return 0;
+}
+
+void server_deinit(struct server *srv)
+{
+        router_free(srv->router);
+        srv->router = NULL;
+        free(srv->rbuf);
+        free(srv->pbuf);
+        srv->rbuf = srv->pbuf = NULL;
+}
+
+static void on_stream_connection(uv_stream_t *s, int status)
+{
+        struct listener *l = s->data;
+
+        if (status < 0) {
+                server_log(l->srv, "accept on %s: %s", l->sock.addr.path, uv_strerror(status));
+                return;
+        }
+        int r = conn_new_stream(l->srv, &l->h.pipe);
+        if (r < 0 && r != -EMFILE)
+                server_log(l->srv, "new connection on %s: %s", l->sock.addr.path, strerror(-r));
+}
+
+static void on_seq_accept(uv_poll_t *h, int status, int events);
+
+static void on_accept_retry(uv_timer_t *t)
+{
+        struct server *srv = t->data;
+
+        for (size_t i = 0; i < srv->nlisteners; i++) {
+                struct listener *l = &srv->listeners[i];
+                if (l->sock.addr.seqpacket && l->active)
+                        uv_poll_start(&l->h.poll, UV_READABLE, on_seq_accept);
+        }
+}
+
+static void on_seq_accept(uv_poll_t *h, int status, int events)
+{
+        struct listener *l = h->data;
+        struct server *srv = l->srv;
+
+        for (int i = 0; i < 64; i++) {
+                int fd = accept4(l->sock.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd < 0) {
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                                /* out of descriptors: wait a little instead of spinning */
+                                server_log(srv, "accept on %s: %s; retrying in 100 ms", l->sock.addr.path,
+                                           strerror(errno));
+                                uv_poll_stop(&l->h.poll);
+                                uv_timer_start(&srv->accept_retry, on_accept_retry, 100, 0);
+                        }
+                        return;
+                }
+                int r = conn_new_seqpacket(srv, fd, l->max_message);
+                if (r < 0 && r != -EMFILE)
+                        server_log(srv, "new connection on %s: %s", l->sock.addr.path, strerror(-r));
+        }
+}
+
+static void on_check(uv_check_t *h)
+{
+        struct server *srv = h->data;
+
+        router_set_time(srv->router, uv_now(srv->loop));
+        while (!list_empty(&srv->dirty)) {
+                struct conn *c = list_entry(list_first(&srv->dirty), struct conn, dirty_link);
+                list_unlink(&c->dirty_link);
+                conn_flush(c);
+        }
+}
+
+static void on_tick(uv_timer_t *t)
+{
+        struct server *srv = t->data;
+        uint64_t now = uv_now(srv->loop);
+
+        router_set_time(srv->router, now);
+        router_tick(srv->router);
+        list_for_each_safe(l, tmp, &srv->draining)
+        {
+                struct conn *c = list_entry(l, struct conn, drain_link);
+                if (now >= c->drain_deadline)
+                        conn_close(c, "its last messages could not be written in time");
+        }
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+        struct server *srv = s->data;
+
+        if (signum == SIGHUP) {
+                server_log(srv, "SIGHUP: nothing to reload in this version");
+                return;
+        }
+        server_log(srv, "%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+        server_stop(srv);
+}
+
+/* Largest seqpacket message the socket buffers can carry, capped by the protocol's default. */
+static size_t seqpacket_max_message(int fd)
+{
+        int sndbuf = 0;
+        socklen_t len = sizeof(sndbuf);
+        size_t max = BUS_MAX_MESSAGE_SEQPACKET;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) == 0 && sndbuf > 0) {
+                /* keep room for the relay overhead and the kernel's per-packet bookkeeping */
+                size_t fit = (size_t)sndbuf / 2;
+                fit = fit > BUS_RELAY_OVERHEAD + 1024 ? fit - BUS_RELAY_OVERHEAD - 1024 : 1024;
+                if (fit < max)
+                        max = fit;
+        }
+        return max;
+}
+
+static int start_listener(struct server *srv, struct listener *l, const struct address *a)
+{
+        char err[400];
+        mode_t mode = srv->opt->system ? 0666 : 0600;
+        int r = listen_open(&l->sock, a, mode, err, sizeof(err));
+
+        if (r < 0) {
+                server_log(srv, "%s", err);
+                return r;
+        }
+        l->srv = srv;
+        if (a->seqpacket) {
+                l->max_message = seqpacket_max_message(l->sock.fd);
+                r = uv_poll_init(srv->loop, &l->h.poll, l->sock.fd);
+                l->active = r == 0;
+                if (r == 0) {
+                        l->h.poll.data = l;
+                        r = uv_poll_start(&l->h.poll, UV_READABLE, on_seq_accept);
+                }
+        } else {
+                l->max_message = BUS_MAX_MESSAGE_STREAM;
+                r = uv_pipe_init(srv->loop, &l->h.pipe, 0);
+                l->active = r == 0;
+                if (r == 0 && (r = uv_pipe_open(&l->h.pipe, l->sock.fd)) == 0) {
+                        l->sock.fd = -1; /* libuv owns it now */
+                        l->h.pipe.data = l;
+                        r = uv_listen((uv_stream_t *)&l->h.pipe, SOMAXCONN, on_stream_connection);
+                }
+        }
+        if (r < 0)
+                server_log(srv, "cannot serve %s: %s", a->path, uv_strerror(r));
+        return r;
+}
+
+int server_start(struct server *srv)
+{
+        const struct options *opt = srv->opt;
+        int r = 0;
+
+        for (size_t i = 0; i < opt->nlisten && r == 0; i++) {
+                r = start_listener(srv, &srv->listeners[i], &opt->listen[i]);
+                srv->nlisteners = i + 1;
+        }
+        uv_check_init(srv->loop, &srv->flush_check);
+        srv->flush_check.data = srv;
+        uv_check_start(&srv->flush_check, on_check);
+        uv_timer_init(srv->loop, &srv->tick);
+        srv->tick.data = srv;
+        unsigned period = opt->limits.stall_timeout_ms / 4;
+        period = period < 10 ? 10 : period > 1000 ? 1000 : period;
+        uv_timer_start(&srv->tick, on_tick, period, period);
+        uv_timer_init(srv->loop, &srv->accept_retry);
+        srv->accept_retry.data = srv;
+        uv_signal_init(srv->loop, &srv->sigint);
+        uv_signal_init(srv->loop, &srv->sigterm);
+        uv_signal_init(srv->loop, &srv->sighup);
+        srv->sigint.data = srv->sigterm.data = srv->sighup.data = srv;
+        uv_signal_start(&srv->sigint, on_signal, SIGINT);
+        uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+        uv_signal_start(&srv->sighup, on_signal, SIGHUP);
+        if (r < 0) {
+                server_stop(srv);
+                return r;
+        }
+        for (size_t i = 0; i < srv->nlisteners; i++) {
+                char a[160];
+                address_format(&srv->listeners[i].sock.addr, a, sizeof(a));
+                server_log(srv, "serving %s (max_message %zu)", a, srv->listeners[i].max_message);
+        }
+        return 0;
+}
+
+void server_stop(struct server *srv)
+{
+        if (srv->stopping)
+                return;
+        srv->stopping = true;
+        for (size_t i = 0; i < srv->nlisteners; i++) {
+                struct listener *l = &srv->listeners[i];
+                if (l->active) {
+                        uv_close((uv_handle_t *)&l->h, NULL);
+                        l->active = false;
+                }
+                listen_close(&l->sock);
+        }
+        list_for_each_safe(l, tmp, &srv->conns) conn_close(list_entry(l, struct conn, link), "daemon shutting down");
+        uv_close((uv_handle_t *)&srv->flush_check, NULL);
+        uv_close((uv_handle_t *)&srv->tick, NULL);
+        uv_close((uv_handle_t *)&srv->accept_retry, NULL);
+        uv_close((uv_handle_t *)&srv->sigint, NULL);
+        uv_close((uv_handle_t *)&srv->sigterm, NULL);
+        uv_close((uv_handle_t *)&srv->sighup, NULL);
+}

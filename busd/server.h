@@ -1,0 +1,102 @@
+/* server.h: the daemon's process side: one libuv loop, the listening
+ * sockets, and the connections that carry peers to the router.
+ *
+ * server.c owns the loop, listeners, timers and signals; conn.c owns one
+ * connection (stream through uv_pipe_t, seqpacket through uv_poll_t with
+ * recvmmsg/sendmmsg). Output is coalesced: sends only queue, and every
+ * connection with something queued is flushed once per loop iteration from
+ * the check phase.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "frame.h"
+#include "list.h"
+#include "listen.h"
+#include "options.h"
+#include "outq.h"
+#include "peer.h"
+
+struct router;
+
+struct listener {
+        struct server *srv;
+        struct listen_sock sock;
+        union {
+                uv_pipe_t pipe; /* stream */
+                uv_poll_t poll; /* seqpacket */
+        } h;
+        bool active;
+        size_t max_message;
+};
+
+struct server {
+        uv_loop_t *loop;
+        const struct options *opt;
+        struct router *router;
+        struct listener listeners[OPTIONS_MAX_LISTEN];
+        size_t nlisteners;
+        uv_check_t flush_check;
+        uv_timer_t tick;
+        uv_timer_t accept_retry;
+        uv_signal_t sigint, sigterm, sighup;
+        struct list conns;    /* all live connections */
+        struct list dirty;    /* connections with output to flush */
+        struct list draining; /* closing once their last output is written */
+        size_t nconns;
+        char *rbuf; /* shared read buffer for stream connections */
+        size_t rbuf_size;
+        char *pbuf; /* shared receive slots for seqpacket connections */
+        size_t pslot_size;
+        bool stopping;
+        uint64_t log_suppressed;
+        uint64_t last_log_ms;
+        unsigned log_burst;
+};
+
+struct conn {
+        struct peer peer;
+        struct server *srv;
+        bool seqpacket;
+        union {
+                uv_pipe_t pipe;
+                uv_poll_t poll;
+        } h;
+        int fd;
+        int poll_events;      /* seqpacket: what uv_poll watches now */
+        struct frame frame;   /* stream framing */
+        struct outq q;
+        size_t inflight_items; /* stream: items covered by the uv_write in flight */
+        size_t inflight_bytes;
+        bool writing;          /* a uv_write is in flight */
+        bool paused;           /* not reading: queue over limit */
+        bool closing;          /* uv_close called */
+        bool draining;         /* closing once the queue is written */
+        bool killed;           /* the router asked to disconnect it */
+        uint64_t drain_deadline;
+        struct list link;       /* in srv->conns */
+        struct list dirty_link; /* in srv->dirty */
+        struct list drain_link; /* in srv->draining */
+};
+
+int server_init(struct server *srv, uv_loop_t *loop, const struct options *opt);
+/* Starts accepting. Returns 0 or a negative errno (after logging why). */
+int server_start(struct server *srv);
+/* Stops accepting, closes every connection, removes the sockets. */
+void server_stop(struct server *srv);
+void server_deinit(struct server *srv);
+void server_log(struct server *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* conn.c */
+/* Takes over an accepted fd (stream: accepted into a uv_pipe_t already). */
+int conn_new_stream(struct server *srv, uv_pipe_t *listener);
+int conn_new_seqpacket(struct server *srv, int fd, size_t max_message);
+/* Writes what is queued (called from the check phase). */
+void conn_flush(struct conn *c);
+/* Closes now: the peer leaves the router, queued output is discarded. */
+void conn_close(struct conn *c, const char *why);
+/* Writes what is queued, then closes (bounded by the stall timeout). */
+void conn_drain(struct conn *c, const char *why);

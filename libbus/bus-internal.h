@@ -1,0 +1,307 @@
+/* bus-internal.h: the state of a libbus connection, shared by the files of
+ * libbus/ and by its unit tests. Not installed.
+ *
+ * One concern per file; internal functions carry the file name as prefix
+ * (bus.c uses `bus__`, as `bus_` is the public prefix):
+ *   address.c    address syntax and the default user bus address
+ *   transport.c  the socket: connect, batched output, framed input (no JSON)
+ *   outmsg.c     writing client messages into the output buffer
+ *   inmsg.c      parsing and checking daemon messages (no I/O)
+ *   bus.c        open/close, handshake, errors, accessors, sending
+ *   loop.c       reading, the incoming queue, dispatch, blocking waits
+ *   call.c       outgoing calls: blocking, asynchronous, one-way, timeouts
+ *   method.c     serving methods: handlers, declarations, answers
+ *   event.c      publish, subscriptions, event dispatch
+ *   name.c       well-known names and their notifications
+ *
+ * Visibility: the library is built with -fvisibility=hidden; bus.h is included
+ * here under `visibility push(default)` so that exactly the functions it
+ * declares are exported.
+ */
+#pragma once
+
+#pragma GCC visibility push(default)
+#include "bus.h"
+#pragma GCC visibility pop
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "frame.h"
+#include "buslimits.h"
+#include "list.h"
+
+struct jsonparse;
+
+/* ---- tunables (documented in docs/libbus.md) ----------------------------- */
+
+#define BUS_DEFAULT_TIMEOUT_MS 25000
+/* Buffered output is written as soon as this much is queued. */
+#define BUS_OUT_FLUSH_BYTES (64u * 1024u)
+/* Beyond this much buffered output a send first blocks to flush. */
+#define BUS_OUT_MAX_BYTES (8u * 1024u * 1024u)
+/* Undispatched incoming bytes beyond which further events are dropped (and
+ * reported through bus_on_dropped); other messages are always queued. */
+#define BUS_IN_QUEUE_MAX_BYTES (8u * 1024u * 1024u)
+/* Bytes bus_process() reads per call before dispatching. */
+#define BUS_READ_BUDGET (256u * 1024u)
+/* Packets one sendmmsg() carries. */
+#define BUS_SENDMMSG_BATCH 256u
+/* How long bus_close() tries to write what is buffered. */
+#define BUS_CLOSE_FLUSH_MS 1000
+
+/* ---- address.c ----------------------------------------------------------- */
+
+struct address {
+        bool seqpacket;
+        char path[108]; /* sizeof(sun_path) */
+};
+
+/* Parses "unix:/path", "seqpacket:/path" or "/path". Returns 0 or -EINVAL
+ * (empty path, unknown scheme, relative bare path, path too long). */
+int address_parse(const char *s, struct address *ret);
+/* The address bus_open() uses: s, else $BUS_ADDRESS, else the user bus. On
+ * failure writes the reason into errbuf. */
+int address_resolve(const char *s, struct address *ret, char *errbuf, size_t errlen);
+
+/* ---- transport.c --------------------------------------------------------- */
+
+/* Called with each received message (without framing). Return 0, or a
+ * negative errno to stop reading (transport_read() returns it). */
+typedef int (*transport_msg_fn)(const char *msg, size_t len, void *userdata);
+
+struct transport {
+        int fd;
+        bool seqpacket;
+        struct buf *out;    /* queued output: bytes [out_head, out->len) */
+        size_t out_head;
+        size_t *pkts;       /* seqpacket: lengths of the queued packets [pkt_head, pkt_n) */
+        size_t pkt_head, pkt_n, pkt_cap;
+        struct frame frame; /* stream input */
+        char *in;           /* receive buffer */
+        size_t in_cap;
+        size_t max_recv;    /* longest message accepted from the daemon */
+        uint64_t writes;    /* send()/sendmmsg() calls made, for tests and statistics */
+};
+
+/* Connects a socket (blocking connect, then non-blocking). Returns 0 and the
+ * fd, or a negative errno. */
+int transport_connect(const struct address *a, int *ret_fd);
+/* Sets t up on a connected socket; the type is read with SO_TYPE. Takes the
+ * fd on success only. Returns 0, -ENOTSOCK/-EPROTOTYPE, -ENOMEM. */
+int transport_init(struct transport *t, int fd);
+/* Frees buffers and closes the fd. */
+void transport_deinit(struct transport *t);
+/* Sets the largest message accepted (max_recv from the welcome). */
+int transport_set_max_recv(struct transport *t, size_t max_recv);
+/* Bytes queued for writing. */
+size_t transport_queued(const struct transport *t);
+/* Writing one message: remember transport_begin(), append, then commit (adds
+ * the framing) or abort (drops what was appended since begin). */
+size_t transport_begin(struct transport *t);
+int transport_append(struct transport *t, const void *p, size_t n);
+int transport_commit(struct transport *t, size_t mark);
+void transport_abort(struct transport *t, size_t mark);
+/* Writes queued output without blocking: one send() for stream, sendmmsg()
+ * batches for seqpacket. Returns bytes written (> 0), 0 if nothing could be
+ * written, or a negative errno (-ECONNRESET when the daemon is gone). */
+ssize_t transport_flush(struct transport *t);
+/* Reads without blocking until EAGAIN or `budget` bytes, handing each message
+ * to fn. Returns bytes read (>= 0), -ECONNRESET at end of stream, -EMSGSIZE
+ * for a message over max_recv, fn's error, or another negative errno. */
+ssize_t transport_read(struct transport *t, size_t budget, transport_msg_fn fn, void *userdata);
+
+/* ---- outmsg.c ------------------------------------------------------------ */
+
+/* Writes one JSON object into a transport's output buffer:
+ *   outmsg_begin(&m, t, "call"); outmsg_uint(&m, "id", 7); ...; outmsg_end(&m, max);
+ * The first failure sticks; outmsg_end() then drops the partial message and
+ * returns it, with a reason in m.why. */
+struct outmsg {
+        struct transport *t;
+        size_t mark;
+        int error;       /* 0 or the first negative errno */
+        int max_depth;   /* nesting limit for values (from the welcome) */
+        char why[160];
+};
+
+void outmsg_begin(struct outmsg *m, struct transport *t, int max_depth, const char *type);
+void outmsg_uint(struct outmsg *m, const char *key, uint64_t v);
+void outmsg_bool(struct outmsg *m, const char *key, bool v);
+/* Any string: escaped; -EINVAL unless valid UTF-8 without NUL. */
+void outmsg_string(struct outmsg *m, const char *key, const char *s);
+/* A JSON value (NULL: null), checked as the daemon will (outmsg_check_json). */
+void outmsg_json(struct outmsg *m, const char *key, struct json_object *v);
+/* Commits the message if it is at most max_message bytes. Returns 0,
+ * -EMSGSIZE, -EINVAL or -ENOMEM. */
+int outmsg_end(struct outmsg *m, size_t max_message);
+/* Checks serialised JSON the way the daemon parses it (docs/protocol.md §2.1):
+ * valid UTF-8, no NaN/Infinity, nesting at most max_depth. Returns 0 or
+ * -EINVAL with a static reason in *ret_why. */
+int outmsg_check_json(const char *s, size_t len, int max_depth, const char **ret_why);
+/* Valid UTF-8 of len bytes without NUL. */
+bool outmsg_utf8_valid(const char *s, size_t len);
+
+/* ---- inmsg.c ------------------------------------------------------------- */
+
+enum inmsg_type {
+        INMSG_WELCOME,
+        INMSG_REPLY,
+        INMSG_ERROR,
+        INMSG_CALL,
+        INMSG_EVENT,
+        INMSG_DROPPED,
+        INMSG_NAME_ACQUIRED,
+        INMSG_NAME_LOST,
+        INMSG_LOCAL_DROPPED, /* made by libbus: events it dropped itself (count) */
+};
+
+struct inmsg_limits {
+        uint64_t max_message, max_recv, max_depth, max_pending_calls, queue_bytes, max_names, max_subscriptions,
+                max_methods, stall_timeout_ms;
+};
+
+/* One checked daemon message. Strings and values borrow from root. */
+struct inmsg {
+        struct list link;
+        struct json_object *root; /* owned */
+        enum inmsg_type type;
+        size_t size;              /* bytes on the wire */
+        uint64_t seq;             /* arrival order */
+        bool has_id;
+        uint64_t id;
+        const char *sender, *dest, *method, *topic, *name, *code, *message, *unique;
+        struct json_object *params, *result, *data; /* NULL for JSON null or absent */
+        bool oneway;
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+        uint64_t count, total;       /* dropped */
+        struct inmsg_limits limits;  /* welcome */
+};
+
+/* Parses and checks one message from the daemon (docs/protocol.md §2.4).
+ * Unknown members are ignored; missing or mistyped ones are errors. Returns 0
+ * and a new inmsg (caller frees), or -EINVAL/-EPROTO with a reason in errbuf,
+ * or -ENOMEM. */
+int inmsg_parse(struct jsonparse *p, const char *s, size_t len, struct inmsg **ret, char *errbuf, size_t errlen);
+struct inmsg *inmsg_new_local_dropped(void);
+/* True if m is the reply or error answering our request `id`. An error
+ * no_such_call never answers a request (it is about our own answers or a
+ * cancel), whatever its id. */
+bool inmsg_answers(const struct inmsg *m, uint64_t id);
+void inmsg_free(struct inmsg *m);
+const char *inmsg_type_name(enum inmsg_type t);
+
+/* ---- the connection ------------------------------------------------------ */
+
+struct bus {
+        struct transport t;
+        struct jsonparse *parser;
+        char unique[32];
+        struct inmsg_limits limits;
+        uint64_t next_id;
+        size_t out_tried;  /* bytes queued after the last write attempt */
+
+        int dead;          /* 0, or the negative errno that ended the connection */
+        char dead_why[256];
+        bool eof;          /* nothing more will be read (end of stream, read error, bad input) */
+        bool failed_all;   /* pending calls were failed after `dead` */
+        bool handshaking;  /* the next message answers the hello */
+
+        struct list inq;   /* struct inmsg, received and not yet dispatched */
+        size_t inq_bytes;
+        uint64_t in_seq;
+        uint64_t wait_id;  /* id a blocking function waits for, 0 for none */
+        struct inmsg *wait_msg;
+
+        struct list pending;   /* struct pending: asynchronous calls */
+        struct list methods;   /* struct method */
+        unsigned n_methods;
+        struct list deferred;  /* struct bus_call kept by bus_call_defer() */
+        struct list subs;      /* struct sub */
+        unsigned dispatching;  /* > 0 while event handlers run */
+
+        bus_name_fn name_fn;
+        void *name_ud;
+        bus_dropped_fn dropped_fn;
+        void *dropped_ud;
+        bus_error_fn error_fn;
+        void *error_ud;
+        uint64_t drops_total;  /* dropped events reported so far (daemon's and ours) */
+
+        bool quit;
+        int quit_code;
+
+        char err[512];
+        char err_code[BUS_MAX_CODE + 1]; /* "" when the last failure was local */
+};
+
+/* bus.c */
+int64_t bus__now_ms(void);
+/* Records a failure and returns error (a negative errno). code: wire code or
+ * NULL for a local failure. */
+int bus__fail(struct bus *bus, int error, const char *code, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+/* Records the error answer m and returns -EREMOTEIO. */
+int bus__fail_answer(struct bus *bus, const struct inmsg *m);
+/* Ends the connection (idempotent): no more writing or reading; what is
+ * queued is still dispatched, then pending calls fail in bus_process(). */
+void bus__disconnect(struct bus *bus, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Records "the connection is closed" and returns -ECONNRESET. */
+int bus__fail_closed(struct bus *bus);
+/* Writes what the socket takes now. Returns bytes written or the
+ * connection's error (after bus__disconnect). */
+ssize_t bus__flush(struct bus *bus);
+/* Starts a message: fails if the connection is down; blocks to flush when the
+ * output buffer is over BUS_OUT_MAX_BYTES (-ENOBUFS if that fails). */
+int bus__send_begin(struct bus *bus, struct outmsg *m, const char *type);
+/* Commits it (failure recorded on bus) and writes when 64 KiB are queued. */
+int bus__send_end(struct bus *bus, struct outmsg *m);
+/* A new message id. */
+uint64_t bus__id(struct bus *bus);
+/* Sends a request that carries `id` (already in m) and waits for its answer.
+ * Returns 0 with the reply in *ret (caller frees), -EREMOTEIO for an error
+ * answer (recorded), -ETIMEDOUT, -ECONNRESET. */
+int bus__request(struct bus *bus, struct outmsg *m, uint64_t id, int timeout_ms, struct inmsg **ret);
+
+/* loop.c */
+/* Reads up to budget bytes into the incoming queue (or the waiter's slot).
+ * Reading goes on after a write failure (the daemon's last words are still
+ * in the socket) until the end of input. Returns bytes read, 0, or the
+ * connection's error once input has ended. */
+ssize_t loop_read(struct bus *bus, size_t budget);
+/* Waits until the answer to `id` arrives or deadline (monotonic ms, -1 none)
+ * passes, flushing and queueing everything else (never dispatching). Returns
+ * 0 and the answer in *ret (caller frees), -ETIMEDOUT or the connection's
+ * error. */
+int loop_wait_answer(struct bus *bus, uint64_t id, int64_t deadline, struct inmsg **ret);
+/* Blocks until at most `target` bytes are queued for output, reading (and
+ * queueing) input meanwhile so that the daemon never waits on us. deadline:
+ * monotonic ms or -1. Returns 0, -ETIMEDOUT or the connection's error. */
+int loop_flush_until(struct bus *bus, size_t target, int64_t deadline);
+
+/* call.c */
+/* Dispatches a reply or error; returns true if it answered a pending call. */
+bool call_dispatch_answer(struct bus *bus, struct inmsg *m);
+/* Fails expired asynchronous calls; returns how many. */
+unsigned call_expire(struct bus *bus, int64_t now);
+/* The earliest deadline (monotonic ms) of an asynchronous call, or -1. */
+int64_t call_next_deadline(const struct bus *bus);
+/* Fails every pending asynchronous call with -ECONNRESET. */
+unsigned call_fail_all(struct bus *bus);
+
+/* method.c */
+/* Runs the handler for an incoming call; takes m. */
+void method_dispatch(struct bus *bus, struct inmsg *m);
+void method_free_all(struct bus *bus);
+
+/* event.c */
+void event_dispatch(struct bus *bus, const struct inmsg *m);
+void event_free_all(struct bus *bus);
+
+/* name.c */
+void name_dispatch(struct bus *bus, const struct inmsg *m);

@@ -1,0 +1,268 @@
+/* bus.h: libbus, the C client library of busd.
+ *
+ * Connect to a bus, own well-known names, call methods (blocking or
+ * asynchronously), answer calls, publish events and subscribe to them. The
+ * wire protocol is docs/protocol.md; this library is one client of it.
+ *
+ * Conventions
+ * - Functions that can fail return 0 (or a documented non-negative value) on
+ *   success and a negative errno on failure. After a failure,
+ *   bus_last_error() says what went wrong in words and bus_last_error_code()
+ *   gives the wire error code when the failure came from the bus.
+ * - JSON values are json-c objects. Arguments are borrowed: the library takes
+ *   its own reference when it needs one. Values handed to callbacks are
+ *   borrowed for the duration of the callback (json_object_get() to keep one).
+ *   Values returned through ret_* parameters belong to the caller.
+ * - Output is buffered and written in batches: bus_publish() and other
+ *   non-blocking sends queue bytes; they are written by bus_process(),
+ *   bus_flush(), any blocking function (which flushes first), or when the
+ *   buffer passes 64 KiB.
+ * - Thread safety: a struct bus is not thread-safe. Use each bus from one
+ *   thread at a time (or serialise access yourself). Different bus objects are
+ *   independent and may be used from different threads.
+ * - Re-entrancy: blocking functions may be called from callbacks. While a
+ *   blocking function waits, other incoming messages are queued and dispatched
+ *   later by bus_process(), never from inside the blocking call. The queue
+ *   holds up to 8 MiB; beyond that, events are dropped and reported through
+ *   bus_on_dropped() (other messages are always kept). Callbacks must not call
+ *   bus_close(), bus_process() or bus_run() on their own bus.
+ * - Reference: docs/libbus.md (libbus(3)).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct json_object;
+struct bus;
+struct bus_call;
+
+/* ---- connection ---------------------------------------------------------- */
+
+/* The system bus (`bus --system`). */
+#define BUS_SYSTEM_ADDRESS "unix:/run/busd/bus"
+
+/* Writes the user bus address into buf: "unix:$XDG_RUNTIME_DIR/busd/bus", or
+ * "unix:/tmp/busd-$UID/bus" when XDG_RUNTIME_DIR is unset or not absolute. It
+ * ignores $BUS_ADDRESS (bus_open(NULL, ...) looks there first). The socket
+ * path is what follows "unix:". Returns the address's length, or
+ * -ENAMETOOLONG (the path does not fit a socket address), -ENOBUFS (buf is
+ * smaller than the length + 1). Thread-safe (reads the environment). */
+int bus_default_address(char *buf, size_t size);
+
+/* Connects and performs the handshake (blocking). The socket is close-on-exec.
+ * address: "unix:/path", "seqpacket:/path", a bare absolute path, or NULL for
+ *          $BUS_ADDRESS, then the user bus (docs/protocol.md §1).
+ * display_name: shown by `bus list`; NULL for none.
+ * Returns 0 and a new bus in *ret_bus, or a negative errno:
+ *   -ENOENT/-ECONNREFUSED no bus is listening at the address,
+ *   -EINVAL the address is malformed, -EPROTO the daemon's answer was not a
+ *   welcome, -ETIMEDOUT no answer within 25 s, -ENOMEM.
+ * On failure *ret_bus is untouched; bus_open_error() describes the failure. */
+int bus_open(const char *address, const char *display_name, struct bus **ret_bus);
+/* Like bus_open() on an already connected AF_UNIX socket (SOCK_STREAM or
+ * SOCK_SEQPACKET, e.g. from socketpair() or socket activation). On success
+ * the bus owns fd (bus_close() closes it); on failure the caller still does.
+ * Returns 0 or a negative errno as bus_open(), and -ENOTSOCK/-EPROTOTYPE when
+ * fd is not such a socket. */
+int bus_open_fd(int fd, const char *display_name, struct bus **ret_bus);
+/* Text describing the last bus_open() failure of this thread. */
+const char *bus_open_error(void);
+/* Flushes what is buffered (best effort, without blocking for long) and
+ * closes. Pending asynchronous calls get their callback with -ECONNRESET
+ * ("disconnected") first. Accepts NULL. */
+void bus_close(struct bus *bus);
+
+/* The connection's unique id, e.g. ":42". Valid until bus_close(). */
+const char *bus_unique_id(const struct bus *bus);
+/* Largest message this connection may send (from the welcome). */
+size_t bus_max_message(const struct bus *bus);
+/* Words describing the last failure on this bus ("" if none). */
+const char *bus_last_error(const struct bus *bus);
+/* Wire error code of the last failure ("no_owner", "timeout", ...) or NULL
+ * when the failure was local. */
+const char *bus_last_error_code(const struct bus *bus);
+
+/* ---- names --------------------------------------------------------------- */
+
+enum {
+        BUS_NAME_ALLOW_REPLACEMENT = 1 << 0, /* others may take the name with BUS_NAME_REPLACE */
+        BUS_NAME_REPLACE = 1 << 1,           /* take it over if the owner allowed replacement */
+        BUS_NAME_NO_QUEUE = 1 << 2,          /* do not wait in the queue */
+};
+
+enum bus_name_status {
+        BUS_NAME_PRIMARY_OWNER = 1,
+        BUS_NAME_IN_QUEUE = 2,
+        BUS_NAME_EXISTS = 3,
+        BUS_NAME_ALREADY_OWNER = 4,
+};
+
+/* Requests a well-known name (blocking). Returns a positive enum
+ * bus_name_status, or a negative errno (-EINVAL bad name, -EREMOTEIO the bus
+ * refused: see bus_last_error_code(), e.g. "reserved" or "limit"). */
+int bus_request_name(struct bus *bus, const char *name, unsigned flags);
+/* Releases a name or leaves its queue (blocking). Returns 0, or -ESRCH when
+ * this connection neither owned nor waited for it. */
+int bus_release_name(struct bus *bus, const char *name);
+
+/* Called when this connection gains a name from the queue (acquired = true)
+ * or is replaced as its owner (acquired = false). */
+typedef void (*bus_name_fn)(struct bus *bus, const char *name, bool acquired, void *userdata);
+void bus_on_name(struct bus *bus, bus_name_fn fn, void *userdata);
+
+/* ---- calls --------------------------------------------------------------- */
+
+/* Timeout meaning "the default" (25 s). Timeouts are client-side: when one
+ * expires the call fails with -ETIMEDOUT and libbus sends `cancel`. */
+#define BUS_TIMEOUT_DEFAULT (-1)
+
+/* Calls dest.method(params) and waits for the answer (flushes first).
+ * params may be NULL (JSON null). timeout_ms: milliseconds, or any negative
+ * value (BUS_TIMEOUT_DEFAULT) for 25 s. On success returns 0 and stores the result
+ * in *ret_result (caller owns it; NULL when the result is JSON null; pass
+ * ret_result NULL to discard). Errors:
+ *   -EREMOTEIO  an error answer: bus_last_error_code() is its code ("no_owner",
+ *               "callee_gone", or the callee's own code), bus_last_error() its
+ *               message;
+ *   -ETIMEDOUT  no answer in time; -ECONNRESET the connection ended;
+ *   -EINVAL     bad dest or method syntax, or params the daemon would not
+ *               parse (NaN/Infinity, invalid UTF-8, nested deeper than the
+ *               bus allows); -EMSGSIZE params too large. */
+int bus_call(struct bus *bus, const char *dest, const char *method, struct json_object *params,
+             int timeout_ms, struct json_object **ret_result);
+
+/* The outcome of an asynchronous call, borrowed for the callback. */
+struct bus_reply {
+        int error;              /* 0, -EREMOTEIO, -ETIMEDOUT or -ECONNRESET */
+        struct json_object *result; /* result (error == 0) or the error's data; may be NULL */
+        const char *code;       /* error code when error != 0 ("timeout", "disconnected" locally) */
+        const char *message;    /* error message when error != 0 */
+        const char *sender;     /* unique id that answered, or "org.busd"; NULL for local errors */
+};
+typedef void (*bus_reply_fn)(struct bus *bus, const struct bus_reply *reply, void *userdata);
+
+/* Sends a call without waiting; fn runs exactly once from bus_process() (or
+ * bus_close()) with the outcome. Returns 0 and an id for bus_call_cancel() in
+ * *ret_cookie (may be NULL), or a negative errno as bus_call(). */
+int bus_call_async(struct bus *bus, const char *dest, const char *method, struct json_object *params,
+                   int timeout_ms, bus_reply_fn fn, void *userdata, uint64_t *ret_cookie);
+/* Forgets a pending asynchronous call: its callback will not run. Returns 0
+ * or -ENOENT if it is not pending. */
+int bus_call_cancel(struct bus *bus, uint64_t cookie);
+/* Sends a one-way call (no answer expected; the daemon still reports its own
+ * failures, which are then only visible through bus_on_error()). */
+int bus_call_oneway(struct bus *bus, const char *dest, const char *method, struct json_object *params);
+
+/* ---- serving methods ----------------------------------------------------- */
+
+/* A method handler. Answer with bus_reply()/bus_reply_error() before
+ * returning, or keep the call with bus_call_defer() and answer later. If the
+ * handler returns without doing either, libbus answers: a null result when it
+ * returned >= 0, an error "failed" with strerror(-r) when it returned r < 0. */
+typedef int (*bus_method_fn)(struct bus *bus, struct bus_call *call, void *userdata);
+
+/* Registers a handler for `method` on this connection and declares it for
+ * introspection (sends `declare`; non-blocking). description may be NULL;
+ * params_shape and result_shape are JSON texts describing the shapes, or NULL.
+ * Registering the same method again replaces the handler. Calls for methods
+ * without a handler are answered with error "unknown_method".
+ * Returns 0, -EINVAL (bad method name or shape JSON), -E2BIG (too many). */
+int bus_add_method(struct bus *bus, const char *method, const char *description, const char *params_shape,
+                   const char *result_shape, bus_method_fn fn, void *userdata);
+
+const char *bus_call_method(const struct bus_call *call);
+/* The name or unique id the caller addressed. */
+const char *bus_call_dest(const struct bus_call *call);
+/* params, borrowed (NULL for JSON null). */
+struct json_object *bus_call_params(const struct bus_call *call);
+/* Caller identity, stamped by the daemon. */
+const char *bus_call_sender(const struct bus_call *call);
+void bus_call_creds(const struct bus_call *call, uid_t *ret_uid, gid_t *ret_gid, pid_t *ret_pid);
+bool bus_call_is_oneway(const struct bus_call *call);
+
+/* Answers a call; result is borrowed (NULL for JSON null). The call is freed:
+ * do not use it afterwards. For one-way calls nothing is sent. Returns 0 or a
+ * negative errno (the call is freed either way). */
+int bus_reply(struct bus_call *call, struct json_object *result);
+/* Answers with an error. code: 1-128 bytes of [A-Za-z0-9_.-]. Frees the call. */
+int bus_reply_error(struct bus_call *call, const char *code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* Keeps the call alive after the handler returns; answer it later with
+ * bus_reply()/bus_reply_error(). If the bus is closed first, the call is freed
+ * by bus_close(). Returns call. */
+struct bus_call *bus_call_defer(struct bus_call *call);
+
+/* ---- events -------------------------------------------------------------- */
+
+/* Publishes data (borrowed; NULL for JSON null) on topic. Buffered, non-
+ * blocking. Returns 0, -EINVAL bad topic (or one starting with $) or data,
+ * -EMSGSIZE too large, -ENOBUFS the output buffer is over its limit (8 MiB)
+ * and could not be flushed within 25 s, -ECONNRESET the connection ended. */
+int bus_publish(struct bus *bus, const char *topic, struct json_object *data);
+
+struct bus_event {
+        const char *topic;
+        struct json_object *data; /* borrowed; NULL for JSON null */
+        const char *sender;
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+};
+typedef void (*bus_event_fn)(struct bus *bus, const struct bus_event *event, void *userdata);
+
+/* Subscribes to a pattern (blocking until the daemon confirms, so that events
+ * published after it returns are received). Each event is delivered once to
+ * the handler of every matching pattern of this bus. Returns 0, -EINVAL bad
+ * pattern, -EEXIST already subscribed here, -EREMOTEIO refused ("limit"). */
+int bus_subscribe(struct bus *bus, const char *pattern, bus_event_fn fn, void *userdata);
+/* Removes a subscription (blocking). Returns 0 or -ENOENT. */
+int bus_unsubscribe(struct bus *bus, const char *pattern);
+
+/* Called when the daemon reports dropped events (this client read too slowly):
+ * count since the last report, total since connect. */
+typedef void (*bus_dropped_fn)(struct bus *bus, uint64_t count, uint64_t total, void *userdata);
+void bus_on_dropped(struct bus *bus, bus_dropped_fn fn, void *userdata);
+
+/* Called for errors that answer no pending call of ours (e.g. a failed one-way
+ * call or a publish refused without an id). */
+typedef void (*bus_error_fn)(struct bus *bus, const char *code, const char *message, void *userdata);
+void bus_on_error(struct bus *bus, bus_error_fn fn, void *userdata);
+
+/* ---- event loop integration ---------------------------------------------- */
+
+/* The fd to watch. Stays the same for the life of the bus. */
+int bus_get_fd(const struct bus *bus);
+/* poll() events to wait for: POLLIN, plus POLLOUT while output is buffered. */
+int bus_get_events(const struct bus *bus);
+/* Milliseconds until the next call timeout, 0 if work is ready now (queued
+ * messages), -1 if none: use as poll() timeout. */
+int bus_get_timeout(const struct bus *bus);
+/* Does all work possible without blocking: writes buffered output, reads what
+ * is available, dispatches callbacks, expires timeouts. Returns > 0 if it did
+ * something, 0 if there was nothing to do, a negative errno if the connection
+ * failed (-ECONNRESET; -EPROTO the daemon sent an invalid message; -EMSGSIZE
+ * one over max_recv; pending calls have then failed with "disconnected").
+ * Messages that arrived before the failure are dispatched first. */
+int bus_process(struct bus *bus);
+/* Writes all buffered output, blocking. Returns 0 or a negative errno. */
+int bus_flush(struct bus *bus);
+/* Waits up to timeout_ms (-1 forever) until bus_process() has work. Returns
+ * > 0 if ready, 0 on timeout, negative errno on failure. */
+int bus_wait(struct bus *bus, int timeout_ms);
+/* Runs process/wait until bus_quit() is called (returns its code) or the
+ * connection fails (returns a negative errno). */
+int bus_run(struct bus *bus);
+/* Makes bus_run() return `code` after the current dispatch (the
+ * bus_process() that runs the calling callback). */
+void bus_quit(struct bus *bus, int code);
+
+#ifdef __cplusplus
+}
+#endif

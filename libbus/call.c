@@ -1,0 +1,233 @@
+/* call.c: outgoing calls. Blocking calls wait in loop_wait_answer();
+ * asynchronous calls wait in a list of pending entries, answered from
+ * bus_process() or failed by their timeout (then `cancel` is sent) or by the
+ * end of the connection. One-way calls expect nothing.
+ *
+ * The pending list is searched linearly: the daemon allows each client
+ * max_pending_calls (default 256) calls at once.
+ */
+#include "bus-internal.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "syntax.h"
+
+struct pending {
+        struct list link;
+        uint64_t id;
+        int64_t deadline; /* monotonic ms */
+        int timeout_ms;
+        bus_reply_fn fn;
+        void *userdata;
+};
+
+static int check_call(struct bus *bus, const char *dest, const char *method)
+{
+        uint64_t unused;
+
+        if (!dest || (!syntax_is_name(dest, strlen(dest)) && !syntax_parse_unique(dest, strlen(dest), &unused)))
+                return bus__fail(bus, -EINVAL, NULL, "'%s' is neither a well-known name nor a unique id",
+                                 dest ? dest : "(null)");
+        if (!method || !syntax_is_method(method, strlen(method)))
+                return bus__fail(bus, -EINVAL, NULL, "'%s' is not a valid method name", method ? method : "(null)");
+        return 0;
+}
+
+/* Checks and queues a call message up to its end; the id is taken only once
+ * the message is sure to be sent, so that ids stay consecutive. */
+static int begin_call(struct bus *bus, struct outmsg *m, const char *dest, const char *method,
+                      struct json_object *params, bool oneway, uint64_t *ret_id)
+{
+        int r = check_call(bus, dest, method);
+
+        if (r == 0)
+                r = bus__send_begin(bus, m, "call");
+        if (r < 0)
+                return r;
+        *ret_id = bus__id(bus);
+        outmsg_uint(m, "id", *ret_id);
+        outmsg_string(m, "dest", dest);
+        outmsg_string(m, "method", method);
+        if (params)
+                outmsg_json(m, "params", params);
+        if (oneway)
+                outmsg_bool(m, "oneway", true);
+        return 0;
+}
+
+/* Tells the daemon we stopped waiting. Best effort and silent: it must not
+ * replace the error being reported (the timeout). */
+static void send_cancel(struct bus *bus, uint64_t id)
+{
+        struct outmsg m;
+
+        if (bus->dead)
+                return;
+        outmsg_begin(&m, &bus->t, (int)bus->limits.max_depth, "cancel");
+        outmsg_uint(&m, "id", id);
+        if (outmsg_end(&m, bus->limits.max_message) == 0)
+                bus__flush(bus);
+}
+
+int bus_call(struct bus *bus, const char *dest, const char *method, struct json_object *params, int timeout_ms,
+             struct json_object **ret_result)
+{
+        struct inmsg *a;
+        struct outmsg m;
+        uint64_t id;
+        int r;
+
+        r = begin_call(bus, &m, dest, method, params, false, &id);
+        if (r < 0)
+                return r;
+        r = bus__request(bus, &m, id, timeout_ms, &a);
+        if (r == -ETIMEDOUT)
+                send_cancel(bus, id);
+        if (r < 0)
+                return r;
+        if (ret_result)
+                *ret_result = json_object_get(a->result);
+        inmsg_free(a);
+        return 0;
+}
+
+int bus_call_async(struct bus *bus, const char *dest, const char *method, struct json_object *params,
+                   int timeout_ms, bus_reply_fn fn, void *userdata, uint64_t *ret_cookie)
+{
+        struct pending *p;
+        struct outmsg m;
+        int r;
+
+        if (!fn)
+                return bus__fail(bus, -EINVAL, NULL, "bus_call_async needs a callback");
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return bus__fail(bus, -ENOMEM, NULL, "out of memory");
+        r = begin_call(bus, &m, dest, method, params, false, &p->id);
+        if (r == 0)
+                r = bus__send_end(bus, &m);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        p->timeout_ms = timeout_ms < 0 ? BUS_DEFAULT_TIMEOUT_MS : timeout_ms;
+        p->deadline = bus__now_ms() + p->timeout_ms;
+        p->fn = fn;
+        p->userdata = userdata;
+        list_append(&bus->pending, &p->link);
+        if (ret_cookie)
+                *ret_cookie = p->id;
+        return 0;
+}
+
+int bus_call_cancel(struct bus *bus, uint64_t cookie)
+{
+        list_for_each(l, &bus->pending)
+        {
+                struct pending *p = list_entry(l, struct pending, link);
+                if (p->id == cookie) {
+                        list_unlink(&p->link);
+                        send_cancel(bus, p->id);
+                        free(p);
+                        return 0;
+                }
+        }
+        return bus__fail(bus, -ENOENT, NULL, "no asynchronous call %llu is pending", (unsigned long long)cookie);
+}
+
+int bus_call_oneway(struct bus *bus, const char *dest, const char *method, struct json_object *params)
+{
+        struct outmsg m;
+        uint64_t id;
+        int r = begin_call(bus, &m, dest, method, params, true, &id);
+
+        return r < 0 ? r : bus__send_end(bus, &m);
+}
+
+/* Runs p's callback and frees p (already unlinked). */
+static void complete(struct bus *bus, struct pending *p, const struct bus_reply *reply)
+{
+        p->fn(bus, reply, p->userdata);
+        free(p);
+}
+
+bool call_dispatch_answer(struct bus *bus, struct inmsg *m)
+{
+        list_for_each(l, &bus->pending)
+        {
+                struct pending *p = list_entry(l, struct pending, link);
+                if (!inmsg_answers(m, p->id))
+                        continue;
+                struct bus_reply r = { .sender = m->sender };
+                if (m->type == INMSG_REPLY) {
+                        r.result = m->result;
+                } else {
+                        r.error = -EREMOTEIO;
+                        r.result = m->data;
+                        r.code = m->code;
+                        r.message = m->message;
+                }
+                list_unlink(&p->link);
+                complete(bus, p, &r);
+                return true;
+        }
+        return false;
+}
+
+unsigned call_expire(struct bus *bus, int64_t now)
+{
+        unsigned n = 0;
+
+        /* restart the scan after each callback: it may cancel other calls */
+        for (;;) {
+                struct pending *p = NULL;
+                list_for_each(l, &bus->pending)
+                {
+                        struct pending *q = list_entry(l, struct pending, link);
+                        if (q->deadline <= now) {
+                                p = q;
+                                break;
+                        }
+                }
+                if (!p)
+                        return n;
+                char text[64];
+                snprintf(text, sizeof(text), "no answer within %d ms", p->timeout_ms);
+                struct bus_reply r = { .error = -ETIMEDOUT, .code = "timeout", .message = text };
+                list_unlink(&p->link);
+                send_cancel(bus, p->id);
+                complete(bus, p, &r);
+                n++;
+        }
+}
+
+int64_t call_next_deadline(const struct bus *bus)
+{
+        int64_t d = -1;
+
+        list_for_each(l, &bus->pending)
+        {
+                const struct pending *p = list_entry(l, struct pending, link);
+                if (d < 0 || p->deadline < d)
+                        d = p->deadline;
+        }
+        return d;
+}
+
+unsigned call_fail_all(struct bus *bus)
+{
+        struct bus_reply r = { .error = -ECONNRESET, .code = "disconnected", .message = bus->dead_why };
+        unsigned n = 0;
+        struct list *l;
+
+        while ((l = list_first(&bus->pending))) {
+                list_unlink(l);
+                complete(bus, list_entry(l, struct pending, link), &r);
+                n++;
+        }
+        return n;
+}

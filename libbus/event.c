@@ -1,0 +1,174 @@
+/* event.c: publishing (buffered, no answer expected) and subscriptions.
+ * Each subscription keeps the arrival number of the daemon's confirmation,
+ * so an event reaches a handler only if it arrived after the pattern took
+ * effect, and reaches every matching pattern's handler once. Handlers may
+ * subscribe and unsubscribe: entries removed while handlers run are only
+ * marked and freed once dispatch is over.
+ */
+#include "bus-internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "syntax.h"
+
+struct sub {
+        struct list link;
+        char *pattern;
+        bus_event_fn fn;
+        void *userdata;
+        uint64_t since; /* seq of the daemon's confirmation */
+        bool removed;
+};
+
+int bus_publish(struct bus *bus, const char *topic, struct json_object *data)
+{
+        struct outmsg m;
+        int r;
+
+        if (!topic || !syntax_is_topic(topic, strlen(topic)))
+                return bus__fail(bus, -EINVAL, NULL, "'%s' is not a valid topic", topic ? topic : "(null)");
+        if (syntax_topic_is_reserved(topic, strlen(topic)))
+                return bus__fail(bus, -EINVAL, NULL, "topics starting with $ are published by the daemon only");
+        r = bus__send_begin(bus, &m, "publish");
+        if (r < 0)
+                return r;
+        outmsg_string(&m, "topic", topic);
+        if (data)
+                outmsg_json(&m, "data", data);
+        return bus__send_end(bus, &m);
+}
+
+static struct sub *find(struct bus *bus, const char *pattern)
+{
+        list_for_each(l, &bus->subs)
+        {
+                struct sub *s = list_entry(l, struct sub, link);
+                if (!s->removed && strcmp(s->pattern, pattern) == 0)
+                        return s;
+        }
+        return NULL;
+}
+
+static void sub_free(struct sub *s)
+{
+        list_unlink(&s->link);
+        free(s->pattern);
+        free(s);
+}
+
+/* Sends subscribe/unsubscribe and waits for the daemon's answer. */
+static int request(struct bus *bus, const char *type, const char *pattern, struct inmsg **ret)
+{
+        struct outmsg m;
+        int r = bus__send_begin(bus, &m, type);
+
+        if (r < 0)
+                return r;
+        uint64_t id = bus__id(bus);
+        outmsg_uint(&m, "id", id);
+        outmsg_string(&m, "pattern", pattern);
+        return bus__request(bus, &m, id, BUS_TIMEOUT_DEFAULT, ret);
+}
+
+int bus_subscribe(struct bus *bus, const char *pattern, bus_event_fn fn, void *userdata)
+{
+        struct inmsg *a;
+        struct sub *s;
+        int r;
+
+        if (!pattern || !syntax_is_pattern(pattern, strlen(pattern)))
+                return bus__fail(bus, -EINVAL, NULL, "'%s' is not a valid pattern", pattern ? pattern : "(null)");
+        if (!fn)
+                return bus__fail(bus, -EINVAL, NULL, "bus_subscribe needs a handler");
+        if (find(bus, pattern))
+                return bus__fail(bus, -EEXIST, NULL, "already subscribed to '%s'", pattern);
+        s = calloc(1, sizeof(*s));
+        if (!s || !(s->pattern = strdup(pattern))) {
+                free(s);
+                return bus__fail(bus, -ENOMEM, NULL, "out of memory");
+        }
+        r = request(bus, "subscribe", pattern, &a);
+        if (r < 0) {
+                free(s->pattern);
+                free(s);
+                return r;
+        }
+        s->since = a->seq;
+        s->fn = fn;
+        s->userdata = userdata;
+        inmsg_free(a);
+        list_append(&bus->subs, &s->link);
+        return 0;
+}
+
+static void remove_sub(struct bus *bus, struct sub *s)
+{
+        if (bus->dispatching)
+                s->removed = true;
+        else
+                sub_free(s);
+}
+
+int bus_unsubscribe(struct bus *bus, const char *pattern)
+{
+        struct sub *s = pattern ? find(bus, pattern) : NULL;
+        struct inmsg *a;
+        int r;
+
+        if (!s)
+                return bus__fail(bus, -ENOENT, NULL, "not subscribed to '%s'", pattern ? pattern : "(null)");
+        r = request(bus, "unsubscribe", pattern, &a);
+        if (r == -EREMOTEIO && strcmp(bus->err_code, "not_subscribed") == 0) {
+                remove_sub(bus, s);
+                return -ENOENT;
+        }
+        if (r < 0)
+                return r;
+        inmsg_free(a);
+        remove_sub(bus, s); /* still valid: blocking functions run no handlers */
+        return 0;
+}
+
+void event_dispatch(struct bus *bus, const struct inmsg *m)
+{
+        struct bus_event ev = {
+                .topic = m->topic,
+                .data = m->data,
+                .sender = m->sender,
+                .uid = m->uid,
+                .gid = m->gid,
+                .pid = m->pid,
+        };
+
+        bus->dispatching++;
+        list_for_each(l, &bus->subs)
+        {
+                struct sub *s = list_entry(l, struct sub, link);
+                if (!s->removed && m->seq > s->since && syntax_pattern_matches(s->pattern, m->topic))
+                        s->fn(bus, &ev, s->userdata);
+        }
+        if (--bus->dispatching == 0) {
+                list_for_each_safe(l, tmp, &bus->subs)
+                {
+                        struct sub *s = list_entry(l, struct sub, link);
+                        if (s->removed)
+                                sub_free(s);
+                }
+        }
+}
+
+void event_free_all(struct bus *bus)
+{
+        struct list *l;
+
+        while ((l = list_first(&bus->subs)))
+                sub_free(list_entry(l, struct sub, link));
+}
+
+void bus_on_dropped(struct bus *bus, bus_dropped_fn fn, void *userdata)
+{
+        bus->dropped_fn = fn;
+        bus->dropped_ud = userdata;
+}

@@ -1,0 +1,315 @@
+/* loop.c: input and waiting. Reads messages into the incoming queue (or,
+ * for the answer a blocking function waits for, straight into its slot),
+ * dispatches the queue from bus_process(), and implements both kinds of
+ * waiting: the blocking waits inside blocking functions, which queue
+ * everything except their own answer and never run callbacks, and the
+ * event-loop API (bus_get_fd & co).
+ */
+#include "bus-internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <string.h>
+
+/* Counts an event libbus dropped because the incoming queue is full, in a
+ * marker at the queue's tail so that the report keeps its place in order. */
+static void drop_local(struct bus *bus)
+{
+        struct list *last = bus->inq.prev;
+        struct inmsg *mark = last != &bus->inq ? list_entry(last, struct inmsg, link) : NULL;
+
+        if (!mark || mark->type != INMSG_LOCAL_DROPPED) {
+                mark = inmsg_new_local_dropped();
+                if (!mark) {
+                        bus__disconnect(bus, -ENOMEM, "out of memory");
+                        return;
+                }
+                mark->seq = bus->in_seq;
+                list_append(&bus->inq, &mark->link);
+        }
+        mark->count++;
+}
+
+static int on_message(const char *s, size_t len, void *userdata)
+{
+        struct bus *bus = userdata;
+        struct inmsg *m;
+        char why[256];
+        int r;
+
+        r = inmsg_parse(bus->parser, s, len, &m, why, sizeof(why));
+        if (r == -ENOMEM) {
+                bus__disconnect(bus, r, "out of memory");
+                return r;
+        }
+        if (r < 0) {
+                bus__disconnect(bus, -EPROTO, "the daemon sent an invalid message (%s): %.*s", why,
+                                (int)(len < 80 ? len : 80), s);
+                return -EPROTO;
+        }
+        m->seq = ++bus->in_seq;
+        if (bus->wait_id && !bus->wait_msg && (bus->handshaking || inmsg_answers(m, bus->wait_id))) {
+                bus->wait_msg = m;
+                return 0;
+        }
+        if (m->type == INMSG_EVENT && bus->inq_bytes >= BUS_IN_QUEUE_MAX_BYTES) {
+                inmsg_free(m);
+                drop_local(bus);
+                return 0;
+        }
+        list_append(&bus->inq, &m->link);
+        bus->inq_bytes += m->size;
+        return 0;
+}
+
+ssize_t loop_read(struct bus *bus, size_t budget)
+{
+        ssize_t r;
+
+        if (bus->eof)
+                return bus->dead;
+        r = transport_read(&bus->t, budget, on_message, bus);
+        if (r >= 0)
+                return r;
+        if (r == -ECONNRESET)
+                bus__disconnect(bus, (int)r, "the daemon closed the connection");
+        else if (r == -EMSGSIZE)
+                bus__disconnect(bus, (int)r, "the daemon sent a message larger than max_recv (%zu bytes)",
+                                bus->t.max_recv);
+        else
+                bus__disconnect(bus, (int)r, "reading from the daemon failed: %s", strerror((int)-r));
+        return bus->dead;
+}
+
+/* One poll() on the connection until deadline (-1: none); reads if readable. */
+static int poll_once(struct bus *bus, int64_t deadline)
+{
+        struct pollfd p = { .fd = bus->t.fd, .events = POLLIN };
+        int timeout = -1;
+
+        if (transport_queued(&bus->t) > 0)
+                p.events |= POLLOUT;
+        if (deadline >= 0) {
+                int64_t left = deadline - bus__now_ms();
+                timeout = left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+        }
+        int n = poll(&p, 1, timeout);
+        if (n < 0)
+                return errno == EINTR ? 0 : -errno;
+        if (p.revents & POLLNVAL)
+                bus__disconnect(bus, -EBADF, "the connection's fd was closed behind libbus's back");
+        else if (p.revents & (POLLIN | POLLHUP | POLLERR))
+                loop_read(bus, BUS_READ_BUDGET);
+        return n;
+}
+
+static bool expired(int64_t deadline)
+{
+        return deadline >= 0 && bus__now_ms() >= deadline;
+}
+
+int loop_wait_answer(struct bus *bus, uint64_t id, int64_t deadline, struct inmsg **ret)
+{
+        int r;
+
+        bus->wait_id = id;
+        for (;;) {
+                if (transport_queued(&bus->t) > 0)
+                        bus__flush(bus);
+                if (bus->wait_msg) {
+                        r = 0;
+                        break;
+                }
+                if (bus->dead) {
+                        r = bus->dead;
+                        break;
+                }
+                if (expired(deadline)) {
+                        r = -ETIMEDOUT;
+                        break;
+                }
+                r = poll_once(bus, deadline);
+                if (r < 0) {
+                        bus__disconnect(bus, r, "poll failed: %s", strerror(-r));
+                        break;
+                }
+        }
+        bus->wait_id = 0;
+        if (r == 0) {
+                *ret = bus->wait_msg;
+                bus->wait_msg = NULL;
+        }
+        return r;
+}
+
+int loop_flush_until(struct bus *bus, size_t target, int64_t deadline)
+{
+        for (;;) {
+                if (bus->dead)
+                        return bus->dead;
+                if (transport_queued(&bus->t) > target && bus__flush(bus) < 0)
+                        return bus->dead;
+                if (transport_queued(&bus->t) <= target)
+                        return 0;
+                if (expired(deadline))
+                        return -ETIMEDOUT;
+                int r = poll_once(bus, deadline);
+                if (r < 0) {
+                        bus__disconnect(bus, r, "poll failed: %s", strerror(-r));
+                        return r;
+                }
+        }
+}
+
+static void report_dropped(struct bus *bus, uint64_t count)
+{
+        bus->drops_total += count;
+        if (bus->dropped_fn)
+                bus->dropped_fn(bus, count, bus->drops_total, bus->dropped_ud);
+}
+
+/* Dispatches one message; takes m. */
+static void dispatch(struct bus *bus, struct inmsg *m)
+{
+        switch (m->type) {
+        case INMSG_REPLY:
+        case INMSG_ERROR:
+                /* an error that answers nothing pending: a failed one-way call, a
+                 * refused publish, a late answer to a call we gave up on, ... */
+                if (!call_dispatch_answer(bus, m) && m->type == INMSG_ERROR && bus->error_fn)
+                        bus->error_fn(bus, m->code, m->message, bus->error_ud);
+                break;
+        case INMSG_CALL:
+                method_dispatch(bus, m);
+                return;
+        case INMSG_EVENT:
+                event_dispatch(bus, m);
+                break;
+        case INMSG_DROPPED:
+        case INMSG_LOCAL_DROPPED:
+                report_dropped(bus, m->count);
+                break;
+        case INMSG_NAME_ACQUIRED:
+        case INMSG_NAME_LOST:
+                name_dispatch(bus, m);
+                break;
+        case INMSG_WELCOME:
+                bus__disconnect(bus, -EPROTO, "the daemon sent a second welcome");
+                break;
+        }
+        inmsg_free(m);
+}
+
+int bus_process(struct bus *bus)
+{
+        bool did = false;
+        struct list *l;
+
+        if (transport_queued(&bus->t) > 0 && bus__flush(bus) > 0)
+                did = true;
+        if (list_empty(&bus->inq) && !bus->eof) {
+                if (loop_read(bus, BUS_READ_BUDGET) > 0)
+                        did = true;
+                else if (bus->dead)
+                        bus->eof = true; /* all the daemon sent before the failure is read */
+        }
+        /* only what is queued now: handlers that block may queue more */
+        uint64_t last = bus->in_seq;
+        while ((l = list_first(&bus->inq))) {
+                struct inmsg *m = list_entry(l, struct inmsg, link);
+                if (m->seq > last)
+                        break;
+                list_unlink(l);
+                bus->inq_bytes -= m->size;
+                dispatch(bus, m);
+                did = true;
+        }
+        if (call_expire(bus, bus__now_ms()) > 0)
+                did = true;
+        if (transport_queued(&bus->t) > 0)
+                bus__flush(bus);
+        if (bus->dead && bus->eof && list_empty(&bus->inq)) {
+                call_fail_all(bus);
+                bus__fail_closed(bus);
+                return bus->dead;
+        }
+        return did;
+}
+
+int bus_get_fd(const struct bus *bus)
+{
+        return bus->t.fd;
+}
+
+int bus_get_events(const struct bus *bus)
+{
+        return POLLIN | (transport_queued(&bus->t) > 0 ? POLLOUT : 0);
+}
+
+int bus_get_timeout(const struct bus *bus)
+{
+        if (!list_empty(&bus->inq) || bus->dead)
+                return 0;
+        int64_t d = call_next_deadline(bus);
+        if (d < 0)
+                return -1;
+        int64_t left = d - bus__now_ms();
+        return left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+int bus_flush(struct bus *bus)
+{
+        if (loop_flush_until(bus, 0, -1) < 0)
+                return bus__fail_closed(bus);
+        return 0;
+}
+
+int bus_wait(struct bus *bus, int timeout_ms)
+{
+        int t = bus_get_timeout(bus);
+
+        if (t == 0)
+                return 1;
+        if (transport_queued(&bus->t) > 0 && bus__flush(bus) < 0)
+                return 1; /* bus_process() reports it */
+        if (timeout_ms >= 0 && (t < 0 || timeout_ms < t))
+                t = timeout_ms;
+        struct pollfd p = { .fd = bus->t.fd, .events = (short)bus_get_events(bus) };
+        int n = poll(&p, 1, t);
+        if (n < 0)
+                return bus__fail(bus, -errno, NULL, "poll failed: %s", strerror(errno));
+        if (n > 0 || bus_get_timeout(bus) == 0)
+                return 1;
+        return 0;
+}
+
+int bus_run(struct bus *bus)
+{
+        for (;;) {
+                if (bus->quit) {
+                        bus->quit = false;
+                        return bus->quit_code;
+                }
+                int r = bus_process(bus);
+                if (r < 0)
+                        return r;
+                if (r > 0 || bus->quit)
+                        continue;
+                r = bus_wait(bus, -1);
+                if (r < 0 && r != -EINTR)
+                        return r;
+        }
+}
+
+void bus_on_error(struct bus *bus, bus_error_fn fn, void *userdata)
+{
+        bus->error_fn = fn;
+        bus->error_ud = userdata;
+}
+
+void bus_quit(struct bus *bus, int code)
+{
+        bus->quit = true;
+        bus->quit_code = code;
+}

@@ -1,0 +1,314 @@
+/* transport.c: the socket of a connection. Connects, queues output and
+ * writes it in batches (one send() per flush on stream, sendmmsg() batches on
+ * seqpacket), reads and frames input (proto/frame.h on stream, one message
+ * per packet on seqpacket). Bytes only: no JSON, no policy about when to
+ * flush. Never blocks: every send/recv uses MSG_DONTWAIT, so the fd's own
+ * O_NONBLOCK flag does not matter.
+ */
+#include "bus-internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* Size of one read on stream. */
+#define STREAM_CHUNK (64u * 1024u)
+
+int transport_connect(const struct address *a, int *ret_fd)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd, r;
+
+        fd = socket(AF_UNIX, (a->seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        memcpy(sa.sun_path, a->path, strlen(a->path) + 1);
+        do
+                r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+        while (r < 0 && errno == EINTR);
+        if (r < 0 && errno != EISCONN) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+static size_t default_max_recv(bool seqpacket)
+{
+        return (seqpacket ? BUS_MAX_MESSAGE_SEQPACKET : BUS_MAX_MESSAGE_STREAM) + BUS_RELAY_OVERHEAD;
+}
+
+int transport_init(struct transport *t, int fd)
+{
+        int type;
+        socklen_t len = sizeof(type);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+                return -errno;
+        if (type != SOCK_STREAM && type != SOCK_SEQPACKET)
+                return -EPROTOTYPE;
+        memset(t, 0, sizeof(*t));
+        t->fd = fd;
+        t->seqpacket = type == SOCK_SEQPACKET;
+        t->max_recv = default_max_recv(t->seqpacket);
+        t->in_cap = t->seqpacket ? t->max_recv + 1 : STREAM_CHUNK;
+        t->in = malloc(t->in_cap);
+        t->out = buf_new(4096);
+        if (!t->in || !t->out) {
+                free(t->in);
+                buf_unref(t->out);
+                return -ENOMEM;
+        }
+        frame_init(&t->frame, t->max_recv);
+        return 0;
+}
+
+void transport_deinit(struct transport *t)
+{
+        if (t->fd >= 0)
+                close(t->fd);
+        t->fd = -1;
+        buf_unref(t->out);
+        t->out = NULL;
+        free(t->pkts);
+        t->pkts = NULL;
+        free(t->in);
+        t->in = NULL;
+        frame_deinit(&t->frame);
+}
+
+int transport_set_max_recv(struct transport *t, size_t max_recv)
+{
+        if (t->seqpacket && max_recv + 1 != t->in_cap) {
+                char *in = malloc(max_recv + 1);
+                if (!in)
+                        return -ENOMEM;
+                free(t->in);
+                t->in = in;
+                t->in_cap = max_recv + 1;
+        }
+        t->max_recv = max_recv;
+        t->frame.max = max_recv;
+        return 0;
+}
+
+size_t transport_queued(const struct transport *t)
+{
+        return t->out->len - t->out_head;
+}
+
+/* Moves unwritten output to the front once the written part dominates. Only
+ * between messages: marks are offsets into out. */
+static void compact(struct transport *t)
+{
+        size_t left = transport_queued(t);
+
+        if (t->out_head > 0 && t->out_head >= left) {
+                memmove(t->out->data, t->out->data + t->out_head, left);
+                t->out->len = left;
+                t->out_head = 0;
+        }
+        if (t->pkt_head > 0 && t->pkt_head >= t->pkt_n - t->pkt_head) {
+                memmove(t->pkts, t->pkts + t->pkt_head, (t->pkt_n - t->pkt_head) * sizeof(*t->pkts));
+                t->pkt_n -= t->pkt_head;
+                t->pkt_head = 0;
+        }
+}
+
+size_t transport_begin(struct transport *t)
+{
+        compact(t);
+        return t->out->len;
+}
+
+int transport_append(struct transport *t, const void *p, size_t n)
+{
+        return buf_append(&t->out, p, n);
+}
+
+void transport_abort(struct transport *t, size_t mark)
+{
+        if (mark <= t->out->len)
+                t->out->len = mark;
+}
+
+int transport_commit(struct transport *t, size_t mark)
+{
+        if (!t->seqpacket) {
+                if (buf_append(&t->out, "\n", 1) < 0) {
+                        transport_abort(t, mark);
+                        return -ENOMEM;
+                }
+                return 0;
+        }
+        if (t->pkt_n == t->pkt_cap) {
+                size_t cap = t->pkt_cap ? t->pkt_cap * 2 : 64;
+                size_t *p = realloc(t->pkts, cap * sizeof(*p));
+                if (!p) {
+                        transport_abort(t, mark);
+                        return -ENOMEM;
+                }
+                t->pkts = p;
+                t->pkt_cap = cap;
+        }
+        t->pkts[t->pkt_n++] = t->out->len - mark;
+        return 0;
+}
+
+static int send_error(int e)
+{
+        return e == EPIPE || e == ECONNRESET || e == ENOTCONN ? -ECONNRESET : -e;
+}
+
+static void consumed(struct transport *t)
+{
+        if (t->out_head == t->out->len) {
+                t->out_head = 0;
+                t->out->len = 0;
+                t->pkt_head = t->pkt_n = 0;
+        }
+}
+
+static ssize_t flush_stream(struct transport *t)
+{
+        size_t n = transport_queued(t);
+        ssize_t w;
+
+        if (n == 0)
+                return 0;
+        do {
+                t->writes++;
+                w = send(t->fd, t->out->data + t->out_head, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        } while (w < 0 && errno == EINTR);
+        if (w < 0)
+                return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : send_error(errno);
+        t->out_head += (size_t)w;
+        consumed(t);
+        return w;
+}
+
+static ssize_t flush_seqpacket(struct transport *t)
+{
+        struct mmsghdr mm[BUS_SENDMMSG_BATCH];
+        struct iovec iov[BUS_SENDMMSG_BATCH];
+        ssize_t total = 0;
+
+        while (t->pkt_head < t->pkt_n) {
+                unsigned k = 0;
+                size_t off = t->out_head;
+
+                memset(mm, 0, sizeof(mm));
+                for (; k < BUS_SENDMMSG_BATCH && t->pkt_head + k < t->pkt_n; k++) {
+                        iov[k].iov_base = t->out->data + off;
+                        iov[k].iov_len = t->pkts[t->pkt_head + k];
+                        off += iov[k].iov_len;
+                        mm[k].msg_hdr.msg_iov = &iov[k];
+                        mm[k].msg_hdr.msg_iovlen = 1;
+                }
+                t->writes++;
+                int r = sendmmsg(t->fd, mm, k, MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                                break;
+                        return send_error(errno);
+                }
+                for (int i = 0; i < r; i++) {
+                        t->out_head += iov[i].iov_len;
+                        total += (ssize_t)iov[i].iov_len;
+                }
+                t->pkt_head += (size_t)r;
+                consumed(t);
+                if ((unsigned)r < k)
+                        break;
+        }
+        return total;
+}
+
+ssize_t transport_flush(struct transport *t)
+{
+        return t->seqpacket ? flush_seqpacket(t) : flush_stream(t);
+}
+
+struct feed {
+        transport_msg_fn fn;
+        void *userdata;
+        int error;
+};
+
+static int on_line(const char *line, size_t len, void *userdata)
+{
+        struct feed *f = userdata;
+
+        f->error = f->fn(line, len, f->userdata);
+        return f->error < 0; /* pause: the connection is over anyway */
+}
+
+static ssize_t read_stream(struct transport *t, size_t budget, transport_msg_fn fn, void *userdata)
+{
+        struct feed f = { fn, userdata, 0 };
+        size_t total = 0;
+
+        while (total < budget) {
+                ssize_t n = recv(t->fd, t->in, t->in_cap, MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                                break;
+                        return send_error(errno);
+                }
+                if (n == 0)
+                        return -ECONNRESET;
+                total += (size_t)n;
+                int r = frame_feed(&t->frame, t->in, (size_t)n, on_line, &f);
+                if (f.error < 0)
+                        return f.error;
+                if (r == FRAME_TOO_LARGE)
+                        return -EMSGSIZE;
+                if (r < 0)
+                        return r;
+        }
+        return (ssize_t)total;
+}
+
+static ssize_t read_seqpacket(struct transport *t, size_t budget, transport_msg_fn fn, void *userdata)
+{
+        size_t total = 0;
+
+        while (total < budget) {
+                struct iovec iov = { t->in, t->in_cap };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+                ssize_t n = recvmsg(t->fd, &mh, MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                                break;
+                        return send_error(errno);
+                }
+                if (n == 0)
+                        return -ECONNRESET;
+                if ((mh.msg_flags & MSG_TRUNC) || (size_t)n > t->max_recv)
+                        return -EMSGSIZE;
+                total += (size_t)n;
+                size_t len = (size_t)n;
+                if (t->in[len - 1] == '\n')
+                        len--;
+                int r = fn(t->in, len, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return (ssize_t)total;
+}
+
+ssize_t transport_read(struct transport *t, size_t budget, transport_msg_fn fn, void *userdata)
+{
+        return t->seqpacket ? read_seqpacket(t, budget, fn, userdata) : read_stream(t, budget, fn, userdata);
+}

@@ -1,0 +1,42 @@
+/* limits.h: every protocol limit and default in one place.
+ *
+ * The daemon reports the per-connection values in its `welcome` message
+ * (docs/protocol.md §3); clients read them from there rather than from here.
+ * Pure constants, no code.
+ */
+#pragma once
+
+#define BUS_PROTOCOL_VERSION 1
+#define BUS_VERSION "0.1.0"
+#define BUS_SERVER_STRING "busd " BUS_VERSION
+
+/* The daemon's own reserved well-known name. */
+#define BUS_DAEMON_NAME "org.busd"
+
+/* Largest message a client may send, framing excluded. */
+#define BUS_MAX_MESSAGE_STREAM (1024u * 1024u)
+#define BUS_MAX_MESSAGE_SEQPACKET (64u * 1024u)
+/* The daemon adds at most this many bytes (sender identity) to what it relays. */
+#define BUS_RELAY_OVERHEAD 1024u
+
+/* Nesting of objects/arrays, counting the message object itself. */
+#define BUS_MAX_DEPTH 32
+
+/* Syntax limits (docs/protocol.md §2.2). */
+#define BUS_MAX_NAME 255
+#define BUS_MAX_METHOD 255
+#define BUS_MAX_TOPIC 255
+#define BUS_MAX_TOPIC_SEGMENTS 32
+#define BUS_MAX_CODE 128
+#define BUS_MAX_ERROR_MESSAGE 1024
+#define BUS_MAX_DISPLAY_NAME 64
+#define BUS_MAX_DESCRIPTION 256
+#define BUS_MAX_ID 9007199254740991ull /* 2^53 - 1 */
+#define BUS_MAX_METHODS 256u /* declarations per connection */
+
+/* Per-connection defaults; busd options override them. */
+#define BUS_DEFAULT_QUEUE_BYTES (4u * 1024u * 1024u)
+#define BUS_DEFAULT_MAX_PENDING_CALLS 256u
+#define BUS_DEFAULT_MAX_NAMES 256u
+#define BUS_DEFAULT_MAX_SUBSCRIPTIONS 1024u
+#define BUS_DEFAULT_STALL_TIMEOUT_MS 15000u

@@ -1,0 +1,182 @@
+/* jsonparse.c: see jsonparse.h. No I/O. */
+#include "jsonparse.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct jsonparse {
+        struct json_tokener *tok;
+};
+
+struct jsonparse *jsonparse_new(int max_depth)
+{
+        struct jsonparse *p = calloc(1, sizeof(*p));
+
+        if (!p)
+                return NULL;
+        /* json-c's depth counts one more level than the containers it allows. */
+        p->tok = json_tokener_new_ex(max_depth + 1);
+        if (!p->tok) {
+                free(p);
+                return NULL;
+        }
+        json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        return p;
+}
+
+void jsonparse_free(struct jsonparse *p)
+{
+        if (!p)
+                return;
+        json_tokener_free(p->tok);
+        free(p);
+}
+
+/* Compares the digit string d (n digits, no sign) with the decimal limit. */
+static bool digits_exceed(const char *d, size_t n, const char *limit)
+{
+        size_t ln = strlen(limit);
+
+        if (n != ln)
+                return n > ln;
+        return memcmp(d, limit, n) > 0;
+}
+
+/* Scans a number token starting at s[i]; returns the index after it, or 0 with
+ * *why set when the integer is out of range. Syntax is left to json-c. */
+static size_t scan_number(const char *s, size_t len, size_t i, const char **why)
+{
+        bool neg = false, is_int = true;
+        size_t start;
+
+        if (s[i] == '-') {
+                neg = true;
+                i++;
+        }
+        start = i;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+                i++;
+        size_t ndigits = i - start;
+        while (i < len && (s[i] == '.' || s[i] == 'e' || s[i] == 'E' || s[i] == '+' || s[i] == '-' ||
+                           (s[i] >= '0' && s[i] <= '9'))) {
+                is_int = false;
+                i++;
+        }
+        if (is_int && ndigits > 0) {
+                const char *d = s + start;
+                /* skip leading zeros for the comparison (json-c rejects them anyway) */
+                while (ndigits > 1 && *d == '0') {
+                        d++;
+                        ndigits--;
+                }
+                if (digits_exceed(d, ndigits, neg ? "9223372036854775808" : "18446744073709551615")) {
+                        *why = "integer out of 64-bit range";
+                        return 0;
+                }
+        }
+        return i;
+}
+
+int jsonparse_check(const char *s, size_t len, size_t *ret_pos, const char **ret_why)
+{
+        const char *why = NULL;
+        size_t i = 0;
+
+        while (i < len) {
+                unsigned char c = (unsigned char)s[i];
+
+                if (c == '"') {
+                        /* string: no raw control characters; escapes are checked by json-c */
+                        i++;
+                        while (i < len && s[i] != '"') {
+                                unsigned char k = (unsigned char)s[i];
+                                if (k < 0x20) {
+                                        why = k == 0 ? "NUL byte in string" : "raw control character in string";
+                                        goto fail;
+                                }
+                                i += (k == '\\' && i + 1 < len) ? 2 : 1;
+                        }
+                        i++;
+                        continue;
+                }
+                if (c == '-' || (c >= '0' && c <= '9')) {
+                        size_t next = scan_number(s, len, i, &why);
+                        if (!next)
+                                goto fail;
+                        i = next;
+                        continue;
+                }
+                switch (c) {
+                case '{': case '}': case '[': case ']': case ':': case ',':
+                case ' ': case '\t': case '\r': case '\n':
+                case 't': case 'r': case 'u': case 'e': case 'f': case 'a': case 'l': case 's': case 'n':
+                        i++;
+                        continue;
+                case '\0':
+                        why = "NUL byte";
+                        goto fail;
+                case '\'':
+                        why = "single-quoted string";
+                        goto fail;
+                default:
+                        why = "unexpected character";
+                        goto fail;
+                }
+        }
+        return 0;
+fail:
+        *ret_pos = i;
+        *ret_why = why;
+        return -EINVAL;
+}
+
+int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_object **ret_obj,
+                    char *errbuf, size_t errlen)
+{
+        struct json_object *obj;
+        const char *why;
+        size_t pos;
+
+        if (len > (size_t)INT32_MAX) {
+                snprintf(errbuf, errlen, "invalid JSON: text too long");
+                return -EINVAL;
+        }
+        if (jsonparse_check(s, len, &pos, &why) < 0) {
+                snprintf(errbuf, errlen, "invalid JSON at byte %zu: %s", pos, why);
+                return -EINVAL;
+        }
+        json_tokener_reset(p->tok);
+        obj = json_tokener_parse_ex(p->tok, s, (int)len);
+        enum json_tokener_error jerr = json_tokener_get_error(p->tok);
+        bool consumed_all = false;
+        if (!obj && jerr == json_tokener_continue) {
+                /* A bare number at the end of input: feed the terminator json-c needs. */
+                obj = json_tokener_parse_ex(p->tok, " ", 1);
+                jerr = json_tokener_get_error(p->tok);
+                consumed_all = true;
+        }
+        if (!obj) {
+                if (jerr == json_tokener_success || jerr == json_tokener_continue)
+                        snprintf(errbuf, errlen, "invalid JSON: %s",
+                                 jerr == json_tokener_continue ? "incomplete text" : "null is not a message");
+                else
+                        snprintf(errbuf, errlen, "invalid JSON at byte %zu: %s", json_tokener_get_parse_end(p->tok),
+                                 json_tokener_error_desc(jerr));
+                return -EINVAL;
+        }
+        pos = consumed_all ? len : json_tokener_get_parse_end(p->tok);
+        for (; pos < len; pos++) {
+                char c = s[pos];
+                if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+                        json_object_put(obj);
+                        snprintf(errbuf, errlen, "invalid JSON at byte %zu: data after the JSON text", pos);
+                        return -EINVAL;
+                }
+        }
+        *ret_obj = obj;
+        return 0;
+}

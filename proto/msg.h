@@ -1,0 +1,65 @@
+/* msg.h: validation of client messages (docs/protocol.md §2.3).
+ *
+ * msg_parse() checks a parsed JSON object against the table of its type and
+ * fills a struct msg whose strings and JSON members borrow from that object:
+ * they stay valid while the caller holds the object. Unknown members are
+ * errors; `sender` and `creds` are forged identity. Pure: no I/O.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+
+enum msg_type {
+        MSG_HELLO,
+        MSG_CALL,
+        MSG_REPLY,
+        MSG_ERROR,
+        MSG_CANCEL,
+        MSG_PUBLISH,
+        MSG_SUBSCRIBE,
+        MSG_UNSUBSCRIBE,
+        MSG_REQUEST_NAME,
+        MSG_RELEASE_NAME,
+        MSG_DECLARE,
+        MSG_TYPE_COUNT,
+};
+
+/* Validation outcomes; each maps to a wire error code (msg_error_code()). */
+enum msg_error {
+        MSG_OK = 0,
+        MSG_E_INVALID,      /* invalid_message */
+        MSG_E_UNKNOWN_TYPE, /* unknown_type */
+        MSG_E_FORGED,       /* forged_identity */
+        MSG_E_VERSION,      /* unsupported_version */
+};
+
+struct msg_str {
+        const char *s; /* NUL-terminated (json-c strings are) */
+        size_t len;
+};
+
+struct msg {
+        enum msg_type type;
+        bool has_id;
+        uint64_t id;
+        struct msg_str dest, method, topic, pattern, name, code, message, display;
+        struct json_object *params, *result, *data, *names, *methods, *err_data; /* borrowed; NULL if absent */
+        bool oneway, allow_replacement, replace, queue;
+};
+
+/* Validates `root`. On MSG_OK fills *ret. On error fills errbuf with a
+ * message naming the member at fault, and sets ret->has_id/ret->id when the
+ * message carried a valid id (so the error can answer it). */
+enum msg_error msg_parse(struct json_object *root, struct msg *ret, char *errbuf, size_t errlen);
+
+/* Stable wire code for a validation outcome. */
+const char *msg_error_code(enum msg_error e);
+const char *msg_type_name(enum msg_type t);
+
+/* Validates a method declaration array (used for hello and declare). Returns
+ * 0 or -EINVAL with errbuf filled. */
+int msg_check_methods(struct json_object *methods, char *errbuf, size_t errlen);

@@ -1,0 +1,18 @@
+# End-to-end tests of bus(1) (tools/bus): tests/integration/cli_test.py runs the
+# real `bus` binary against a real busd on temporary sockets. One ctest test per
+# group of cli_test.py, each named for what it checks.
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_Interpreter_FOUND AND TARGET busd AND TARGET bus_cli)
+  set(cli_groups
+    cli_verbs_stream VerbsStream        # every verb over unix: (stream)
+    cli_verbs_seqpacket VerbsSeqpacket  # every verb over seqpacket:, --seqpacket, BUS_ADDRESS
+    cli_serve Serve                     # bus serve: command outcomes become answers
+    cli_exit_codes ExitCodes            # the documented exit codes
+    cli_output Output)                  # terminal vs pipe, colours, help
+  while(cli_groups)
+    list(POP_FRONT cli_groups test group)
+    add_test(NAME ${test} COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli_test.py -v ${group})
+    set_tests_properties(${test} PROPERTIES LABELS integration TIMEOUT 180
+      ENVIRONMENT "BUS=$<TARGET_FILE:bus_cli>;BUSD=$<TARGET_FILE:busd>")
+  endwhile()
+endif()

@@ -1,0 +1,196 @@
+/* verb_listen.c: `bus listen`: subscribe to patterns and print one JSON line
+ * per event, flushed at once, for scripts and jq. */
+#include "cli.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "syntax.h"
+
+enum {
+        OPT_READY = 0x2000,
+};
+
+struct listen {
+        struct cli *cli;
+        char **patterns;
+        int npatterns;
+        long count; /* 0: forever */
+        long seen;
+        bool done;
+        int status;
+};
+
+/* One per pattern: the handler's userdata. */
+struct listen_sub {
+        struct listen *l;
+        int index;
+};
+
+/* libbus runs the handler of every matching pattern; the daemon sends each
+ * event once. Print it once: from the first of our patterns that matches. */
+static bool first_match(const struct listen *l, int index, const char *topic)
+{
+        for (int i = 0; i < index; i++)
+                if (syntax_pattern_matches(l->patterns[i], topic))
+                        return false;
+        return true;
+}
+
+static void on_event(struct bus *bus, const struct bus_event *ev, void *userdata)
+{
+        struct listen_sub *sub = userdata;
+        struct listen *l = sub->l;
+        struct json_object *o;
+
+        if (l->done || !first_match(l, sub->index, ev->topic))
+                return;
+        o = json_object_new_object();
+        if (!o) {
+                l->status = CLI_EXIT_INTERNAL;
+                l->done = true;
+                return;
+        }
+        /* json_object_object_add() takes the new values' references */
+        json_object_object_add(o, "topic", json_object_new_string(ev->topic));
+        json_object_object_add(o, "sender", json_object_new_string(ev->sender ? ev->sender : ""));
+        json_object_object_add(o, "uid", json_object_new_int64(ev->uid));
+        json_object_object_add(o, "gid", json_object_new_int64(ev->gid));
+        json_object_object_add(o, "pid", json_object_new_int64(ev->pid));
+        json_object_object_add(o, "data", ev->data ? json_object_get(ev->data) : NULL);
+        output_json(stdout, &l->cli->out, o);
+        json_object_put(o);
+        if (fflush(stdout) != 0) {
+                fprintf(stderr, "bus listen: cannot write the output: %s\n", strerror(errno));
+                l->status = CLI_EXIT_INTERNAL;
+                l->done = true;
+                return;
+        }
+        if (l->count && ++l->seen >= l->count)
+                l->done = true;
+}
+
+static void on_dropped(struct bus *bus, uint64_t count, uint64_t total, void *userdata)
+{
+        fprintf(stderr, "bus listen: the bus dropped %llu events (%llu in all): this listener reads too slowly\n",
+                (unsigned long long)count, (unsigned long long)total);
+}
+
+/* Dispatches events until --count, --timeout or the end of the connection. */
+static int loop(struct listen *l, struct bus *bus)
+{
+        long long deadline = l->cli->timeout_ms > 0 ? cli_now_ms() + l->cli->timeout_ms : 0;
+        int r;
+
+        for (;;) {
+                r = bus_process(bus);
+                if (l->done)
+                        return l->status;
+                if (r < 0)
+                        return cli_fail(l->cli, bus, "listening", r);
+                if (r > 0)
+                        continue;
+                int wait = -1;
+                if (deadline) {
+                        long long left = deadline - cli_now_ms();
+                        if (left <= 0) {
+                                fprintf(stderr, "bus listen: %ld of %ld events within %d ms\n", l->seen, l->count,
+                                        l->cli->timeout_ms);
+                                return CLI_EXIT_TIMEOUT;
+                        }
+                        wait = (int)left;
+                }
+                r = bus_wait(bus, wait);
+                if (r < 0)
+                        return cli_fail(l->cli, bus, "listening", r);
+        }
+}
+
+static int run_listen(struct cli *cli, int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "count", required_argument, NULL, 'n' },
+                { "ready", no_argument, NULL, OPT_READY },
+                { NULL, 0, NULL, 0 },
+        };
+        struct listen l = { .cli = cli };
+        struct listen_sub *subs = NULL;
+        struct bus *bus = NULL;
+        bool ready = false;
+        int c, r;
+
+        while ((c = cli_getopt(cli, argc, argv, "n:", opts, false)) != -1) {
+                switch (c) {
+                case 'n':
+                        if (cli_parse_long(cli, "--count", optarg, 1, INT32_MAX, &l.count))
+                                return CLI_EXIT_USAGE;
+                        break;
+                case OPT_READY: ready = true; break;
+                default: return cli_getopt_exit(c);
+                }
+        }
+        if (optind >= argc)
+                return cli_usage_error(cli, "expected at least one PATTERN (e.g. 'sensors.>' or '>' for all)");
+        if (cli->timeout_ms > 0 && !l.count)
+                return cli_usage_error(cli, "--timeout needs --count: it bounds the wait for --count events");
+        l.patterns = argv + optind;
+        l.npatterns = argc - optind;
+        for (int i = 0; i < l.npatterns; i++)
+                if ((r = cli_check_pattern(cli, l.patterns[i])))
+                        return r;
+        output_resolve(&cli->out, cli->format, cli->layout, cli->color, false, true);
+        subs = calloc((size_t)l.npatterns, sizeof(*subs));
+        if (!subs)
+                return CLI_EXIT_INTERNAL;
+        r = cli_connect(cli, "bus listen", &bus);
+        if (r)
+                goto out;
+        bus_on_dropped(bus, on_dropped, &l);
+        for (int i = 0; i < l.npatterns; i++) {
+                subs[i] = (struct listen_sub){ .l = &l, .index = i };
+                r = bus_subscribe(bus, l.patterns[i], on_event, &subs[i]);
+                if (r == -EEXIST) /* the same pattern twice */
+                        continue;
+                if (r < 0) {
+                        r = cli_fail(cli, bus, l.patterns[i], r);
+                        goto out;
+                }
+        }
+        /* Subscriptions are confirmed: events published from now on arrive. */
+        if (ready) {
+                fputs("ready\n", stderr);
+                fflush(stderr);
+        }
+        r = loop(&l, bus);
+out:
+        bus_close(bus);
+        free(subs);
+        return r;
+}
+
+const struct cli_verb cli_verb_listen = {
+        .name = "listen",
+        .args = "PATTERN...",
+        .summary = "print events matching the patterns, one JSON line each",
+        .help = "Subscribes to each PATTERN and prints every matching event as one line of JSON,\n"
+                "flushed at once:\n"
+                "  {\"topic\":\"a.b\",\"sender\":\":3\",\"uid\":1000,\"gid\":1000,\"pid\":42,\"data\":...}\n"
+                "A pattern is a topic whose segments may be `*` (any one segment) or, last,\n"
+                "`>` (one or more). `>` matches every topic except the daemon's `$` topics,\n"
+                "which need an explicit pattern such as '$bus.>'. Quote patterns for the shell.\n"
+                "Runs until interrupted, or until --count events.\n"
+                "\n"
+                "Listen options:\n"
+                "  -n, --count N       exit after N events\n"
+                "      --ready         print `ready` on stderr once all subscriptions are\n"
+                "                      confirmed: events published after that are received\n"
+                "  -t, --timeout MS    with --count: exit 75 if fewer than N events came\n"
+                "                      within MS\n"
+                "  -p, --pretty        indented JSON instead of one line per event\n",
+        .run = run_listen,
+};

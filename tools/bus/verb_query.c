@@ -1,0 +1,252 @@
+/* verb_query.c: the verbs that ask the daemon (org.busd) about the bus:
+ * `bus ping`, `bus introspect` and `bus status`, each with a text form for
+ * terminals and the daemon's JSON otherwise. `bus list` is in verb_list.c. */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+
+static const char *get_string(struct json_object *o, const char *key)
+{
+        struct json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+/* Parses no options but the global ones and checks the operand count.
+ * Returns 0, -1 after --help (exit 0), or an exit code. */
+static int parse_plain(struct cli *cli, int argc, char **argv, int operands, const char *expected)
+{
+        int c = cli_getopt(cli, argc, argv, NULL, NULL, false);
+
+        if (c != -1)
+                return c == CLI_GETOPT_HELP ? -1 : CLI_EXIT_USAGE;
+        if (argc - optind != operands)
+                return cli_usage_error(cli, "expected %s", expected);
+        return 0;
+}
+
+static int run_ping(struct cli *cli, int argc, char **argv)
+{
+        struct json_object *res = NULL;
+        struct bus *bus = NULL;
+        char rtt[32];
+        int r;
+
+        if ((r = parse_plain(cli, argc, argv, 0, "no arguments")))
+                return r < 0 ? CLI_EXIT_OK : r;
+        cli_output_setup(cli, true);
+        if ((r = cli_connect(cli, "bus ping", &bus)))
+                return r;
+        long long t0 = cli_now_us();
+        r = cli_daemon_call(cli, bus, "ping", NULL, &res);
+        snprintf(rtt, sizeof(rtt), "%.3f", (double)(cli_now_us() - t0) / 1000);
+        if (r)
+                goto out;
+        const char *server = get_string(res, "server");
+        if (cli->out.json) {
+                struct json_object *o = json_object_new_object();
+                json_object_object_add(o, "server", json_object_new_string(server ? server : ""));
+                json_object_object_add(o, "address", json_object_new_string(cli->address));
+                json_object_object_add(o, "unique", json_object_new_string(bus_unique_id(bus)));
+                json_object_object_add(o, "rtt_ms", json_object_new_double_s(atof(rtt), rtt));
+                output_json(stdout, &cli->out, o);
+                json_object_put(o);
+        } else {
+                printf("pong from %s at %s in %s ms\n", server ? server : "the daemon", cli->address, rtt);
+        }
+out:
+        json_object_put(res);
+        bus_close(bus);
+        return r;
+}
+
+const struct cli_verb cli_verb_ping = {
+        .name = "ping",
+        .args = "",
+        .summary = "check that the daemon answers",
+        .help = "Calls org.busd ping and prints the server version and the round-trip time\n"
+                "(as JSON when not on a terminal: server, address, unique, rtt_ms).\n"
+                "Exit status 0 means the bus is up.\n",
+        .run = run_ping,
+};
+
+static void print_method(const struct output *o, struct json_object *m)
+{
+        const char *name = get_string(m, "name"), *desc = get_string(m, "description");
+        struct json_object *shape;
+
+        printf("  %s%s%s", output_bold(o), name ? name : "?", output_reset(o));
+        if (desc && *desc)
+                printf("  %s", desc);
+        putchar('\n');
+        if (json_object_object_get_ex(m, "params", &shape)) {
+                char *s = output_json_string(shape);
+                printf("      params: %s\n", s ? s : "?");
+                free(s);
+        }
+        if (json_object_object_get_ex(m, "result", &shape)) {
+                char *s = output_json_string(shape);
+                printf("      result: %s\n", s ? s : "?");
+                free(s);
+        }
+}
+
+static int run_introspect(struct cli *cli, int argc, char **argv)
+{
+        struct json_object *res = NULL, *params, *methods;
+        struct bus *bus = NULL;
+        int r;
+
+        if ((r = parse_plain(cli, argc, argv, 1, "one NAME (a bus name or unique id)")))
+                return r < 0 ? CLI_EXIT_OK : r;
+        const char *name = argv[optind];
+        if ((r = cli_check_dest(cli, name)))
+                return r < 0 ? CLI_EXIT_OK : r;
+        cli_output_setup(cli, true);
+        if ((r = cli_connect(cli, "bus introspect", &bus)))
+                return r;
+        params = json_object_new_object();
+        json_object_object_add(params, "name", json_object_new_string(name));
+        r = cli_daemon_call(cli, bus, "introspect", params, &res);
+        json_object_put(params);
+        if (r)
+                goto out;
+        if (cli->out.json) {
+                output_json(stdout, &cli->out, res);
+                goto out;
+        }
+        const char *owner = get_string(res, "owner");
+        printf("%s%s%s (owner %s)\n", output_bold(&cli->out), name, output_reset(&cli->out), owner ? owner : "?");
+        size_t n = json_object_object_get_ex(res, "methods", &methods) && json_object_is_type(methods, json_type_array)
+                           ? json_object_array_length(methods)
+                           : 0;
+        if (n == 0)
+                printf("  (no methods declared)\n");
+        for (size_t i = 0; i < n; i++)
+                print_method(&cli->out, json_object_array_get_idx(methods, i));
+out:
+        json_object_put(res);
+        bus_close(bus);
+        return r;
+}
+
+const struct cli_verb cli_verb_introspect = {
+        .name = "introspect",
+        .args = "NAME",
+        .summary = "show the methods a name declares",
+        .help = "Asks the daemon which methods the owner of NAME (a well-known name or a unique\n"
+                "id) has declared, with their descriptions and the shapes of params and result.\n"
+                "Declarations are informational: a service may answer other methods too.\n",
+        .run = run_introspect,
+};
+
+/* Prints an array of objects as a table, columns from the first object. */
+static int print_object_table(const struct output *o, struct json_object *arr)
+{
+        struct json_object *first = json_object_array_get_idx(arr, 0);
+        char headers[16][64];
+        const char *hp[16];
+        const char *keys[16];
+        size_t ncols = 0;
+        struct table t;
+        int r;
+
+        if (!json_object_is_type(first, json_type_object))
+                return 0;
+        json_object_object_foreach(first, key, val) {
+                (void)val;
+                if (ncols < 16)
+                        keys[ncols++] = key;
+        }
+        for (size_t c = 0; c < ncols; c++) {
+                size_t i = 0;
+                for (; keys[c][i] && i < sizeof(headers[c]) - 1; i++)
+                        headers[c][i] = (char)toupper((unsigned char)keys[c][i]);
+                headers[c][i] = 0;
+                hp[c] = headers[c];
+        }
+        if ((r = table_init(&t, ncols, hp)) < 0)
+                return r;
+        for (size_t i = 0; i < json_object_array_length(arr) && r == 0; i++) {
+                struct json_object *row = json_object_array_get_idx(arr, i), *v;
+                char *cells[16] = { NULL };
+                for (size_t c = 0; c < ncols; c++)
+                        cells[c] = json_object_object_get_ex(row, keys[c], &v) ? output_cell(v) : NULL;
+                r = table_add(&t, (const char *const *)cells);
+                for (size_t c = 0; c < ncols; c++)
+                        free(cells[c]);
+        }
+        if (r == 0)
+                r = table_print(stdout, o, &t);
+        table_deinit(&t);
+        return r;
+}
+
+static void print_stats(const struct output *o, struct json_object *res)
+{
+        json_object_object_foreach(res, key, val) {
+                if (json_object_is_type(val, json_type_array) || json_object_is_type(val, json_type_object))
+                        continue;
+                char *s = output_cell(val);
+                printf("%-18s %s", key, s ? s : "?");
+                free(s);
+                if (strcmp(key, "uptime_ms") == 0 && json_object_is_type(val, json_type_int)) {
+                        long long sec = json_object_get_int64(val) / 1000;
+                        if (sec >= 86400)
+                                printf(" (%lldd %02lld:%02lld:%02lld)", sec / 86400, sec / 3600 % 24,
+                                       sec / 60 % 60, sec % 60);
+                        else
+                                printf(" (%02lld:%02lld:%02lld)", sec / 3600, sec / 60 % 60, sec % 60);
+                }
+                putchar('\n');
+        }
+        json_object_object_foreach(res, k2, v2) {
+                if (!json_object_is_type(v2, json_type_array) || json_object_array_length(v2) == 0)
+                        continue;
+                printf("\n%s%s%s:\n", output_bold(o), k2, output_reset(o));
+                print_object_table(o, v2);
+        }
+}
+
+static int run_status(struct cli *cli, int argc, char **argv)
+{
+        struct json_object *res = NULL;
+        struct bus *bus = NULL;
+        int r;
+
+        if ((r = parse_plain(cli, argc, argv, 0, "no arguments")))
+                return r < 0 ? CLI_EXIT_OK : r;
+        cli_output_setup(cli, true);
+        if ((r = cli_connect(cli, "bus status", &bus)))
+                return r;
+        r = cli_daemon_call(cli, bus, "stats", NULL, &res);
+        if (r == 0) {
+                if (cli->out.json)
+                        output_json(stdout, &cli->out, res);
+                else
+                        print_stats(&cli->out, res);
+        }
+        json_object_put(res);
+        bus_close(bus);
+        return r;
+}
+
+const struct cli_verb cli_verb_status = {
+        .name = "status",
+        .args = "",
+        .summary = "show the daemon's counters and connections",
+        .help = "Calls org.busd stats and prints the counters (uptime, connections, messages,\n"
+                "calls, events, drops, errors, ...) and a table of the connections with their\n"
+                "queues; the daemon's JSON when not on a terminal or with --json.\n"
+                "This connection (`bus status` itself) is one of those listed.\n",
+        .run = run_status,
+};
