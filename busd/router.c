@@ -172,7 +172,7 @@ static void send_own(struct router *r, struct peer *p, struct buf *b)
         int err = enqueue(r, p, b, SEND_OWN);
         if (err == -EMSGSIZE) {
                 /* e.g. a `list` result larger than a seqpacket peer may receive */
-                struct buf *e = wire_error(false, 0, "too_large",
+                struct buf *e = wire_error(false, 0, -1, "too_large",
                                            "the answer is larger than your transport accepts (max_recv)",
                                            BUS_DAEMON_NAME, NULL);
                 if (e)
@@ -186,7 +186,7 @@ static void send_error(struct router *r, struct peer *p, bool has_id, uint64_t i
                        const char *message)
 {
         r->stats.errors++;
-        send_own(r, p, wire_error(has_id, id, code, message, BUS_DAEMON_NAME, NULL));
+        send_own(r, p, wire_error(has_id, id, -1, code, message, BUS_DAEMON_NAME, NULL));
 }
 
 void router_error_own(struct router *r, struct peer *p, const struct msg *m, const char *code, const char *fmt, ...)
@@ -209,7 +209,7 @@ void router_reply_own(struct router *r, struct peer *p, const struct msg *m, str
 
 struct buf *router_error_buf(const char *code, const char *message)
 {
-        return wire_error(false, 0, code, message, BUS_DAEMON_NAME, NULL);
+        return wire_error(false, 0, -1, code, message, BUS_DAEMON_NAME, NULL);
 }
 
 /* Tells p how many events it missed, if it has room again. */
@@ -540,13 +540,29 @@ static void on_call(struct router *r, struct peer *p, const struct msg *m)
                 router_error_own(r, p, m, "internal", "could not deliver the call: %s", strerror(-err));
 }
 
+/* Tells a callee that its answer to delivered call m->id went wrong. Such
+ * errors carry "id": null and "call": N, since N is an id the daemon chose and
+ * could collide with the callee's own request ids. */
+__attribute__((format(printf, 5, 6))) static void answer_error(struct router *r, struct peer *p, const struct msg *m,
+                                                               const char *code, const char *fmt, ...)
+{
+        char text[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+        r->stats.errors++;
+        send_own(r, p, wire_error(false, 0, m->id <= INT64_MAX ? (int64_t)m->id : -1, code, text, BUS_DAEMON_NAME, NULL));
+}
+
 /* A reply or error from a callee. */
 static void on_answer(struct router *r, struct peer *p, const struct msg *m)
 {
         struct pcall *pc = calls_lookup(r->calls, m->id);
 
         if (!pc || pc->callee != p) {
-                router_error_own(r, p, m, "no_such_call",
+                answer_error(r, p, m, "no_such_call",
                                  "no call with id %" PRIu64
                                  " is waiting for your answer (the caller left or cancelled, or the id is wrong)",
                                  m->id);
@@ -558,7 +574,7 @@ static void on_answer(struct router *r, struct peer *p, const struct msg *m)
 
         struct buf *b = m->type == MSG_REPLY
                                 ? wire_reply(caller_id, m->result, p->unique)
-                                : wire_error(true, caller_id, m->code.s, m->message.s, p->unique, m->err_data);
+                                : wire_error(true, caller_id, -1, m->code.s, m->message.s, p->unique, m->err_data);
         int err = b ? enqueue(r, caller, b, SEND_RELAY) : -ENOMEM;
         buf_unref(b);
         if (err == 0) {
@@ -570,12 +586,12 @@ static void on_answer(struct router *r, struct peer *p, const struct msg *m)
         if (err == -ENOBUFS) {
                 snprintf(text, sizeof(text), "the answer from %s was dropped: your queue was full", p->unique);
                 send_error(r, caller, true, caller_id, "queue_full", text);
-                router_error_own(r, p, m, "queue_full", "your answer was not delivered: the queue of %s is full",
+                answer_error(r, p, m, "queue_full", "your answer was not delivered: the queue of %s is full",
                                  caller->unique);
         } else if (err == -EMSGSIZE) {
                 snprintf(text, sizeof(text), "the answer from %s is larger than your transport accepts", p->unique);
                 send_error(r, caller, true, caller_id, "too_large", text);
-                router_error_own(r, p, m, "too_large", "your answer is larger than %s accepts (%zu bytes)",
+                answer_error(r, p, m, "too_large", "your answer is larger than %s accepts (%zu bytes)",
                                  caller->unique, caller->max_recv);
         } else {
                 send_error(r, caller, true, caller_id, "internal", "the answer could not be relayed");

@@ -112,8 +112,8 @@ struct buf *wire_reply(uint64_t id, struct json_object *result, const char *send
         return finish(b, r);
 }
 
-struct buf *wire_error(bool has_id, uint64_t id, const char *code, const char *message, const char *sender,
-                       struct json_object *data)
+struct buf *wire_error(bool has_id, uint64_t id, int64_t call, const char *code, const char *message,
+                       const char *sender, struct json_object *data)
 {
         struct buf *b = buf_new(256);
         char num[32];
@@ -124,6 +124,11 @@ struct buf *wire_error(bool has_id, uint64_t id, const char *code, const char *m
         snprintf(num, sizeof(num), "%" PRIu64, id);
         r |= put(&b, "{\"type\":\"error\",\"id\":");
         r |= put(&b, has_id ? num : "null");
+        if (call >= 0) {
+                snprintf(num, sizeof(num), "%" PRId64, call);
+                r |= put(&b, ",\"call\":");
+                r |= put(&b, num);
+        }
         r |= put(&b, ",\"code\":\"");
         r |= put(&b, code); /* validated or ours */
         r |= put(&b, "\",\"message\":");

@@ -27,9 +27,10 @@ struct buf *wire_call(bool oneway, uint64_t serial, const char *dest, const char
                       struct json_object *params, const char *ident, size_t ident_len);
 /* {"type":"reply","id":I,"result":R,"sender":S} */
 struct buf *wire_reply(uint64_t id, struct json_object *result, const char *sender);
-/* {"type":"error","id":I|null,"code":C,"message":M,"sender":S[,"data":D]} */
-struct buf *wire_error(bool has_id, uint64_t id, const char *code, const char *message, const char *sender,
-                       struct json_object *data);
+/* {"type":"error","id":I|null,["call":N,]"code":C,"message":M,"sender":S[,"data":D]}
+ * call >= 0: the error is about the client's answer to delivered call N. */
+struct buf *wire_error(bool has_id, uint64_t id, int64_t call, const char *code, const char *message,
+                       const char *sender, struct json_object *data);
 /* Serialises any object (welcome, notices) with a line feed. */
 struct buf *wire_object(struct json_object *obj);
 /* Builds the identity splice for a sender. Returns a malloc'd string. */
