@@ -71,7 +71,7 @@ int options_parse(struct options *o, int argc, char **argv)
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
         };
-        unsigned long v;
+        unsigned long v = 0;
         int c, r;
 
         memset(o, 0, sizeof(*o));

@@ -132,7 +132,7 @@ void cli_output_setup(struct cli *cli, bool text_form)
 /* Applies a global option. Returns 0, CLI_GETOPT_HELP or CLI_GETOPT_ERROR. */
 static int global_option(struct cli *cli, int c, const char *arg)
 {
-        long v;
+        long v = 0;
 
         switch (c) {
         case 'a': cli->address_opt = arg; return 0;
