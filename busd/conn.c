@@ -21,7 +21,8 @@
 #include "server.h"
 
 #define CONN(p) list_entry(p, struct conn, peer)
-#define WRITE_BATCH 128 /* iovecs or packets per system call */
+#define WRITE_BATCH 1024 /* iovecs per writev (IOV_MAX) */
+#define SEND_BATCH 256   /* packets per sendmmsg */
 #define READ_BATCH 16   /* packets per recvmmsg */
 
 static void mark_dirty(struct conn *c)
@@ -53,7 +54,8 @@ static void peer_kill(struct peer *p, const char *reason)
         mark_dirty(c);
 }
 
-static const struct peer_ops conn_ops = { .send = peer_send, .kill = peer_kill };
+static void peer_flush(struct peer *p);
+static const struct peer_ops conn_ops = { .send = peer_send, .flush = peer_flush, .kill = peer_kill };
 
 static void on_closed(uv_handle_t *h)
 {
@@ -177,8 +179,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         struct conn *c = s->data;
 
         if (nread > 0) {
-                router_set_time(c->srv->router, uv_now(c->srv->loop));
+                struct server *srv = c->srv;
+                router_set_time(srv->router, uv_now(srv->loop));
                 after_frame(c, frame_feed(&c->frame, buf->base, (size_t)nread, on_line, c));
+                server_flush(srv);
         } else if (nread == UV_EOF) {
                 conn_drain(c, "end of input");
         } else if (nread < 0) {
@@ -231,7 +235,8 @@ static void seq_read(struct conn *c)
                         if (c->closing || c->draining)
                                 return;
                 }
-                if (c->paused || n < READ_BATCH)
+                server_flush(srv);
+                if (c->closing || c->draining || c->paused || n < READ_BATCH)
                         return;
         }
 }
@@ -250,12 +255,16 @@ static void resume_reading(struct conn *c)
 
 /* ---- writing ---------------------------------------------------------------- */
 
+/* Reports written bytes to the router. Reading a paused connection resumes
+ * later, from conn_flush(): this may run inside the router (peer_flush). */
 static void wrote(struct conn *c, size_t bytes, size_t msgs)
 {
         bool resume = router_peer_wrote(c->srv->router, &c->peer, bytes, msgs);
 
-        if (resume && c->paused && !c->closing && !c->draining)
-                resume_reading(c);
+        if (resume && c->paused && !c->closing && !c->draining) {
+                c->resume_pending = true;
+                mark_dirty(c);
+        }
 }
 
 static void on_write(uv_write_t *req, int status)
@@ -319,11 +328,11 @@ static void stream_flush(struct conn *c)
 
 static void seq_flush(struct conn *c)
 {
-        struct mmsghdr mm[WRITE_BATCH];
-        struct iovec iov[WRITE_BATCH];
+        struct mmsghdr mm[SEND_BATCH];
+        struct iovec iov[SEND_BATCH];
 
         while (c->q.count > 0) {
-                size_t n = outq_iov(&c->q, 0, iov, WRITE_BATCH, 1), bytes = 0;
+                size_t n = outq_iov(&c->q, 0, iov, SEND_BATCH, 1), bytes = 0;
                 memset(mm, 0, sizeof(struct mmsghdr) * n);
                 for (size_t i = 0; i < n; i++) {
                         mm[i].msg_hdr.msg_iov = &iov[i];
@@ -350,6 +359,23 @@ static void seq_flush(struct conn *c)
         }
 }
 
+/* Writes without resuming input: safe to call from inside the router. */
+static void write_now(struct conn *c)
+{
+        if (c->seqpacket)
+                seq_flush(c);
+        else
+                stream_flush(c);
+}
+
+static void peer_flush(struct peer *p)
+{
+        struct conn *c = CONN(p);
+
+        if (!c->closing && !c->killed)
+                write_now(c);
+}
+
 void conn_flush(struct conn *c)
 {
         if (c->closing)
@@ -358,12 +384,16 @@ void conn_flush(struct conn *c)
                 conn_close(c, "stuck: its queue stayed full past the stall timeout");
                 return;
         }
-        if (c->seqpacket)
-                seq_flush(c);
-        else
-                stream_flush(c);
+        write_now(c);
         if (c->closing)
                 return;
+        if (c->resume_pending) {
+                c->resume_pending = false;
+                if (c->paused && !c->draining)
+                        resume_reading(c);
+                if (c->closing)
+                        return;
+        }
         outq_shrink(&c->q);
         if (c->draining && c->q.count == 0 && !c->writing)
                 conn_close(c, "closed after its last messages were written");

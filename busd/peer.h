@@ -23,6 +23,12 @@ struct peer_ops {
         /* Queues b for the peer, taking a new reference on success. The core has
          * already checked sizes and limits. Returns 0 or -ENOMEM. */
         int (*send)(struct peer *p, struct buf *b);
+        /* Writes what the peer's queue holds as far as the socket takes it now,
+         * without blocking and without handing any input to the router (the
+         * router calls it in the middle of routing, before dropping an event
+         * for a full queue). Reports progress through router_peer_wrote().
+         * May be NULL. */
+        void (*flush)(struct peer *p);
         /* The core wants the peer disconnected (it stayed stuck). The carrier
          * closes it later, outside this call, and then calls
          * router_peer_remove(). `reason` is for the log. */

@@ -148,6 +148,10 @@ static int enqueue(struct router *r, struct peer *p, struct buf *b, enum send_ki
                 return -ENOTCONN;
         if (b->len - 1 > p->max_recv)
                 return -EMSGSIZE;
+        if (kind == SEND_RELAY && p->queued_bytes + b->len > limit && p->ops->flush) {
+                /* it may simply not have been written to yet in this loop iteration */
+                p->ops->flush(p);
+        }
         if (kind == SEND_RELAY && p->queued_bytes + b->len > limit) {
                 mark_full(r, p);
                 return -ENOBUFS;
@@ -164,15 +168,17 @@ static int enqueue(struct router *r, struct peer *p, struct buf *b, enum send_ki
         return 0;
 }
 
-/* Sends a daemon-made message that answers p's own request (always queued). */
-static void send_own(struct router *r, struct peer *p, struct buf *b)
+/* Sends a daemon-made message that answers p's own request m (NULL for
+ * notices and errors): always queued. If it is too large for p's transport, p
+ * gets a too_large error instead, carrying m's id so that m is still answered. */
+static void send_own(struct router *r, struct peer *p, const struct msg *m, struct buf *b)
 {
         if (!b)
                 return;
         int err = enqueue(r, p, b, SEND_OWN);
         if (err == -EMSGSIZE) {
                 /* e.g. a `list` result larger than a seqpacket peer may receive */
-                struct buf *e = wire_error(false, 0, -1, "too_large",
+                struct buf *e = wire_error(m && m->has_id, m ? m->id : 0, -1, "too_large",
                                            "the answer is larger than your transport accepts (max_recv)",
                                            BUS_DAEMON_NAME, NULL);
                 if (e)
@@ -186,7 +192,7 @@ static void send_error(struct router *r, struct peer *p, bool has_id, uint64_t i
                        const char *message)
 {
         r->stats.errors++;
-        send_own(r, p, wire_error(has_id, id, -1, code, message, BUS_DAEMON_NAME, NULL));
+        send_own(r, p, NULL, wire_error(has_id, id, -1, code, message, BUS_DAEMON_NAME, NULL));
 }
 
 void router_error_own(struct router *r, struct peer *p, const struct msg *m, const char *code, const char *fmt, ...)
@@ -204,7 +210,7 @@ void router_reply_own(struct router *r, struct peer *p, const struct msg *m, str
 {
         if (!m->has_id)
                 return;
-        send_own(r, p, wire_reply(m->id, result, BUS_DAEMON_NAME));
+        send_own(r, p, m, wire_reply(m->id, result, BUS_DAEMON_NAME));
 }
 
 struct buf *router_error_buf(const char *code, const char *message)
@@ -234,7 +240,7 @@ static void send_notice(struct router *r, struct peer *p, const char *type, cons
 
         json_object_object_add(o, "type", json_object_new_string(type));
         json_object_object_add(o, "name", json_object_new_string(name));
-        send_own(r, p, wire_object(o));
+        send_own(r, p, NULL, wire_object(o));
         json_object_put(o);
 }
 
@@ -242,7 +248,7 @@ bool router_peer_wrote(struct router *r, struct peer *p, size_t bytes, size_t ms
 {
         p->queued_bytes -= bytes < p->queued_bytes ? bytes : p->queued_bytes;
         p->queued_msgs -= msgs < p->queued_msgs ? msgs : p->queued_msgs;
-        if (bytes && p->full_since_ms) {
+        if (p->full_since_ms) {
                 /* progress: it is reading, so it is not stuck */
                 p->full_since_ms = 0;
                 list_unlink(&p->stalled_link);
@@ -264,7 +270,7 @@ void router_tick(struct router *r)
         list_for_each_safe(l, tmp, &r->stalled)
         {
                 struct peer *p = list_entry(l, struct peer, stalled_link);
-                if (r->now_ms - p->full_since_ms < r->cfg.limits.stall_timeout_ms)
+                if (r->now_ms < p->full_since_ms || r->now_ms - p->full_since_ms < r->cfg.limits.stall_timeout_ms)
                         continue;
                 list_unlink(&p->stalled_link);
                 char why[160];
@@ -426,6 +432,19 @@ static void on_hello(struct router *r, struct peer *p, const struct msg *m)
                                  r->cfg.limits.max_names);
                 return;
         }
+        /* the welcome lists every requested name with its status: it must fit
+         * what this transport may receive, or the hello would take effect
+         * without the client learning it did */
+        size_t welcome = 1024;
+        for (size_t i = 0; i < nnames; i++)
+                welcome += (size_t)json_object_get_string_len(json_object_array_get_idx(m->names, i)) + 24;
+        if (welcome > p->max_recv) {
+                router_error_own(r, p, m, "limit",
+                                 "hello asks for names whose welcome would exceed your transport's max_recv (%zu "
+                                 "bytes); request some of them with request_name",
+                                 p->max_recv);
+                return;
+        }
         for (size_t i = 0; i < nnames; i++) {
                 struct json_object *e = json_object_array_get_idx(m->names, i);
                 if (syntax_name_is_reserved(json_object_get_string(e), (size_t)json_object_get_string_len(e))) {
@@ -458,7 +477,7 @@ static void on_hello(struct router *r, struct peer *p, const struct msg *m)
         json_object_object_add(w, "server", json_object_new_string(BUS_SERVER_STRING));
         json_object_object_add(w, "limits", limits_object(r, p));
         json_object_object_add(w, "names", names);
-        send_own(r, p, wire_object(w));
+        send_own(r, p, m, wire_object(w));
         json_object_put(w);
 }
 
@@ -553,7 +572,8 @@ __attribute__((format(printf, 5, 6))) static void answer_error(struct router *r,
         vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
         r->stats.errors++;
-        send_own(r, p, wire_error(false, 0, m->id <= INT64_MAX ? (int64_t)m->id : -1, code, text, BUS_DAEMON_NAME, NULL));
+        send_own(r, p, NULL,
+                 wire_error(false, 0, m->id <= INT64_MAX ? (int64_t)m->id : -1, code, text, BUS_DAEMON_NAME, NULL));
 }
 
 /* A reply or error from a callee. */
@@ -622,6 +642,9 @@ struct fanout {
 
 static void drop_event(struct router *r, struct peer *p, struct fanout *f)
 {
+        /* losing events means it is not keeping up: the stall clock runs
+         * until it writes again */
+        mark_full(r, p);
         p->drops_pending++;
         p->drops_total++;
         r->stats.drops++;
@@ -687,7 +710,8 @@ static void on_publish(struct router *r, struct peer *p, const struct msg *m)
 
 static void on_subscribe(struct router *r, struct peer *p, const struct msg *m)
 {
-        if (p->n_subs >= r->cfg.limits.max_subscriptions) {
+        /* subscribing again to a pattern it has is a no-op, even at the limit */
+        if (p->n_subs >= r->cfg.limits.max_subscriptions && !subs_has(p, m->pattern.s)) {
                 router_error_own(r, p, m, "limit", "you already have %u subscriptions (max_subscriptions)", p->n_subs);
                 return;
         }

@@ -66,8 +66,10 @@ void router_peer_remove(struct router *r, struct peer *p);
  * ROUTER_PAUSE (p's queue is over its limit: the carrier should stop reading
  * from p until router_peer_wrote() says it may resume). */
 int router_handle(struct router *r, struct peer *p, const char *data, size_t len);
-/* The carrier wrote `bytes` in `msgs` messages of p's queue. Returns true if
- * the carrier may resume reading from a paused peer. */
+/* The carrier wrote to p: `bytes` in `msgs` whole messages left its queue (both
+ * may be 0 when only part of a large message was written, which still counts
+ * as progress against the stall timeout). Returns true if the carrier may
+ * resume reading from a paused peer. */
 bool router_peer_wrote(struct router *r, struct peer *p, size_t bytes, size_t msgs);
 /* The carrier dropped p's whole queue (closing). */
 void router_peer_discard_queue(struct router *r, struct peer *p);

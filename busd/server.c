@@ -145,16 +145,21 @@ static void on_seq_accept(uv_poll_t *h, int status, int events)
         }
 }
 
-static void on_check(uv_check_t *h)
+void server_flush(struct server *srv)
 {
-        struct server *srv = h->data;
-
-        router_set_time(srv->router, uv_now(srv->loop));
         while (!list_empty(&srv->dirty)) {
                 struct conn *c = list_entry(list_first(&srv->dirty), struct conn, dirty_link);
                 list_unlink(&c->dirty_link);
                 conn_flush(c);
         }
+}
+
+static void on_check(uv_check_t *h)
+{
+        struct server *srv = h->data;
+
+        router_set_time(srv->router, uv_now(srv->loop));
+        server_flush(srv);
 }
 
 static void on_tick(uv_timer_t *t)

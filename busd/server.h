@@ -76,6 +76,7 @@ struct conn {
         bool closing;          /* uv_close called */
         bool draining;         /* closing once the queue is written */
         bool killed;           /* the router asked to disconnect it */
+        bool resume_pending;   /* drained enough to read again: done from the flush loop */
         uint64_t drain_deadline;
         struct list link;       /* in srv->conns */
         struct list dirty_link; /* in srv->dirty */
@@ -94,8 +95,13 @@ void server_log(struct server *srv, const char *fmt, ...) __attribute__((format(
 /* Takes over an accepted fd (stream: accepted into a uv_pipe_t already). */
 int conn_new_stream(struct server *srv, uv_pipe_t *listener);
 int conn_new_seqpacket(struct server *srv, int fd, size_t max_message);
-/* Writes what is queued (called from the check phase). */
+/* Writes what is queued and resumes reading a paused connection that has
+ * drained (called from server_flush(), never from inside the router). */
 void conn_flush(struct conn *c);
+/* Flushes every connection with output queued. Called after each read
+ * chunk and from the check phase, so output leaves in batches but never waits
+ * for a whole loop iteration's input. */
+void server_flush(struct server *srv);
 /* Closes now: the peer leaves the router, queued output is discarded. */
 void conn_close(struct conn *c, const char *why);
 /* Writes what is queued, then closes (bounded by the stall timeout). */

@@ -146,6 +146,16 @@ static struct node *walk(struct subs *s, const char *pattern, bool create)
         }
 }
 
+bool subs_has(const struct peer *p, const char *pattern)
+{
+        list_for_each(l, &p->subs)
+        {
+                if (strcmp(list_entry(l, struct sub, peer_link)->pattern, pattern) == 0)
+                        return true;
+        }
+        return false;
+}
+
 int subs_add(struct subs *s, struct peer *p, const char *pattern)
 {
         struct node *n;
@@ -154,11 +164,8 @@ int subs_add(struct subs *s, struct peer *p, const char *pattern)
 
         /* a peer's own list is short (bounded by its limit): check it first, so
          * that a popular pattern's long subscriber list is never scanned */
-        list_for_each(l, &p->subs)
-        {
-                if (strcmp(list_entry(l, struct sub, peer_link)->pattern, pattern) == 0)
-                        return -EEXIST;
-        }
+        if (subs_has(p, pattern))
+                return -EEXIST;
         n = walk(s, pattern, true);
         if (!n)
                 return -ENOMEM;

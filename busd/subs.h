@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct peer;
@@ -19,6 +20,8 @@ typedef void (*subs_match_fn)(struct peer *p, void *userdata);
 struct subs *subs_new(void);
 /* All subscriptions must be gone. Accepts NULL. */
 void subs_free(struct subs *s);
+/* Does p have exactly this pattern? */
+bool subs_has(const struct peer *p, const char *pattern);
 /* Adds a valid pattern for p. Returns 0, -EEXIST (p already has it) or -ENOMEM. */
 int subs_add(struct subs *s, struct peer *p, const char *pattern);
 /* Returns 0 or -ENOENT. */

@@ -150,7 +150,9 @@ struct buf *wire_object(struct json_object *obj)
 
         if (!b)
                 return NULL;
-        return finish(b, put_json(&b, obj));
+        /* put_json() may move b: read it only afterwards (argument order is unspecified) */
+        int r = put_json(&b, obj);
+        return finish(b, r);
 }
 
 char *wire_ident(const char *unique, unsigned uid, unsigned gid, int pid, size_t *ret_len)

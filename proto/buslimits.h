@@ -33,6 +33,9 @@
 #define BUS_MAX_DESCRIPTION 256
 #define BUS_MAX_ID 9007199254740991ull /* 2^53 - 1 */
 #define BUS_MAX_METHODS 256u /* declarations per connection */
+/* Nesting of a declaration's params/result shape, so that an introspect
+ * answer (4 levels around it) stays far within BUS_MAX_DEPTH. */
+#define BUS_MAX_SHAPE_DEPTH 16
 
 /* Per-connection defaults; busd options override them. */
 #define BUS_DEFAULT_QUEUE_BYTES (4u * 1024u * 1024u)

@@ -10,6 +10,7 @@
 
 struct jsonparse {
         struct json_tokener *tok;
+        int max_depth;
 };
 
 struct jsonparse *jsonparse_new(int max_depth)
@@ -25,6 +26,7 @@ struct jsonparse *jsonparse_new(int max_depth)
                 return NULL;
         }
         json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        p->max_depth = max_depth;
         return p;
 }
 
@@ -81,10 +83,37 @@ static size_t scan_number(const char *s, size_t len, size_t i, const char **why)
         return i;
 }
 
-int jsonparse_check(const char *s, size_t len, size_t *ret_pos, const char **ret_why)
+/* Length of the valid UTF-8 sequence at s (RFC 3629 table 3-7: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0. json-c's own check only
+ * counts continuation bytes. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+        unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+        size_t len;
+
+        if (c >= 0xc2 && c <= 0xdf)
+                len = 2;
+        else if (c >= 0xe0 && c <= 0xef)
+                len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+        else if (c >= 0xf0 && c <= 0xf4)
+                len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+        else
+                return 0;
+        if (n < len || s[1] < lo || s[1] > hi)
+                return 0;
+        for (size_t i = 2; i < len; i++)
+                if (s[i] < 0x80 || s[i] > 0xbf)
+                        return 0;
+        return len;
+}
+
+/* The lexical pass; max_depth > 0 also limits nesting (json-c does not count
+ * an empty innermost container). */
+static int check(const char *s, size_t len, int max_depth, size_t *ret_pos, const char **ret_why)
 {
         const char *why = NULL;
         size_t i = 0;
+        int depth = 0;
 
         while (i < len) {
                 unsigned char c = (unsigned char)s[i];
@@ -98,6 +127,15 @@ int jsonparse_check(const char *s, size_t len, size_t *ret_pos, const char **ret
                                         why = k == 0 ? "NUL byte in string" : "raw control character in string";
                                         goto fail;
                                 }
+                                if (k >= 0x80) {
+                                        size_t n = utf8_len((const unsigned char *)s + i, len - i);
+                                        if (!n) {
+                                                why = "invalid UTF-8 in string";
+                                                goto fail;
+                                        }
+                                        i += n;
+                                        continue;
+                                }
                                 i += (k == '\\' && i + 1 < len) ? 2 : 1;
                         }
                         i++;
@@ -110,6 +148,12 @@ int jsonparse_check(const char *s, size_t len, size_t *ret_pos, const char **ret
                         i = next;
                         continue;
                 }
+                if ((c == '{' || c == '[') && max_depth > 0 && ++depth > max_depth) {
+                        why = "nesting too deep";
+                        goto fail;
+                }
+                if ((c == '}' || c == ']') && depth > 0)
+                        depth--;
                 switch (c) {
                 case '{': case '}': case '[': case ']': case ':': case ',':
                 case ' ': case '\t': case '\r': case '\n':
@@ -134,6 +178,11 @@ fail:
         return -EINVAL;
 }
 
+int jsonparse_check(const char *s, size_t len, size_t *ret_pos, const char **ret_why)
+{
+        return check(s, len, 0, ret_pos, ret_why);
+}
+
 int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_object **ret_obj,
                     char *errbuf, size_t errlen)
 {
@@ -145,7 +194,7 @@ int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_
                 snprintf(errbuf, errlen, "invalid JSON: text too long");
                 return -EINVAL;
         }
-        if (jsonparse_check(s, len, &pos, &why) < 0) {
+        if (check(s, len, p->max_depth, &pos, &why) < 0) {
                 snprintf(errbuf, errlen, "invalid JSON at byte %zu: %s", pos, why);
                 return -EINVAL;
         }
@@ -159,10 +208,20 @@ int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_
                 jerr = json_tokener_get_error(p->tok);
                 consumed_all = true;
         }
+        if (!obj && jerr == json_tokener_success) {
+                /* the text `null`: valid JSON, represented by json-c as NULL */
+                pos = consumed_all ? len : json_tokener_get_parse_end(p->tok);
+                for (; pos < len; pos++)
+                        if (s[pos] != ' ' && s[pos] != '\t' && s[pos] != '\r' && s[pos] != '\n') {
+                                snprintf(errbuf, errlen, "invalid JSON at byte %zu: data after the JSON text", pos);
+                                return -EINVAL;
+                        }
+                *ret_obj = NULL;
+                return 0;
+        }
         if (!obj) {
-                if (jerr == json_tokener_success || jerr == json_tokener_continue)
-                        snprintf(errbuf, errlen, "invalid JSON: %s",
-                                 jerr == json_tokener_continue ? "incomplete text" : "null is not a message");
+                if (jerr == json_tokener_continue)
+                        snprintf(errbuf, errlen, "invalid JSON: incomplete text");
                 else
                         snprintf(errbuf, errlen, "invalid JSON at byte %zu: %s", json_tokener_get_parse_end(p->tok),
                                  json_tokener_error_desc(jerr));

@@ -23,7 +23,8 @@ void jsonparse_free(struct jsonparse *p);
 
 /* Parses exactly one JSON text of `len` bytes (surrounding whitespace allowed).
  * On success returns 0 and stores a new reference in *ret_obj (caller owns it,
- * release with json_object_put()). On failure returns -EINVAL, leaves *ret_obj
+ * release with json_object_put()); the text `null` gives NULL, as json-c
+ * represents it. On failure returns -EINVAL, leaves *ret_obj
  * untouched and writes a human-readable reason ("invalid JSON at byte 7: ...")
  * into errbuf (always NUL-terminated when errlen > 0). */
 int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_object **ret_obj,

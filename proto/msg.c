@@ -149,9 +149,9 @@ static const char *kind_what(enum kind k)
         case K_CODE:
                 return "an error code (1-128 bytes of [A-Za-z0-9_.-])";
         case K_TEXT:
-                return "a string of at most 1024 bytes";
+                return "a string of at most 1024 bytes without U+0000";
         case K_DISPLAY:
-                return "a string of 1 to 64 bytes";
+                return "a string of 1 to 64 bytes without U+0000";
         case K_BOOL:
                 return "true or false";
         case K_PROTOCOL:
@@ -196,10 +196,10 @@ static bool check_string(struct json_object *v, enum kind kind, struct msg_str *
                 ok = syntax_is_code(s, len);
                 break;
         case K_TEXT:
-                ok = len <= BUS_MAX_ERROR_MESSAGE;
+                ok = len <= BUS_MAX_ERROR_MESSAGE && !memchr(s, 0, len);
                 break;
         case K_DISPLAY:
-                ok = len >= 1 && len <= BUS_MAX_DISPLAY_NAME;
+                ok = len >= 1 && len <= BUS_MAX_DISPLAY_NAME && !memchr(s, 0, len);
                 break;
         default:
                 break;
@@ -222,6 +222,31 @@ static int check_names(struct json_object *v, char *errbuf, size_t errlen)
                         snprintf(errbuf, errlen, "hello: names[%zu] must be %s", i, kind_what(K_NAME));
                         return -EINVAL;
                 }
+        }
+        return 0;
+}
+
+/* Nesting depth of a value: 0 for scalars, 1 for a flat array or object. */
+static int depth_of(struct json_object *v)
+{
+        int deepest = 0;
+
+        if (json_object_is_type(v, json_type_array)) {
+                size_t n = json_object_array_length(v);
+                for (size_t i = 0; i < n; i++) {
+                        int d = depth_of(json_object_array_get_idx(v, i));
+                        deepest = d > deepest ? d : deepest;
+                }
+                return deepest + 1;
+        }
+        if (json_object_is_type(v, json_type_object)) {
+                json_object_object_foreach(v, key, val)
+                {
+                        (void)key;
+                        int d = depth_of(val);
+                        deepest = d > deepest ? d : deepest;
+                }
+                return deepest + 1;
         }
         return 0;
 }
@@ -256,7 +281,13 @@ int msg_check_methods(struct json_object *methods, char *errbuf, size_t errlen)
                                                  BUS_MAX_DESCRIPTION);
                                         return -EINVAL;
                                 }
-                        } else if (strcmp(key, "params") != 0 && strcmp(key, "result") != 0) {
+                        } else if (strcmp(key, "params") == 0 || strcmp(key, "result") == 0) {
+                                if (depth_of(val) > BUS_MAX_SHAPE_DEPTH) {
+                                        snprintf(errbuf, errlen, "methods[%zu].%s nests deeper than %d levels", i, key,
+                                                 BUS_MAX_SHAPE_DEPTH);
+                                        return -EINVAL;
+                                }
+                        } else {
                                 snprintf(errbuf, errlen,
                                          "methods[%zu]: unknown member '%.64s' (allowed: name, description, params, "
                                          "result)",
@@ -323,7 +354,8 @@ enum msg_error msg_parse(struct json_object *root, struct msg *ret, char *errbuf
         if (!json_object_is_type(tv, json_type_string))
                 return fail(errbuf, errlen, MSG_E_INVALID, "member 'type' must be a string");
         const char *tname = json_object_get_string(tv);
-        enum msg_type t = lookup_type(tname);
+        /* a type with a \u0000 in it is no type, even if its prefix is */
+        enum msg_type t = strlen(tname) == (size_t)json_object_get_string_len(tv) ? lookup_type(tname) : MSG_TYPE_COUNT;
         if (t == MSG_TYPE_COUNT) {
                 char shown[48];
                 snprintf(shown, sizeof(shown), "%.40s", tname);

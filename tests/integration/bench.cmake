@@ -1,0 +1,17 @@
+# Smoke tests of bus-bench (tools/bench, docs/benchmarks.md): a very short run
+# (--quick) of each scenario against a busd the tool starts itself. --check
+# makes the tool fail unless the scenario ran and reported sane numbers
+# (positive rates, p50 <= p99, every event received or reported dropped and
+# agreeing with the daemon's counters). No timing assertions: the figures of a
+# --quick run on a loaded machine mean nothing.
+if(TARGET bus_bench AND TARGET busd)
+  foreach(scenario memory pingpong relay call pubsub fanout pubsub-raw fanout-raw)
+    add_test(NAME bench_${scenario}
+      COMMAND bus_bench --quick --check --scenario ${scenario} --busd $<TARGET_FILE:busd>)
+    set_tests_properties(bench_${scenario} PROPERTIES LABELS integration TIMEOUT 300)
+  endforeach()
+  # the machine-readable output, on one transport
+  add_test(NAME bench_json
+    COMMAND bus_bench --quick --check --json --scenario call,pubsub --transport stream --busd $<TARGET_FILE:busd>)
+  set_tests_properties(bench_json PROPERTIES LABELS integration TIMEOUT 300)
+endif()

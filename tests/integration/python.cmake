@@ -1,0 +1,13 @@
+# Protocol conformance and abuse tests of the real busd, in Python with the
+# standard library only: pyclient.py is a client written from docs/protocol.md
+# alone, daemon_harness.py starts busd on temporary sockets (readiness pipe, no
+# sleeps). One ctest test per file; each test inside runs over stream and
+# seqpacket. BUS_TEST_KNOWN_BUGS=1 also runs the tests skipped as known bugs.
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_Interpreter_FOUND AND TARGET busd)
+  foreach(t conformance errors abuse slow_consumer ordering lifecycle)
+    add_test(NAME py_${t} COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_${t}.py)
+    set_tests_properties(py_${t} PROPERTIES LABELS integration TIMEOUT 180
+      ENVIRONMENT "BUSD=$<TARGET_FILE:busd>")
+  endforeach()
+endif()

@@ -1,0 +1,13 @@
+# Unit tests of the daemon's routing core (busd/, without its I/O files): one
+# binary per module, no sockets. test_router drives the whole core through
+# router_handle() with in-memory fake peers (test_core_fake.c).
+add_library(test_core_fake STATIC ${CMAKE_CURRENT_SOURCE_DIR}/test_core_fake.c)
+target_link_libraries(test_core_fake PUBLIC busdcore)
+target_include_directories(test_core_fake PUBLIC ${PROJECT_SOURCE_DIR}/tests)
+
+foreach(t subs registry calls outq wire)
+  bus_unit_test(test_${t} ${CMAKE_CURRENT_SOURCE_DIR}/test_${t}.c LIBS busdcore)
+endforeach()
+# trie vs reference matcher on random patterns and topics (seeded, 200k topics)
+bus_unit_test(test_subs_diff ${CMAKE_CURRENT_SOURCE_DIR}/test_subs_diff.c LIBS busdcore)
+bus_unit_test(test_router ${CMAKE_CURRENT_SOURCE_DIR}/test_router.c LIBS test_core_fake)
