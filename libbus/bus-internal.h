@@ -48,6 +48,10 @@ struct jsonparse;
 #define BUS_IN_QUEUE_MAX_BYTES (8u * 1024u * 1024u)
 /* Bytes bus_process() reads per call before dispatching. */
 #define BUS_READ_BUDGET (256u * 1024u)
+/* What one bus_process() reads before dispatching: small, so that parsed
+ * messages are handed out (and freed) while they are still in the cache,
+ * instead of a large backlog of json-c trees piling up first. */
+#define BUS_PROCESS_READ_BUDGET (32u * 1024u)
 /* Packets one sendmmsg() carries. */
 #define BUS_SENDMMSG_BATCH 256u
 /* How long bus_close() tries to write what is buffered. */
@@ -85,6 +89,7 @@ struct transport {
         size_t in_cap;
         size_t max_recv;    /* longest message accepted from the daemon */
         uint64_t writes;    /* send()/sendmmsg() calls made, for tests and statistics */
+        bool drained;       /* the last read emptied the socket (bus_run() then waits instead of reading) */
 };
 
 /* Connects a socket (blocking connect, then non-blocking). Returns 0 and the

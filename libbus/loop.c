@@ -209,7 +209,7 @@ int bus_process(struct bus *bus)
         if (transport_queued(&bus->t) > 0 && bus__flush(bus) > 0)
                 did = true;
         if (list_empty(&bus->inq) && !bus->eof) {
-                if (loop_read(bus, BUS_READ_BUDGET) > 0)
+                if (loop_read(bus, BUS_PROCESS_READ_BUDGET) > 0)
                         did = true;
                 else if (bus->dead)
                         bus->eof = true; /* all the daemon sent before the failure is read */
@@ -294,7 +294,9 @@ int bus_run(struct bus *bus)
                 int r = bus_process(bus);
                 if (r < 0)
                         return r;
-                if (r > 0 || bus->quit)
+                /* after work, process again, unless the last read emptied the socket
+                 * and nothing is queued: that call would only read EAGAIN */
+                if (bus->quit || (r > 0 && !(bus->t.drained && list_empty(&bus->inq))))
                         continue;
                 r = bus_wait(bus, -1);
                 if (r < 0 && r != -EINTR)

@@ -157,31 +157,11 @@ void outmsg_string(struct outmsg *m, const char *key, const char *s)
 int outmsg_check_json(const char *s, size_t len, int max_depth, const char **ret_why)
 {
         size_t pos;
-        int depth = 0;
 
-        /* the daemon's own lexical check: NaN/Infinity, control characters, huge integers */
-        if (jsonparse_check(s, len, &pos, ret_why) < 0)
+        /* the daemon's own lexical check: NaN/Infinity, control characters,
+         * huge integers, invalid UTF-8, nesting */
+        if (jsonparse_check_depth(s, len, max_depth, &pos, ret_why) < 0)
                 return -EINVAL;
-        for (size_t i = 0; i < len; i++) {
-                char c = s[i];
-
-                if (c == '"') {
-                        size_t start = ++i;
-                        while (i < len && s[i] != '"')
-                                i += s[i] == '\\' ? 2 : 1;
-                        if (!outmsg_utf8_valid(s + start, (i < len ? i : len) - start)) {
-                                *ret_why = "a string is not valid UTF-8";
-                                return -EINVAL;
-                        }
-                } else if (c == '{' || c == '[') {
-                        if (++depth > max_depth) {
-                                *ret_why = "nested deeper than the bus allows (max_depth)";
-                                return -EINVAL;
-                        }
-                } else if (c == '}' || c == ']') {
-                        depth--;
-                }
-        }
         return 0;
 }
 

@@ -260,8 +260,10 @@ static ssize_t read_stream(struct transport *t, size_t budget, transport_msg_fn 
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                                t->drained = true;
                                 break;
+                        }
                         return send_error(errno);
                 }
                 if (n == 0)
@@ -274,6 +276,11 @@ static ssize_t read_stream(struct transport *t, size_t budget, transport_msg_fn 
                         return -EMSGSIZE;
                 if (r < 0)
                         return r;
+                if ((size_t)n < t->in_cap) {
+                        /* a short read took all there was: asking again would only say EAGAIN */
+                        t->drained = true;
+                        break;
+                }
         }
         return (ssize_t)total;
 }
@@ -289,8 +296,10 @@ static ssize_t read_seqpacket(struct transport *t, size_t budget, transport_msg_
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                                t->drained = true;
                                 break;
+                        }
                         return send_error(errno);
                 }
                 if (n == 0)
@@ -310,5 +319,6 @@ static ssize_t read_seqpacket(struct transport *t, size_t budget, transport_msg_
 
 ssize_t transport_read(struct transport *t, size_t budget, transport_msg_fn fn, void *userdata)
 {
+        t->drained = false;
         return t->seqpacket ? read_seqpacket(t, budget, fn, userdata) : read_stream(t, budget, fn, userdata);
 }

@@ -149,7 +149,7 @@ static int check(const char *s, size_t len, int max_depth, size_t *ret_pos, cons
                         continue;
                 }
                 if ((c == '{' || c == '[') && max_depth > 0 && ++depth > max_depth) {
-                        why = "nesting too deep";
+                        why = "nesting too deep (more than max_depth levels)";
                         goto fail;
                 }
                 if ((c == '}' || c == ']') && depth > 0)
@@ -181,6 +181,11 @@ fail:
 int jsonparse_check(const char *s, size_t len, size_t *ret_pos, const char **ret_why)
 {
         return check(s, len, 0, ret_pos, ret_why);
+}
+
+int jsonparse_check_depth(const char *s, size_t len, int max_depth, size_t *ret_pos, const char **ret_why)
+{
+        return check(s, len, max_depth, ret_pos, ret_why);
 }
 
 int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_object **ret_obj,

@@ -30,6 +30,9 @@ void jsonparse_free(struct jsonparse *p);
 int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_object **ret_obj,
                     char *errbuf, size_t errlen);
 
+/* The lexical pre-check alone, with a nesting limit (max_depth > 0; 0 for
+ * none), for senders that check what they are about to send. */
+int jsonparse_check_depth(const char *s, size_t len, int max_depth, size_t *ret_pos, const char **ret_why);
 /* The lexical pre-check alone. Returns 0 if `s` passes, else -EINVAL with the
  * byte offset of the offending character in *ret_pos and a static reason
  * string in *ret_why. */
