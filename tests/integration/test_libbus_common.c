@@ -11,7 +11,7 @@
 
 void run_both(const char *test, void (*body)(const char *addr, bool seqpacket))
 {
-        struct harness h;
+        struct busdproc h;
 
         CHECK_EQ_INT(harness_start(&h, NULL), 0);
         for (int seq = 0; seq < 2; seq++) {

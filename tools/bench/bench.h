@@ -14,6 +14,9 @@
  */
 #pragma once
 
+#include "address.h"
+#include "busdproc.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,9 +54,8 @@ const char *transport_name(enum transport t);
 /* ---- the daemon under test (daemon.c) ------------------------------------ */
 
 struct daemon {
-        char dir[256];       /* our temporary directory, "" for --address */
+        struct busdproc proc; /* the busd we started (util/busdproc.h); proc.dir "" for --address */
         char addr[T_COUNT][320];
-        char log_path[300];
         pid_t child;         /* the busd we started, or -1 */
         pid_t pid;           /* the daemon's pid (SO_PEERCRED), for /proc */
 };
@@ -159,7 +161,6 @@ char *sample_publish_line(size_t payload, bool newline, size_t *ret_len);
 int write_all(int fd, const void *p, size_t len);
 int read_all(int fd, void *p, size_t len);
 /* Splits "unix:/p", "seqpacket:/p" or "/p". Returns 0 or -EINVAL. */
-int parse_address(const char *a, bool *ret_seqpacket, const char **ret_path);
 /* Connects a raw socket to a bus address. Returns the fd or a negative errno. */
 int raw_connect(const char *address);
 

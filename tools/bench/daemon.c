@@ -21,84 +21,49 @@
 
 int daemon_start(struct daemon *d, const char *busd)
 {
-        const char *tmp = getenv("TMPDIR");
-        char fdarg[16];
-        int pfd[2];
-
         memset(d, 0, sizeof(*d));
         d->child = d->pid = -1;
-        snprintf(d->dir, sizeof(d->dir), "%s/bus-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (!mkdtemp(d->dir)) {
-                fprintf(stderr, "bus-bench: mkdtemp %s: %s\n", d->dir, strerror(errno));
-                d->dir[0] = 0;
-                return -errno;
-        }
-        snprintf(d->addr[T_STREAM], sizeof(d->addr[0]), "unix:%s/bus", d->dir);
-        snprintf(d->addr[T_SEQPACKET], sizeof(d->addr[0]), "seqpacket:%s/bus.seq", d->dir);
-        snprintf(d->log_path, sizeof(d->log_path), "%s/busd.log", d->dir);
-        if (pipe2(pfd, O_CLOEXEC) < 0)
-                return -errno;
-        snprintf(fdarg, sizeof(fdarg), "%d", pfd[1]);
-        const char *argv[] = { busd, "--listen", d->addr[T_STREAM], "--listen", d->addr[T_SEQPACKET],
-                               "--ready-fd", fdarg, NULL };
-        fflush(stdout);
-        fflush(stderr);
-        pid_t parent = getpid();
-        pid_t pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                if (getppid() != parent)
-                        _exit(127);
-                int log = open(d->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-                if (log >= 0)
-                        dup2(log, STDERR_FILENO);
-                close(pfd[0]);
-                fcntl(pfd[1], F_SETFD, 0); /* the ready fd survives exec */
-                execv(busd, (char *const *)argv);
-                fprintf(stderr, "bus-bench: exec %s: %s\n", busd, strerror(errno));
-                _exit(127);
-        }
-        close(pfd[1]);
-        d->child = d->pid = pid;
-        char line[32];
-        ssize_t r;
-        do
-                r = read(pfd[0], line, sizeof(line));
-        while (r < 0 && errno == EINTR);
-        close(pfd[0]);
-        if (r <= 0) {
-                fprintf(stderr, "bus-bench: %s did not become ready (see %s)\n", busd, d->log_path);
+        int r = busdproc_start(&d->proc, busd, "bus-bench", NULL, true);
+        if (r < 0) {
                 daemon_stop(d);
-                return -ECHILD;
+                return r;
         }
+        d->child = d->pid = d->proc.pid;
+        snprintf(d->addr[T_STREAM], sizeof(d->addr[0]), "%s", d->proc.stream_addr);
+        snprintf(d->addr[T_SEQPACKET], sizeof(d->addr[0]), "%s", d->proc.seq_addr);
         return 0;
 }
 
 int daemon_attach(struct daemon *d, const char *address)
 {
-        const char *path;
-        bool seq;
+        struct address a, stream, seq;
+        size_t len;
 
         memset(d, 0, sizeof(*d));
         d->child = d->pid = -1;
-        if (parse_address(address, &seq, &path) < 0) {
+        if (address_parse(address, &a) < 0) {
                 fprintf(stderr, "bus-bench: bad address '%s' (unix:/path or seqpacket:/path)\n", address);
                 return -EINVAL;
         }
-        size_t len = strlen(path);
-        if (seq) {
-                if (len < 5 || strcmp(path + len - 4, ".seq") != 0) {
+        /* the other socket of the bus, by the .seq convention (docs/protocol.md §1) */
+        len = strlen(a.path);
+        if (a.seqpacket) {
+                if (len < 5 || strcmp(a.path + len - 4, BUS_SEQPACKET_SUFFIX) != 0) {
                         fprintf(stderr, "bus-bench: cannot derive the stream socket from '%s'\n", address);
                         return -EINVAL;
                 }
-                snprintf(d->addr[T_STREAM], sizeof(d->addr[0]), "unix:%.*s", (int)(len - 4), path);
-                snprintf(d->addr[T_SEQPACKET], sizeof(d->addr[0]), "seqpacket:%s", path);
+                seq = a;
+                stream = a;
+                stream.seqpacket = false;
+                stream.path[len - 4] = 0;
+        } else if (address_seqpacket_sibling(&a, &seq) < 0) {
+                fprintf(stderr, "bus-bench: '%s' is too long to have a seqpacket sibling\n", address);
+                return -EINVAL;
         } else {
-                snprintf(d->addr[T_STREAM], sizeof(d->addr[0]), "unix:%s", path);
-                snprintf(d->addr[T_SEQPACKET], sizeof(d->addr[0]), "seqpacket:%s.seq", path);
+                stream = a;
         }
+        address_format(&stream, d->addr[T_STREAM], sizeof(d->addr[0]));
+        address_format(&seq, d->addr[T_SEQPACKET], sizeof(d->addr[0]));
         return 0;
 }
 
@@ -117,7 +82,7 @@ int daemon_identify(struct daemon *d, struct bus *ctl)
 static void print_log(const struct daemon *d)
 {
         char line[1024];
-        FILE *f = fopen(d->log_path, "r");
+        FILE *f = d->proc.log_path[0] ? fopen(d->proc.log_path, "r") : NULL;
 
         if (!f)
                 return;
@@ -129,25 +94,14 @@ static void print_log(const struct daemon *d)
 
 void daemon_stop(struct daemon *d)
 {
-        char p[400];
-
         if (d->child > 0) {
-                kill(d->child, SIGTERM);
-                while (waitpid(d->child, NULL, 0) < 0 && errno == EINTR)
-                        ;
+                busdproc_stop(&d->proc);
                 d->child = -1;
         }
-        if (!d->dir[0])
+        if (!d->proc.dir[0])
                 return;
         print_log(d);
-        unlink(d->log_path);
-        const char *names[] = { "bus", "bus.seq", "bus.lock", "bus.seq.lock" };
-        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-                snprintf(p, sizeof(p), "%s/%s", d->dir, names[i]);
-                unlink(p);
-        }
-        rmdir(d->dir);
-        d->dir[0] = 0;
+        busdproc_cleanup(&d->proc);
 }
 
 /* utime + stime of the process, in ns (tick resolution, usually 10 ms). */
@@ -207,18 +161,7 @@ static int cpu_from_schedstat(pid_t pid, uint64_t *ret)
 
 long daemon_rss_kib(const struct daemon *d)
 {
-        char path[64], line[256];
-        long kib = -1;
-
-        snprintf(path, sizeof(path), "/proc/%d/status", (int)d->pid);
-        FILE *f = fopen(path, "r");
-        if (!f)
-                return -1;
-        while (fgets(line, sizeof(line), f))
-                if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-                        break;
-        fclose(f);
-        return kib;
+        return busdproc_rss_kib(d->pid);
 }
 
 static uint64_t get_u64(struct json_object *o, const char *key)

@@ -125,34 +125,16 @@ int read_all(int fd, void *p, size_t len)
         return 0;
 }
 
-int parse_address(const char *a, bool *ret_seqpacket, const char **ret_path)
-{
-        bool seq = false;
-
-        if (strncmp(a, "unix:", 5) == 0) {
-                a += 5;
-        } else if (strncmp(a, "seqpacket:", 10) == 0) {
-                a += 10;
-                seq = true;
-        }
-        if (a[0] != '/' || strlen(a) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-                return -EINVAL;
-        *ret_seqpacket = seq;
-        *ret_path = a;
-        return 0;
-}
-
 int raw_connect(const char *address)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        const char *path;
-        bool seq;
+        struct address a;
         int fd;
 
-        if (parse_address(address, &seq, &path) < 0)
+        if (address_parse(address, &a) < 0)
                 return -EINVAL;
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, (seq ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+        strcpy(sa.sun_path, a.path);
+        fd = socket(AF_UNIX, (a.seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
         int r;
