@@ -57,6 +57,33 @@ static void peer_kill(struct peer *p, const char *reason)
 static void peer_flush(struct peer *p);
 static const struct peer_ops conn_ops = { .send = peer_send, .flush = peer_flush, .kill = peer_kill };
 
+/* The largest message the connection may send now: little before hello. */
+static size_t conn_max_message(const struct conn *c)
+{
+        size_t max = c->peer.max_message;
+
+        return c->peer.hello_done || max < BUS_MAX_HELLO_MESSAGE ? max : BUS_MAX_HELLO_MESSAGE;
+}
+
+static void leave_handshake(struct conn *c)
+{
+        if (!c->in_handshake)
+                return;
+        c->in_handshake = false;
+        list_unlink(&c->handshake_link);
+        c->srv->nhandshakes--;
+}
+
+/* After each message: a connection that has just said hello gets its full
+ * message size and leaves the handshake list. */
+static void after_message(struct conn *c)
+{
+        if (c->in_handshake && c->peer.hello_done) {
+                leave_handshake(c);
+                c->frame.max = c->peer.max_message;
+        }
+}
+
 static void on_closed(uv_handle_t *h)
 {
         struct conn *c = h->data;
@@ -78,6 +105,7 @@ void conn_close(struct conn *c, const char *why)
         if (srv->opt->verbose)
                 server_log(srv, "%s (pid %d) disconnected: %s", c->peer.unique, (int)c->peer.pid, why);
         router_peer_remove(srv->router, &c->peer);
+        leave_handshake(c);
         list_unlink(&c->dirty_link);
         list_unlink(&c->drain_link);
         list_unlink(&c->link);
@@ -110,22 +138,37 @@ void conn_drain(struct conn *c, const char *why)
                 server_log(srv, "%s (pid %d) closing: %s", c->peer.unique, (int)c->peer.pid, why);
         c->draining = true;
         router_peer_remove(srv->router, &c->peer);
+        leave_handshake(c);
         stop_reading(c);
         c->drain_deadline = uv_now(srv->loop) + srv->opt->limits.stall_timeout_ms;
         list_append(&srv->draining, &c->drain_link);
         mark_dirty(c);
 }
 
-/* A framing violation: say why, then close (docs/protocol.md §5, too_large). */
-static void violation(struct conn *c, const char *what)
+/* Says why, then closes once that is written. */
+static void fail_and_close(struct conn *c, const char *code, const char *what)
 {
         char text[200];
 
         snprintf(text, sizeof(text), "%s; closing the connection", what);
-        struct buf *b = router_error_buf("too_large", text);
+        struct buf *b = router_error_buf(code, text);
         if (b && outq_push(&c->q, b) < 0)
                 buf_unref(b);
         conn_drain(c, what);
+}
+
+/* A framing violation (docs/protocol.md §5, too_large). */
+static void violation(struct conn *c, const char *what)
+{
+        fail_and_close(c, "too_large", what);
+}
+
+void conn_hello_timeout(struct conn *c)
+{
+        char what[96];
+
+        snprintf(what, sizeof(what), "no hello within %u ms (hello_timeout)", c->srv->opt->hello_timeout_ms);
+        fail_and_close(c, "hello_timeout", what);
 }
 
 /* ---- reading ---------------------------------------------------------------- */
@@ -136,7 +179,9 @@ static int on_line(const char *line, size_t len, void *userdata)
 
         if (c->closing || c->draining)
                 return 1;
-        return router_handle(c->srv->router, &c->peer, line, len) == ROUTER_PAUSE;
+        int r = router_handle(c->srv->router, &c->peer, line, len);
+        after_message(c);
+        return r == ROUTER_PAUSE;
 }
 
 static void start_reading(struct conn *c);
@@ -154,7 +199,8 @@ static void after_frame(struct conn *c, int fr)
                 stop_reading(c);
                 break;
         case FRAME_TOO_LARGE:
-                snprintf(what, sizeof(what), "a line is longer than %zu bytes (max_message)", c->frame.max);
+                snprintf(what, sizeof(what), "a line is longer than %zu bytes (%s)", c->frame.max,
+                         c->peer.hello_done ? "max_message" : "before hello");
                 violation(c, what);
                 break;
         case FRAME_OK:
@@ -219,16 +265,17 @@ static void seq_read(struct conn *c)
                                 conn_drain(c, "end of input");
                                 return;
                         }
-                        if (len > 0 && data[len - 1] == '\n')
-                                len--;
-                        if ((mm[i].msg_hdr.msg_flags & MSG_TRUNC) || len > c->peer.max_message) {
-                                snprintf(what, sizeof(what), "a packet is larger than %zu bytes (max_message)",
-                                         c->peer.max_message);
+                        size_t max = conn_max_message(c);
+                        if (frame_packet(max, data, len, mm[i].msg_hdr.msg_flags & MSG_TRUNC, &len) != FRAME_OK) {
+                                snprintf(what, sizeof(what), "a packet is larger than %zu bytes (%s)", max,
+                                         c->peer.hello_done ? "max_message" : "before hello");
                                 violation(c, what);
                                 return;
                         }
                         /* packets already read are handled even if the peer must pause */
-                        if (router_handle(srv->router, &c->peer, data, len) == ROUTER_PAUSE && !c->paused) {
+                        int r = router_handle(srv->router, &c->peer, data, len);
+                        after_message(c);
+                        if (r == ROUTER_PAUSE && !c->paused) {
                                 c->paused = true;
                                 stop_reading(c);
                         }
@@ -438,12 +485,24 @@ static int setup(struct conn *c, int fd, const char *transport, size_t max_messa
         outq_init(&c->q);
         list_init(&c->dirty_link);
         list_init(&c->drain_link);
+        list_init(&c->handshake_link);
         int r = router_peer_add(srv->router, &c->peer, &conn_ops, transport, cred.uid, cred.gid, cred.pid,
                                 max_message, max_message + BUS_RELAY_OVERHEAD);
         if (r < 0)
                 return r;
+        /* too many connections that have not said hello: the oldest goes, so that
+         * a flood of silent connections cannot keep a real client out */
+        while (srv->nhandshakes >= srv->opt->max_handshakes) {
+                struct conn *old = list_entry(list_first(&srv->handshakes), struct conn, handshake_link);
+                fail_and_close(old, "limit",
+                               "too many connections are waiting to say hello (max_handshakes); the oldest is closed");
+        }
         list_append(&srv->conns, &c->link);
         srv->nconns++;
+        c->in_handshake = true;
+        c->accepted_ms = uv_now(srv->loop);
+        list_append(&srv->handshakes, &c->handshake_link);
+        srv->nhandshakes++;
         if (srv->opt->verbose)
                 server_log(srv, "%s connected over %s (pid %d, uid %u, gid %u)", c->peer.unique, transport,
                            (int)cred.pid, (unsigned)cred.uid, (unsigned)cred.gid);
@@ -453,15 +512,21 @@ static int setup(struct conn *c, int fd, const char *transport, size_t max_messa
 /* Over the connection limit: tell the client why and hang up. */
 static bool over_limit(struct server *srv, int fd)
 {
-        static const char msg[] = "{\"type\":\"error\",\"id\":null,\"code\":\"limit\",\"message\":\"too many "
-                                  "connections (max_connections)\",\"sender\":\"org.busd\"}\n";
+        char msg[256];
+        const char *what;
 
-        if (srv->nconns < srv->opt->max_connections)
+        if (srv->nconns >= srv->opt->max_connections)
+                what = "too many connections (max_connections)";
+        else
                 return false;
-        if (send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+        int n = snprintf(msg, sizeof(msg),
+                         "{\"type\":\"error\",\"id\":null,\"code\":\"limit\",\"message\":\"%s; closing the "
+                         "connection\",\"sender\":\"org.busd\"}\n",
+                         what);
+        if (send(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
                 /* nothing more to do: the connection is refused either way */
         }
-        server_log(srv, "refused a connection: %zu connections (max_connections)", srv->nconns);
+        server_log(srv, "refused a connection: %s", what);
         return true;
 }
 
@@ -479,7 +544,7 @@ int conn_new_stream(struct server *srv, uv_pipe_t *listener)
         if (!c)
                 return -ENOMEM;
         c->srv = srv;
-        frame_init(&c->frame, BUS_MAX_MESSAGE_STREAM);
+        frame_init(&c->frame, BUS_MAX_HELLO_MESSAGE); /* until hello */
         uv_pipe_init(srv->loop, &c->h.pipe, 0);
         c->h.pipe.data = c;
         r = uv_accept((uv_stream_t *)listener, (uv_stream_t *)&c->h.pipe);

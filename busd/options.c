@@ -30,13 +30,16 @@ static void usage(FILE *f)
                 "  --stall-timeout MS       disconnect a client whose queue stays full this long\n"
                 "                           (default %u)\n"
                 "  --max-connections N      connections served at once (default 16384)\n"
+                "  --max-handshakes N       connections waiting to say hello at once (default %u)\n"
+                "  --hello-timeout MS       time a new connection has to say hello (default %u)\n"
                 "  -v, --verbose            log connections and disconnections\n"
                 "  -h, --help               show this help\n"
                 "  -V, --version            show the version\n"
                 "\n"
                 "Documentation: docs/busd.md (busd(8)), docs/protocol.md.\n",
                 BUS_DEFAULT_QUEUE_BYTES, BUS_DEFAULT_MAX_PENDING_CALLS, BUS_DEFAULT_MAX_NAMES,
-                BUS_DEFAULT_MAX_SUBSCRIPTIONS, BUS_DEFAULT_STALL_TIMEOUT_MS);
+                BUS_DEFAULT_MAX_SUBSCRIPTIONS, BUS_DEFAULT_STALL_TIMEOUT_MS, BUS_DEFAULT_MAX_HANDSHAKES,
+                BUS_DEFAULT_HELLO_TIMEOUT_MS);
 }
 
 static int number(const char *opt, const char *s, unsigned long min, unsigned long max, unsigned long *ret)
@@ -55,7 +58,8 @@ static int number(const char *opt, const char *s, unsigned long min, unsigned lo
 
 int options_parse(struct options *o, int argc, char **argv)
 {
-        enum { O_LISTEN = 256, O_READY, O_QUEUE, O_PENDING, O_NAMES, O_SUBS, O_STALL, O_MAXCONN };
+        enum { O_LISTEN = 256, O_READY, O_QUEUE, O_PENDING, O_NAMES, O_SUBS, O_STALL, O_MAXCONN, O_HANDSHAKES,
+               O_HELLO_TIMEOUT };
         static const struct option longopts[] = {
                 { "system", no_argument, NULL, 's' },
                 { "listen", required_argument, NULL, O_LISTEN },
@@ -66,6 +70,8 @@ int options_parse(struct options *o, int argc, char **argv)
                 { "max-subscriptions", required_argument, NULL, O_SUBS },
                 { "stall-timeout", required_argument, NULL, O_STALL },
                 { "max-connections", required_argument, NULL, O_MAXCONN },
+                { "max-handshakes", required_argument, NULL, O_HANDSHAKES },
+                { "hello-timeout", required_argument, NULL, O_HELLO_TIMEOUT },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
@@ -77,6 +83,8 @@ int options_parse(struct options *o, int argc, char **argv)
         memset(o, 0, sizeof(*o));
         o->ready_fd = -1;
         o->max_connections = 16384;
+        o->max_handshakes = BUS_DEFAULT_MAX_HANDSHAKES;
+        o->hello_timeout_ms = BUS_DEFAULT_HELLO_TIMEOUT_MS;
         router_limits_default(&o->limits);
         opterr = 0;
         while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
@@ -128,6 +136,14 @@ int options_parse(struct options *o, int argc, char **argv)
                 case O_MAXCONN:
                         r = number("--max-connections", optarg, 1, 1u << 22, &v);
                         o->max_connections = (unsigned)v;
+                        break;
+                case O_HANDSHAKES:
+                        r = number("--max-handshakes", optarg, 1, 1u << 22, &v);
+                        o->max_handshakes = (unsigned)v;
+                        break;
+                case O_HELLO_TIMEOUT:
+                        r = number("--hello-timeout", optarg, 10, 86400000, &v);
+                        o->hello_timeout_ms = (unsigned)v;
                         break;
                 case 'v':
                         o->verbose = true;

@@ -17,6 +17,8 @@ struct options {
         size_t nlisten;
         bool listen_given;
         unsigned max_connections;
+        unsigned max_handshakes;   /* connections not past hello yet */
+        unsigned hello_timeout_ms; /* time a connection has to say hello */
         struct router_limits limits;
 };
 

@@ -74,6 +74,7 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct options *opt)
         list_init(&srv->conns);
         list_init(&srv->dirty);
         list_init(&srv->draining);
+        list_init(&srv->handshakes);
         srv->rbuf_size = READ_BUFFER_SIZE;
         srv->rbuf = malloc(srv->rbuf_size);
         srv->pslot_size = BUS_MAX_MESSAGE_SEQPACKET + 2; /* room for a newline, and to see oversize */
@@ -175,6 +176,14 @@ static void on_tick(uv_timer_t *t)
                 if (now >= c->drain_deadline)
                         conn_close(c, "its last messages could not be written in time");
         }
+        /* oldest first: stop at the first one still within its time */
+        list_for_each_safe(l, tmp, &srv->handshakes)
+        {
+                struct conn *c = list_entry(l, struct conn, handshake_link);
+                if (now - c->accepted_ms < srv->opt->hello_timeout_ms)
+                        break;
+                conn_hello_timeout(c);
+        }
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -254,7 +263,9 @@ int server_start(struct server *srv)
         uv_check_start(&srv->flush_check, on_check);
         uv_timer_init(srv->loop, &srv->tick);
         srv->tick.data = srv;
-        unsigned period = opt->limits.stall_timeout_ms / 4;
+        unsigned shortest = opt->limits.stall_timeout_ms < opt->hello_timeout_ms ? opt->limits.stall_timeout_ms
+                                                                                  : opt->hello_timeout_ms;
+        unsigned period = shortest / 4;
         period = period < 10 ? 10 : period > 1000 ? 1000 : period;
         uv_timer_start(&srv->tick, on_tick, period, period);
         uv_timer_init(srv->loop, &srv->accept_retry);

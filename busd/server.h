@@ -46,7 +46,9 @@ struct server {
         struct list conns;    /* all live connections */
         struct list dirty;    /* connections with output to flush */
         struct list draining; /* closing once their last output is written */
+        struct list handshakes; /* connections that have not said hello, oldest first */
         size_t nconns;
+        size_t nhandshakes;
         char *rbuf; /* shared read buffer for stream connections */
         size_t rbuf_size;
         char *pbuf; /* shared receive slots for seqpacket connections */
@@ -77,10 +79,13 @@ struct conn {
         bool draining;         /* closing once the queue is written */
         bool killed;           /* the router asked to disconnect it */
         bool resume_pending;   /* drained enough to read again: done from the flush loop */
+        bool in_handshake;     /* has not said hello yet: in srv->handshakes */
+        uint64_t accepted_ms;
         uint64_t drain_deadline;
         struct list link;       /* in srv->conns */
         struct list dirty_link; /* in srv->dirty */
         struct list drain_link; /* in srv->draining */
+        struct list handshake_link; /* in srv->handshakes */
 };
 
 int server_init(struct server *srv, uv_loop_t *loop, const struct options *opt);
@@ -106,3 +111,5 @@ void server_flush(struct server *srv);
 void conn_close(struct conn *c, const char *why);
 /* Writes what is queued, then closes (bounded by the stall timeout). */
 void conn_drain(struct conn *c, const char *why);
+/* Tells a connection it took too long to say hello, then closes it. */
+void conn_hello_timeout(struct conn *c);

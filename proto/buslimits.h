@@ -16,6 +16,8 @@
 /* Largest message a client may send, framing excluded. */
 #define BUS_MAX_MESSAGE_STREAM (1024u * 1024u)
 #define BUS_MAX_MESSAGE_SEQPACKET (64u * 1024u)
+/* Before its hello, a connection may send at most this much in one message. */
+#define BUS_MAX_HELLO_MESSAGE (64u * 1024u)
 /* The daemon adds at most this many bytes (sender identity) to what it relays. */
 #define BUS_RELAY_OVERHEAD 1024u
 
@@ -43,3 +45,6 @@
 #define BUS_DEFAULT_MAX_NAMES 256u
 #define BUS_DEFAULT_MAX_SUBSCRIPTIONS 1024u
 #define BUS_DEFAULT_STALL_TIMEOUT_MS 15000u
+/* Connections that have not said hello yet: how many at once, and for how long. */
+#define BUS_DEFAULT_MAX_HANDSHAKES 1024u
+#define BUS_DEFAULT_HELLO_TIMEOUT_MS 10000u

@@ -145,3 +145,13 @@ int frame_resume(struct frame *f, frame_line_fn fn, void *ud)
                 return FRAME_OK;
         return scan(f, f->buf, f->len, fn, ud);
 }
+
+int frame_packet(size_t max, const char *data, size_t len, int truncated, size_t *ret_len)
+{
+        if (len > 0 && data[len - 1] == '\n')
+                len--;
+        if (truncated || len > max)
+                return FRAME_TOO_LARGE;
+        *ret_len = len;
+        return FRAME_OK;
+}

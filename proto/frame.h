@@ -36,5 +36,11 @@ void frame_deinit(struct frame *f);
 int frame_feed(struct frame *f, const char *data, size_t n, frame_line_fn fn, void *userdata);
 /* Delivers kept complete lines after a pause. Same returns as frame_feed. */
 int frame_resume(struct frame *f, frame_line_fn fn, void *userdata);
+/* The seqpacket transport's framing: one packet is one message. Given a
+ * received packet of len bytes (truncated: the kernel reported MSG_TRUNC),
+ * returns FRAME_OK with the message length in *ret_len (a single trailing
+ * line feed removed), or FRAME_TOO_LARGE when the packet was truncated or
+ * its message is longer than max. */
+int frame_packet(size_t max, const char *data, size_t len, int truncated, size_t *ret_len);
 /* Bytes kept (for accounting). */
 size_t frame_pending(const struct frame *f);

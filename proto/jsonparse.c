@@ -109,10 +109,11 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 
 /* The lexical pass; max_depth > 0 also limits nesting (json-c does not count
  * an empty innermost container). */
-static int check(const char *s, size_t len, int max_depth, size_t *ret_pos, const char **ret_why)
+static int check(const char *s, size_t len, int max_depth, size_t *ret_pos, const char **ret_why,
+                 size_t *ret_members)
 {
         const char *why = NULL;
-        size_t i = 0;
+        size_t i = 0, members = 0;
         int depth = 0;
 
         while (i < len) {
@@ -154,6 +155,8 @@ static int check(const char *s, size_t len, int max_depth, size_t *ret_pos, cons
                 }
                 if ((c == '}' || c == ']') && depth > 0)
                         depth--;
+                /* outside strings, ':' only separates an object member's name and value */
+                members += c == ':';
                 switch (c) {
                 case '{': case '}': case '[': case ']': case ':': case ',':
                 case ' ': case '\t': case '\r': case '\n':
@@ -171,6 +174,8 @@ static int check(const char *s, size_t len, int max_depth, size_t *ret_pos, cons
                         goto fail;
                 }
         }
+        if (ret_members)
+                *ret_members = members;
         return 0;
 fail:
         *ret_pos = i;
@@ -180,12 +185,32 @@ fail:
 
 int jsonparse_check(const char *s, size_t len, size_t *ret_pos, const char **ret_why)
 {
-        return check(s, len, 0, ret_pos, ret_why);
+        return check(s, len, 0, ret_pos, ret_why, NULL);
 }
 
 int jsonparse_check_depth(const char *s, size_t len, int max_depth, size_t *ret_pos, const char **ret_why)
 {
-        return check(s, len, max_depth, ret_pos, ret_why);
+        return check(s, len, max_depth, ret_pos, ret_why, NULL);
+}
+
+/* Members json-c kept: fewer than the text has means a name was repeated
+ * (json-c keeps the last one silently). */
+static size_t count_members(struct json_object *o)
+{
+        size_t n = 0;
+
+        if (json_object_is_type(o, json_type_object)) {
+                json_object_object_foreach(o, key, val)
+                {
+                        (void)key;
+                        n += 1 + count_members(val);
+                }
+        } else if (json_object_is_type(o, json_type_array)) {
+                size_t len = json_object_array_length(o);
+                for (size_t i = 0; i < len; i++)
+                        n += count_members(json_object_array_get_idx(o, i));
+        }
+        return n;
 }
 
 int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_object **ret_obj,
@@ -199,7 +224,8 @@ int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_
                 snprintf(errbuf, errlen, "invalid JSON: text too long");
                 return -EINVAL;
         }
-        if (check(s, len, p->max_depth, &pos, &why) < 0) {
+        size_t members;
+        if (check(s, len, p->max_depth, &pos, &why, &members) < 0) {
                 snprintf(errbuf, errlen, "invalid JSON at byte %zu: %s", pos, why);
                 return -EINVAL;
         }
@@ -240,6 +266,11 @@ int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_
                         snprintf(errbuf, errlen, "invalid JSON at byte %zu: data after the JSON text", pos);
                         return -EINVAL;
                 }
+        }
+        if (count_members(obj) != members) {
+                json_object_put(obj);
+                snprintf(errbuf, errlen, "invalid JSON: an object has the same member name twice");
+                return -EINVAL;
         }
         *ret_obj = obj;
         return 0;

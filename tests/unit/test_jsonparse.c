@@ -74,6 +74,13 @@ static void reject(const char *s, long at)
         reject_n(s, strlen(s), at);
 }
 
+/* Checks s is rejected with an error that says `why`. */
+static void reject_text(const char *s, const char *why)
+{
+        reject(s, -1);
+        CHECK_CONTAINS(err, why);
+}
+
 static void test_accepted(void)
 {
         accept("{}");
@@ -294,12 +301,12 @@ static void test_values(void)
         CHECK(json_object_get_int64(v) == INT64_MAX);
         json_object_put(o);
 
-        /* duplicate members: the last one wins and only one remains */
-        o = parse("{\"a\":1,\"b\":2,\"a\":\"last\"}");
+        /* duplicate member names are refused, at any depth; the same name in
+         * different objects is fine */
+        reject_text("{\"a\":1,\"b\":2,\"a\":\"last\"}", "same member name twice");
+        reject_text("{\"x\":[{\"k\":1},{\"k\":2,\"k\":3}]}", "same member name twice");
+        o = parse("{\"a\":{\"a\":1},\"b\":[{\"a\":2},{\"a\":3}],\"s\":\"a:b\"}");
         CHECK(o);
-        CHECK_EQ_INT(json_object_object_length(o), 2);
-        CHECK(json_object_object_get_ex(o, "a", &v));
-        CHECK_STREQ(json_object_get_string(v), "last");
         json_object_put(o);
 
         /* the parser is reusable after an error and keeps no state */
