@@ -72,6 +72,15 @@ static struct json_object *peer_names(const struct peer *p)
         return a;
 }
 
+static void add_activatable(const struct activatable *e, bool pending, void *ud)
+{
+        struct json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "name", json_object_new_string(e->name));
+        json_object_object_add(o, "starting", json_object_new_boolean(pending));
+        json_object_array_add(ud, o);
+}
+
 static struct json_object *do_list(struct router *r)
 {
         struct json_object *res = json_object_new_object(), *names = json_object_new_array(),
@@ -94,6 +103,9 @@ static struct json_object *do_list(struct router *r)
         }
         json_object_object_add(res, "names", names);
         json_object_object_add(res, "peers", peers);
+        struct json_object *act = json_object_new_array();
+        activate_foreach(r->acts, add_activatable, act);
+        json_object_object_add(res, "activatable", act);
         return res;
 }
 
@@ -120,6 +132,7 @@ static struct json_object *do_stats(struct router *r)
         U64("pending_calls", calls_count(r->calls));
         U64("subscriptions", subs_count(r->subs));
         U64("names", registry_count(r->registry));
+        U64("held_calls", activate_held_count(r->acts));
 #undef U64
         lh_foreach(r->peers, e)
         {

@@ -69,6 +69,7 @@ struct peer {
         struct list subs;      /* struct sub (subs.c) */
         struct list calls_out; /* struct pcall this peer is waiting for (calls.c) */
         struct list calls_in;  /* struct pcall this peer must answer */
-        unsigned n_owners, n_subs, n_calls_out;
+        struct list held;      /* struct held_call: its calls waiting for a service to start (activate.c) */
+        unsigned n_owners, n_subs, n_calls_out, n_held;
         uint64_t event_mark; /* dedup of fan-out (subs.c) */
 };

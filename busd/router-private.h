@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "activate.h"
 #include "calls.h"
 #include "jsonparse.h"
 #include "list.h"
@@ -30,6 +31,7 @@ struct router {
         struct subs *subs;
         struct calls *calls;
         struct lh_table *peers; /* id -> struct peer* (registered, not removed) */
+        struct activate *acts;  /* activatable names and calls held for them */
         uint64_t next_id;
         uint64_t now_ms, start_ms;
         bool time_set;

@@ -62,8 +62,9 @@ struct router *router_new(const struct router_config *cfg)
         r->subs = subs_new();
         r->calls = calls_new();
         r->peers = lh_kptr_table_new(256, NULL);
+        r->acts = activate_new();
         r->ident = wire_ident(BUS_DAEMON_NAME, (unsigned)cfg->uid, (unsigned)cfg->gid, (int)cfg->pid, &r->ident_len);
-        if (!r->parser || !r->registry || !r->subs || !r->calls || !r->peers || !r->ident) {
+        if (!r->parser || !r->registry || !r->subs || !r->calls || !r->peers || !r->acts || !r->ident) {
                 router_free(r);
                 return NULL;
         }
@@ -78,6 +79,7 @@ void router_free(struct router *r)
         registry_free(r->registry);
         subs_free(r->subs);
         calls_free(r->calls);
+        activate_free(r->acts);
         if (r->peers)
                 lh_table_free(r->peers);
         free(r->ident);
@@ -101,6 +103,11 @@ size_t router_peer_count(const struct router *r)
 size_t router_pending_calls(const struct router *r)
 {
         return calls_count(r->calls);
+}
+
+int router_set_activatable(struct router *r, const struct activatable *entries, size_t n)
+{
+        return activate_set_table(r->acts, entries, n);
 }
 
 struct peer *router_peer_by_unique(struct router *r, const char *unique, size_t len)
@@ -267,6 +274,15 @@ void router_peer_discard_queue(struct router *r, struct peer *p)
 
 void router_tick(struct router *r)
 {
+        const char *name;
+
+        while ((name = activate_expired(r->acts, r->now_ms))) {
+                char why[120], copy[BUS_MAX_NAME + 1];
+                const struct activatable *e = activate_lookup(r->acts, name);
+                snprintf(copy, sizeof(copy), "%s", name);
+                snprintf(why, sizeof(why), "did not take the name within %u ms", e ? e->timeout_ms : 0);
+                router_activation_failed(r, copy, why);
+        }
         list_for_each_safe(l, tmp, &r->stalled)
         {
                 struct peer *p = list_entry(l, struct peer, stalled_link);
@@ -301,6 +317,7 @@ static void fail_calls_to_name(struct router *r, struct peer *callee, const char
 }
 
 static void publish_internal(struct router *r, const char *topic, struct json_object *data);
+static void release_held(struct router *r, const char *name, struct peer *owner);
 
 static void on_name_change(void *userdata, const char *name, struct peer *old_owner, struct peer *new_owner)
 {
@@ -313,6 +330,8 @@ static void on_name_change(void *userdata, const char *name, struct peer *old_ow
         }
         if (new_owner && new_owner != r->actor)
                 send_notice(r, new_owner, "name_acquired", name);
+        if (new_owner && activate_pending(r->acts, name))
+                release_held(r, name, new_owner);
 
         char topic[BUS_MAX_TOPIC + 16];
         snprintf(topic, sizeof(topic), "$bus.name.%s", name);
@@ -505,41 +524,43 @@ static struct peer *resolve(struct router *r, const struct msg *m)
         return p && p->hello_done ? p : NULL;
 }
 
-static void on_call(struct router *r, struct peer *p, const struct msg *m)
+/* One call on its way to a callee: from a message, or held while the callee's
+ * service started. */
+struct call_route {
+        struct peer *caller;
+        uint64_t caller_id;
+        bool oneway;
+        const char *dest;
+        const char *method;
+        struct json_object *params;
+};
+
+__attribute__((format(printf, 4, 5))) static void call_error(struct router *r, const struct call_route *c,
+                                                             const char *code, const char *fmt, ...)
 {
-        if (calls_find_by_caller(p, m->id)) {
-                router_error_own(r, p, m, "invalid_message", "id %" PRIu64 " is already used by one of your pending calls",
-                                 m->id);
-                return;
-        }
-        if (strcmp(m->dest.s, BUS_DAEMON_NAME) == 0) {
-                busmethods_call(r, p, m);
-                return;
-        }
-        struct peer *callee = resolve(r, m);
-        if (!callee) {
-                if (m->dest.s[0] == ':')
-                        router_error_own(r, p, m, "no_owner", "no connection '%s' (it disconnected or never existed)",
-                                         m->dest.s);
-                else
-                        router_error_own(r, p, m, "no_owner", "no connection owns the name '%s'", m->dest.s);
-                return;
-        }
-        if (!m->oneway && p->n_calls_out >= r->cfg.limits.max_pending_calls) {
-                router_error_own(r, p, m, "limit",
-                                 "you already have %u calls waiting for an answer (max_pending_calls)", p->n_calls_out);
-                return;
-        }
+        char text[768];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+        send_error(r, c->caller, true, c->caller_id, code, text);
+}
+
+/* Delivers a call to its callee, recording it as pending unless one-way. */
+static void deliver_call(struct router *r, const struct call_route *c, struct peer *callee)
+{
         struct pcall *pc = NULL;
-        if (!m->oneway) {
-                pc = calls_add(r->calls, p, m->id, callee, m->dest.s[0] == ':' ? NULL : m->dest.s);
+
+        if (!c->oneway) {
+                pc = calls_add(r->calls, c->caller, c->caller_id, callee, c->dest[0] == ':' ? NULL : c->dest);
                 if (!pc) {
-                        router_error_own(r, p, m, "internal", "out of memory");
+                        call_error(r, c, "internal", "out of memory");
                         return;
                 }
         }
-        struct buf *b = wire_call(m->oneway, pc ? pc->serial : 0, m->dest.s, m->method.s, m->params, p->ident,
-                                  p->ident_len);
+        struct buf *b = wire_call(c->oneway, pc ? pc->serial : 0, c->dest, c->method, c->params, c->caller->ident,
+                                  c->caller->ident_len);
         int err = b ? enqueue(r, callee, b, SEND_RELAY) : -ENOMEM;
         buf_unref(b);
         if (err == 0) {
@@ -549,14 +570,104 @@ static void on_call(struct router *r, struct peer *p, const struct msg *m)
         if (pc)
                 calls_remove(r->calls, pc);
         if (err == -ENOBUFS)
-                router_error_own(r, p, m, "queue_full",
-                                 "the queue of %s (%s) is full (%zu bytes): call not delivered", callee->unique,
-                                 m->dest.s, callee->queued_bytes);
+                call_error(r, c, "queue_full", "the queue of %s (%s) is full (%zu bytes): call not delivered",
+                           callee->unique, c->dest, callee->queued_bytes);
         else if (err == -EMSGSIZE)
-                router_error_own(r, p, m, "too_large", "the call is larger than %s accepts (%zu bytes)",
-                                 callee->unique, callee->max_recv);
+                call_error(r, c, "too_large", "the call is larger than %s accepts (%zu bytes)", callee->unique,
+                           callee->max_recv);
         else
-                router_error_own(r, p, m, "internal", "could not deliver the call: %s", strerror(-err));
+                call_error(r, c, "internal", "could not deliver the call: %s", strerror(-err));
+}
+
+/* Holds a call to an activatable name nobody owns; starts the service for the
+ * first one. Returns false if the name is not activatable. */
+static bool hold_call(struct router *r, const struct call_route *c)
+{
+        int h = activate_hold(r->acts, c->dest, c->caller, c->caller_id, c->oneway, c->method, c->params, r->now_ms);
+
+        if (h == -ENOENT)
+                return false;
+        if (h == -ENOBUFS) {
+                call_error(r, c, "limit", "%u calls are already waiting for '%s' to start", ACTIVATE_MAX_HELD,
+                           c->dest);
+        } else if (h < 0) {
+                call_error(r, c, "internal", "out of memory");
+        } else if (h == 1) {
+                const struct activatable *e = activate_lookup(r->acts, c->dest);
+                int err = r->cfg.activate ? r->cfg.activate(r->cfg.activate_userdata, e) : -ENOTSUP;
+                if (err < 0) {
+                        char why[160];
+                        snprintf(why, sizeof(why), "could not be started: %s", strerror(-err));
+                        router_activation_failed(r, c->dest, why);
+                }
+        }
+        return true;
+}
+
+static void on_call(struct router *r, struct peer *p, const struct msg *m)
+{
+        const struct call_route c = { p, m->id, m->oneway, m->dest.s, m->method.s, m->params };
+
+        if (calls_find_by_caller(p, m->id) || activate_find_held(p, m->id)) {
+                router_error_own(r, p, m, "invalid_message", "id %" PRIu64 " is already used by one of your pending calls",
+                                 m->id);
+                return;
+        }
+        if (strcmp(m->dest.s, BUS_DAEMON_NAME) == 0) {
+                busmethods_call(r, p, m);
+                return;
+        }
+        if (!m->oneway && p->n_calls_out + p->n_held >= r->cfg.limits.max_pending_calls) {
+                router_error_own(r, p, m, "limit",
+                                 "you already have %u calls waiting for an answer (max_pending_calls)",
+                                 p->n_calls_out + p->n_held);
+                return;
+        }
+        struct peer *callee = resolve(r, m);
+        if (callee) {
+                deliver_call(r, &c, callee);
+                return;
+        }
+        if (m->dest.s[0] == ':')
+                router_error_own(r, p, m, "no_owner", "no connection '%s' (it disconnected or never existed)",
+                                 m->dest.s);
+        else if (!hold_call(r, &c))
+                router_error_own(r, p, m, "no_owner", "no connection owns the name '%s'", m->dest.s);
+}
+
+/* Hands the calls held for name to its new owner, in the order they came. */
+static void release_held(struct router *r, const char *name, struct peer *owner)
+{
+        struct list taken;
+
+        list_init(&taken);
+        activate_take(r->acts, name, &taken);
+        list_for_each_safe(l, tmp, &taken)
+        {
+                struct held_call *h = list_entry(l, struct held_call, link);
+                const struct call_route c = { h->caller, h->caller_id, h->oneway, h->name, h->method, h->params };
+                deliver_call(r, &c, owner);
+                held_call_free(h);
+        }
+}
+
+void router_activation_failed(struct router *r, const char *name, const char *reason)
+{
+        struct list taken;
+        size_t n;
+
+        list_init(&taken);
+        n = activate_take(r->acts, name, &taken);
+        if (n)
+                log_msg(r, "activating %s failed: %s (%zu calls answered with an error)", name, reason, n);
+        list_for_each_safe(l, tmp, &taken)
+        {
+                struct held_call *h = list_entry(l, struct held_call, link);
+                char text[600];
+                snprintf(text, sizeof(text), "the service for '%s' %s", name, reason);
+                send_error(r, h->caller, true, h->caller_id, "activation_failed", text);
+                held_call_free(h);
+        }
 }
 
 /* Tells a callee that its answer to delivered call m->id went wrong. Such
@@ -625,6 +736,8 @@ static void on_cancel(struct router *r, struct peer *p, const struct msg *m)
         /* not pending any more: the answer is already on its way; nothing to do */
         if (pc)
                 calls_remove(r->calls, pc);
+        else
+                held_call_free(activate_find_held(p, m->id));
 }
 
 /* ---- events ----------------------------------------------------------------- */
@@ -805,6 +918,7 @@ int router_peer_add(struct router *r, struct peer *p, const struct peer_ops *ops
         list_init(&p->subs);
         list_init(&p->calls_out);
         list_init(&p->calls_in);
+        list_init(&p->held);
         p->ident = wire_ident(p->unique, (unsigned)uid, (unsigned)gid, (int)pid, &p->ident_len);
         if (!p->ident || lh_table_insert(r->peers, id_key(p->id), p) < 0) {
                 free(p->ident);
@@ -836,6 +950,7 @@ void router_peer_remove(struct router *r, struct peer *p)
                 snprintf(text, sizeof(text), "%s disconnected before answering", p->unique);
                 send_error(r, caller, true, id, "callee_gone", text);
         }
+        activate_peer_gone(r->acts, p);
         /* its own calls are forgotten; late answers get no_such_call */
         list_for_each_safe(l, tmp, &p->calls_out) calls_remove(r->calls, list_entry(l, struct pcall, caller_link));
 

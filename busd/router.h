@@ -19,6 +19,7 @@
 
 struct router;
 struct json_object;
+struct activatable;
 
 struct router_limits {
         size_t queue_bytes;
@@ -37,6 +38,12 @@ struct router_config {
         /* optional log sink for warnings (stalled peers, ...) */
         void (*log)(void *userdata, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
         void *log_userdata;
+        /* starts the service of an activatable name (the first call to it while
+         * nobody owns it); returns 0 or a negative errno if it cannot even be
+         * started. The carrier reports a later failure (the service exited
+         * without taking the name) with router_activation_failed(). May be NULL. */
+        int (*activate)(void *userdata, const struct activatable *e);
+        void *activate_userdata;
 };
 
 /* Outcome of handling one message, for the carrier. */
@@ -75,6 +82,13 @@ bool router_peer_wrote(struct router *r, struct peer *p, size_t bytes, size_t ms
 void router_peer_discard_queue(struct router *r, struct peer *p);
 /* Checks stalled peers; calls ops->kill for those stuck past the deadline. */
 void router_tick(struct router *r);
+
+/* Replaces the table of activatable names (entries stay the caller's and must
+ * live until replaced or router_free()). Returns 0 or -ENOMEM. */
+int router_set_activatable(struct router *r, const struct activatable *entries, size_t n);
+/* The service for name failed (reason: "exited with status 1 before taking the
+ * name", ...): every call held for it gets `activation_failed` at once. */
+void router_activation_failed(struct router *r, const char *name, const char *reason);
 
 /* Builds an error message (for framing errors the carrier reports itself).
  * Returns a new buf (caller owns the reference) or NULL. */
