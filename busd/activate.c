@@ -43,6 +43,14 @@ void activate_free(struct activate *a)
 {
         if (!a)
                 return;
+        /* activations whose callers all left: nothing is held, only the record */
+        list_for_each_safe(l, tmp, &a->running)
+        {
+                struct activation *act = list_entry(l, struct activation, link);
+                list_unlink(&act->link);
+                free(act->name);
+                free(act);
+        }
         lh_table_free(a->table);
         free(a);
 }

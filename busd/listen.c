@@ -3,12 +3,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 int listen_prepare_dir(const char *dir, int system, char *err, size_t errlen)
@@ -134,6 +137,123 @@ fail:
                 close(fd);
         close(lock_fd);
         return r;
+}
+
+static const char *type_name(int type)
+{
+        switch (type) {
+        case SOCK_STREAM:
+                return "SOCK_STREAM";
+        case SOCK_SEQPACKET:
+                return "SOCK_SEQPACKET";
+        case SOCK_DGRAM:
+                return "SOCK_DGRAM";
+        default:
+                return "another type";
+        }
+}
+
+int listen_adopt(struct listen_sock *ls, int fd, const char *name, char *err, size_t errlen)
+{
+        struct sockaddr_un sa;
+        socklen_t len = sizeof(int);
+        int domain = -1, type = -1, acceptconn = 0, want;
+
+        if (strcmp(name, LISTEN_NAME_STREAM) == 0) {
+                want = SOCK_STREAM;
+        } else if (strcmp(name, LISTEN_NAME_SEQPACKET) == 0) {
+                want = SOCK_SEQPACKET;
+        } else {
+                snprintf(err, errlen,
+                         "socket %d from systemd is named \"%s\"; busd knows \"" LISTEN_NAME_STREAM
+                         "\" and \"" LISTEN_NAME_SEQPACKET "\" (set FileDescriptorName= in its .socket unit)",
+                         fd, name);
+                return -EINVAL;
+        }
+        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) {
+                snprintf(err, errlen, "socket %d from systemd (\"%s\"): not a socket (%s)", fd, name,
+                         strerror(errno));
+                return -EINVAL;
+        }
+        len = sizeof(int);
+        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+        len = sizeof(int);
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acceptconn, &len);
+        if (domain != AF_UNIX) {
+                snprintf(err, errlen,
+                         "socket %d from systemd (\"%s\") is not an AF_UNIX socket (use ListenStream=/path or "
+                         "ListenSequentialPacket=/path)",
+                         fd, name);
+                return -EINVAL;
+        }
+        if (type != want) {
+                snprintf(err, errlen, "socket %d from systemd is named \"%s\" but is a %s socket, not %s (%s in its "
+                         ".socket unit)",
+                         fd, name, type_name(type), type_name(want),
+                         want == SOCK_STREAM ? "ListenStream=" : "ListenSequentialPacket=");
+                return -EINVAL;
+        }
+        if (!acceptconn) {
+                snprintf(err, errlen, "socket %d from systemd (\"%s\") is not listening (Accept=no is needed)", fd,
+                         name);
+                return -EINVAL;
+        }
+        memset(ls, 0, sizeof(*ls));
+        ls->addr.seqpacket = want == SOCK_SEQPACKET;
+        memset(&sa, 0, sizeof(sa));
+        len = sizeof(sa);
+        if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && len > offsetof(struct sockaddr_un, sun_path)) {
+                size_t n = len - offsetof(struct sockaddr_un, sun_path);
+                if (sa.sun_path[0] == 0) /* abstract: shown as @name */
+                        snprintf(ls->addr.path, sizeof(ls->addr.path), "@%.*s", (int)(n - 1), sa.sun_path + 1);
+                else
+                        snprintf(ls->addr.path, sizeof(ls->addr.path), "%.*s", (int)strnlen(sa.sun_path, n),
+                                 sa.sun_path);
+        } else {
+                snprintf(ls->addr.path, sizeof(ls->addr.path), "(unnamed socket %d)", fd);
+        }
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+                snprintf(err, errlen, "socket %d from systemd (\"%s\"): %s", fd, name, strerror(errno));
+                return -EINVAL;
+        }
+        ls->fd = fd;
+        ls->lock_fd = -1;
+        ls->bound = 0;
+        ls->adopted = 1;
+        return 0;
+}
+
+int listen_from_systemd(struct listen_sock *ls, size_t max, char *err, size_t errlen)
+{
+        char **names = NULL, fds_env[32], names_env[200];
+        const char *e = getenv("LISTEN_FDS"), *en = getenv("LISTEN_FDNAMES");
+
+        /* for the error message: the call unsets them */
+        snprintf(fds_env, sizeof(fds_env), "%s", e ? e : "(unset)");
+        snprintf(names_env, sizeof(names_env), "%s", en ? en : "(unset)");
+        int n = sd_listen_fds_with_names(1, &names), r = 0;
+        if (n < 0) {
+                snprintf(err, errlen,
+                         "cannot use the sockets passed by systemd (LISTEN_FDS=%s, LISTEN_FDNAMES=%s): %s; "
+                         "LISTEN_FDNAMES must name each socket",
+                         fds_env, names_env, strerror(-n));
+                return n;
+        }
+        if ((size_t)n > max) {
+                snprintf(err, errlen, "systemd passed %d sockets; busd serves at most %zu", n, max);
+                r = -E2BIG;
+        }
+        for (int i = 0; i < n && r == 0; i++)
+                r = listen_adopt(&ls[i], SD_LISTEN_FDS_START + i, names && names[i] ? names[i] : "unknown", err,
+                                 errlen);
+        if (r < 0)
+                for (int i = 0; i < n; i++)
+                        close(SD_LISTEN_FDS_START + i);
+        for (char **p = names; p && *p; p++)
+                free(*p);
+        free(names);
+        return r < 0 ? r : n;
 }
 
 void listen_close(struct listen_sock *ls)

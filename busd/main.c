@@ -1,4 +1,5 @@
-/* main.c: wires options, sockets and the loop together; nothing else. */
+/* main.c: wires options, configuration, sockets and the loop together;
+ * nothing else. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <uv.h>
 
 #include "address.h"
+#include "config.h"
 #include "listen.h"
 #include "options.h"
 #include "server.h"
@@ -24,7 +26,7 @@ static void raise_fd_limit(void)
         }
 }
 
-/* Without --listen: the default bus's stream and seqpacket sockets. */
+/* Without --listen or a listen key: the default bus's stream and seqpacket sockets. */
 static int default_listen(struct options *o)
 {
         char dir[sizeof(o->listen[0].path)], err[300];
@@ -45,27 +47,83 @@ static int default_listen(struct options *o)
         return r;
 }
 
-static void announce_ready(int fd)
+/* --check-config: 0 when the file is good (or there is none and none is
+ * required), 1 with the reason otherwise. */
+static int check_config(const struct options *o)
 {
-        static const char line[] = "READY=1\n";
+        struct config file;
+        char err[800];
+        int r = options_read_config(o, &file, err, sizeof(err));
 
-        if (fd < 0)
-                return;
-        if (write(fd, line, sizeof(line) - 1) < 0)
-                fprintf(stderr, "busd: --ready-fd %d: %s\n", fd, strerror(errno));
-        close(fd);
+        if (r < 0) {
+                fprintf(stderr, "busd: %s\n", err);
+                return 1;
+        }
+        if (r == 1)
+                printf("%s%s: no file; the built-in defaults apply\n", o->config_path[0] ? "" : "(no home directory)",
+                       o->config_path);
+        else
+                printf("%s: OK\n", o->config_path);
+        return 0;
+}
+
+/* Sockets from systemd, or none: then the addresses of the command line, the
+ * file, or the defaults. Returns the number adopted, or -1 (logged). */
+static int choose_sockets(struct options *o, struct listen_sock *adopted)
+{
+        char err[400];
+        int n = listen_from_systemd(adopted, OPTIONS_MAX_LISTEN, err, sizeof(err));
+
+        if (n < 0) {
+                fprintf(stderr, "busd: %s\n", err);
+                return -1;
+        }
+        if (n > 0) {
+                bool stream = false, seq = false;
+                for (int i = 0; i < n; i++) {
+                        stream |= !adopted[i].addr.seqpacket;
+                        seq |= adopted[i].addr.seqpacket;
+                }
+                if (!stream || !seq)
+                        fprintf(stderr,
+                                "busd: socket-activated without a %s socket: serving only what systemd passed\n",
+                                stream ? "seqpacket" : "stream");
+                if (o->cli.given & CONFIG_LISTEN)
+                        fprintf(stderr, "busd: --listen is ignored: the sockets come from systemd\n");
+                else if (o->file.given & CONFIG_LISTEN)
+                        fprintf(stderr, "busd: listen in %s is ignored: the sockets come from systemd\n",
+                                o->config_path);
+                return n;
+        }
+        if ((o->cli.given & CONFIG_LISTEN) && (o->file.given & CONFIG_LISTEN))
+                fprintf(stderr, "busd: listen in %s is ignored: --listen given\n", o->config_path);
+        if (!o->listen_given && default_listen(o) < 0)
+                return -1;
+        return 0;
 }
 
 int main(int argc, char **argv)
 {
         struct options opt;
+        struct config file;
+        struct listen_sock adopted[OPTIONS_MAX_LISTEN];
         struct server srv;
         uv_loop_t loop;
+        char err[800];
         int r = options_parse(&opt, argc, argv);
 
         if (r != 0)
                 return r > 0 ? 0 : 64;
-        if (!opt.listen_given && default_listen(&opt) < 0)
+        if (opt.check_config)
+                return check_config(&opt);
+        r = options_read_config(&opt, &file, err, sizeof(err));
+        if (r < 0) {
+                fprintf(stderr, "busd: %s\n", err);
+                return 1;
+        }
+        options_apply(&opt, &file, true);
+        int nadopted = choose_sockets(&opt, adopted);
+        if (nadopted < 0)
                 return 1;
         signal(SIGPIPE, SIG_IGN);
         raise_fd_limit();
@@ -75,9 +133,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "busd: out of memory\n");
                 return 1;
         }
-        r = server_start(&srv);
         if (r == 0)
-                announce_ready(opt.ready_fd);
+                server_log(&srv, "configuration from %s", opt.config_path);
+        r = server_start(&srv, adopted, (size_t)nadopted);
         uv_run(&loop, UV_RUN_DEFAULT);
         server_deinit(&srv);
         if (uv_loop_close(&loop) != 0)

@@ -1,12 +1,15 @@
-/* options.c: see options.h. */
+/* options.c: see options.h. The command line, and reading the configuration
+ * file (busd/config.c parses it). */
 #include "options.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buslimits.h"
@@ -20,8 +23,15 @@ static void usage(FILE *f)
                 "$XDG_RUNTIME_DIR/busd/bus and bus.seq.\n"
                 "\n"
                 "  --system                 serve the system bus (/run/busd/bus, bus.seq; mode 0666)\n"
+                "  --config FILE            configuration file (default: " CONFIG_SYSTEM_PATH " with\n"
+                "                           --system, else $XDG_CONFIG_HOME/" CONFIG_USER_PATH ");\n"
+                "                           command-line options override it; SIGHUP re-reads it\n"
+                "  --check-config           check the configuration file, then exit 0 or 1\n"
+                "  --services-dir DIR       read activation files from DIR (repeatable; replaces the\n"
+                "                           default directories, see busd(8))\n"
                 "  --listen ADDRESS         unix:/path (stream) or seqpacket:/path; repeatable;\n"
-                "                           replaces the default sockets\n"
+                "                           replaces the default sockets (ignored when systemd\n"
+                "                           passes the sockets)\n"
                 "  --ready-fd FD            write \"READY=1\\n\" to FD and close it once serving\n"
                 "  --queue-bytes N          per-connection output queue limit (default %u)\n"
                 "  --max-pending-calls N    calls one client may have waiting (default %u)\n"
@@ -56,12 +66,67 @@ static int number(const char *opt, const char *s, unsigned long min, unsigned lo
         return 0;
 }
 
+enum { O_LISTEN = 256, O_READY, O_QUEUE, O_PENDING, O_NAMES, O_SUBS, O_STALL, O_MAXCONN, O_HANDSHAKES,
+       O_HELLO_TIMEOUT, O_CONFIG, O_CHECK_CONFIG, O_SERVICES_DIR };
+
+/* Options that set a configuration key: the ranges are the file's (config.c). */
+static const struct {
+        int opt;
+        const char *name;
+        const char *key;
+} numeric[] = {
+        { O_QUEUE, "--queue-bytes", "limits.queue_bytes" },
+        { O_PENDING, "--max-pending-calls", "limits.max_pending_calls" },
+        { O_NAMES, "--max-names", "limits.max_names" },
+        { O_SUBS, "--max-subscriptions", "limits.max_subscriptions" },
+        { O_STALL, "--stall-timeout", "limits.stall_timeout_ms" },
+        { O_MAXCONN, "--max-connections", "limits.max_connections" },
+        { O_HANDSHAKES, "--max-handshakes", "limits.max_handshakes" },
+        { O_HELLO_TIMEOUT, "--hello-timeout", "limits.hello_timeout_ms" },
+};
+
+static int set_numeric(struct options *o, int c, const char *arg)
+{
+        for (size_t i = 0; i < sizeof(numeric) / sizeof(numeric[0]); i++) {
+                if (numeric[i].opt != c)
+                        continue;
+                const struct config_key *k = config_key(numeric[i].key);
+                unsigned long v;
+                int r = number(numeric[i].name, arg, (unsigned long)k->min, (unsigned long)k->max, &v);
+                if (r == 0)
+                        config_set_number(&o->cli, k, v);
+                return r;
+        }
+        return -ENOENT;
+}
+
+static int default_config_path(struct options *o)
+{
+        const char *home = getenv("HOME");
+        struct passwd pw, *res = NULL;
+        char pwbuf[1024];
+
+        if ((!home || home[0] != '/') && getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
+                home = res->pw_dir;
+        int r = config_default_path(o->system, getenv("XDG_CONFIG_HOME"), home, o->config_path, sizeof(o->config_path));
+        if (r == -ENOENT) {
+                o->config_path[0] = 0; /* no home: the built-in defaults */
+                return 0;
+        }
+        if (r < 0) {
+                fprintf(stderr, "busd: the default configuration path is too long (XDG_CONFIG_HOME?)\n");
+                return -EINVAL;
+        }
+        return 0;
+}
+
 int options_parse(struct options *o, int argc, char **argv)
 {
-        enum { O_LISTEN = 256, O_READY, O_QUEUE, O_PENDING, O_NAMES, O_SUBS, O_STALL, O_MAXCONN, O_HANDSHAKES,
-               O_HELLO_TIMEOUT };
         static const struct option longopts[] = {
                 { "system", no_argument, NULL, 's' },
+                { "config", required_argument, NULL, O_CONFIG },
+                { "check-config", no_argument, NULL, O_CHECK_CONFIG },
+                { "services-dir", required_argument, NULL, O_SERVICES_DIR },
                 { "listen", required_argument, NULL, O_LISTEN },
                 { "ready-fd", required_argument, NULL, O_READY },
                 { "queue-bytes", required_argument, NULL, O_QUEUE },
@@ -77,15 +142,13 @@ int options_parse(struct options *o, int argc, char **argv)
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
         };
+        struct config none;
         unsigned long v = 0;
         int c, r;
 
         memset(o, 0, sizeof(*o));
         o->ready_fd = -1;
-        o->max_connections = 16384;
-        o->max_handshakes = BUS_DEFAULT_MAX_HANDSHAKES;
-        o->hello_timeout_ms = BUS_DEFAULT_HELLO_TIMEOUT_MS;
-        router_limits_default(&o->limits);
+        config_defaults(&o->cli);
         opterr = 0;
         while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
                 r = 0;
@@ -93,12 +156,34 @@ int options_parse(struct options *o, int argc, char **argv)
                 case 's':
                         o->system = true;
                         break;
+                case O_CONFIG:
+                        if (optarg[0] == 0 || strlen(optarg) >= sizeof(o->config_path)) {
+                                fprintf(stderr, "busd: --config needs a file name\n");
+                                return -EINVAL;
+                        }
+                        snprintf(o->config_path, sizeof(o->config_path), "%s", optarg);
+                        o->config_required = true;
+                        break;
+                case O_CHECK_CONFIG:
+                        o->check_config = true;
+                        break;
+                case O_SERVICES_DIR:
+                        if (o->nservices_dirs == sizeof(o->services_dirs) / sizeof(o->services_dirs[0])) {
+                                fprintf(stderr, "busd: at most 8 --services-dir directories\n");
+                                return -EINVAL;
+                        }
+                        if (optarg[0] != '/') {
+                                fprintf(stderr, "busd: --services-dir needs an absolute path, not '%s'\n", optarg);
+                                return -EINVAL;
+                        }
+                        o->services_dirs[o->nservices_dirs++] = optarg;
+                        break;
                 case O_LISTEN:
-                        if (o->nlisten == OPTIONS_MAX_LISTEN) {
+                        if (o->cli.nlisten == OPTIONS_MAX_LISTEN) {
                                 fprintf(stderr, "busd: at most %d --listen addresses\n", OPTIONS_MAX_LISTEN);
                                 return -EINVAL;
                         }
-                        r = address_parse(optarg, &o->listen[o->nlisten]);
+                        r = address_parse(optarg, &o->cli.listen[o->cli.nlisten]);
                         if (r < 0) {
                                 fprintf(stderr,
                                         "busd: bad address '%s': %s (use unix:/absolute/path or "
@@ -106,47 +191,16 @@ int options_parse(struct options *o, int argc, char **argv)
                                         optarg, r == -ENAMETOOLONG ? "path too long" : "unknown form");
                                 return -EINVAL;
                         }
-                        o->nlisten++;
-                        o->listen_given = true;
+                        o->cli.nlisten++;
+                        o->cli.given |= CONFIG_LISTEN;
                         break;
                 case O_READY:
                         r = number("--ready-fd", optarg, 0, INT_MAX, &v);
                         o->ready_fd = (int)v;
                         break;
-                case O_QUEUE:
-                        r = number("--queue-bytes", optarg, 4096, 1ul << 32, &v);
-                        o->limits.queue_bytes = v;
-                        break;
-                case O_PENDING:
-                        r = number("--max-pending-calls", optarg, 1, 1u << 20, &v);
-                        o->limits.max_pending_calls = (unsigned)v;
-                        break;
-                case O_NAMES:
-                        r = number("--max-names", optarg, 1, 1u << 20, &v);
-                        o->limits.max_names = (unsigned)v;
-                        break;
-                case O_SUBS:
-                        r = number("--max-subscriptions", optarg, 1, 1u << 20, &v);
-                        o->limits.max_subscriptions = (unsigned)v;
-                        break;
-                case O_STALL:
-                        r = number("--stall-timeout", optarg, 10, 86400000, &v);
-                        o->limits.stall_timeout_ms = (unsigned)v;
-                        break;
-                case O_MAXCONN:
-                        r = number("--max-connections", optarg, 1, 1u << 22, &v);
-                        o->max_connections = (unsigned)v;
-                        break;
-                case O_HANDSHAKES:
-                        r = number("--max-handshakes", optarg, 1, 1u << 22, &v);
-                        o->max_handshakes = (unsigned)v;
-                        break;
-                case O_HELLO_TIMEOUT:
-                        r = number("--hello-timeout", optarg, 10, 86400000, &v);
-                        o->hello_timeout_ms = (unsigned)v;
-                        break;
                 case 'v':
-                        o->verbose = true;
+                        o->cli.verbose = true;
+                        o->cli.given |= CONFIG_VERBOSE;
                         break;
                 case 'h':
                         usage(stdout);
@@ -155,9 +209,13 @@ int options_parse(struct options *o, int argc, char **argv)
                         printf("busd %s (protocol %d)\n", BUS_VERSION, BUS_PROTOCOL_VERSION);
                         return 1;
                 default:
-                        fprintf(stderr, "busd: unknown or incomplete option '%s'\n", argv[optind - 1]);
-                        fprintf(stderr, "Try 'busd --help'.\n");
-                        return -EINVAL;
+                        r = set_numeric(o, c, optarg);
+                        if (r == -ENOENT) {
+                                fprintf(stderr, "busd: unknown or incomplete option '%s'\n", argv[optind - 1]);
+                                fprintf(stderr, "Try 'busd --help'.\n");
+                                return -EINVAL;
+                        }
+                        break;
                 }
                 if (r < 0)
                         return r;
@@ -166,5 +224,120 @@ int options_parse(struct options *o, int argc, char **argv)
                 fprintf(stderr, "busd: unexpected argument '%s'\nTry 'busd --help'.\n", argv[optind]);
                 return -EINVAL;
         }
+        if (!o->config_required && default_config_path(o) < 0)
+                return -EINVAL;
+        config_defaults(&none);
+        options_apply(o, &none, true);
         return 0;
+}
+
+int options_read_config(const struct options *o, struct config *ret, char *err, size_t errlen)
+{
+        const char *path = o->config_path;
+        struct stat st;
+        int fd, r;
+
+        if (!path[0]) {
+                config_defaults(ret);
+                return 1;
+        }
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                r = -errno;
+                if (r == -ENOENT && !o->config_required) {
+                        config_defaults(ret);
+                        return 1;
+                }
+                snprintf(err, errlen, "%s: %s", path, strerror(-r));
+                return r;
+        }
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                snprintf(err, errlen, "%s: %s", path, strerror(-r));
+                close(fd);
+                return r;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                snprintf(err, errlen, "%s: not a regular file", path);
+                close(fd);
+                return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+        }
+        if (st.st_size > (off_t)CONFIG_MAX_FILE_SIZE) {
+                snprintf(err, errlen, "%s: larger than %u bytes", path, CONFIG_MAX_FILE_SIZE);
+                close(fd);
+                return -EFBIG;
+        }
+        /* read to the end: the size may change under us, within the bound */
+        size_t cap = (size_t)st.st_size + 1, len = 0;
+        char *text = malloc(cap);
+        if (!text) {
+                close(fd);
+                snprintf(err, errlen, "%s: out of memory", path);
+                return -ENOMEM;
+        }
+        for (;;) {
+                ssize_t n = read(fd, text + len, cap - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = -errno;
+                        snprintf(err, errlen, "%s: %s", path, strerror(-r));
+                        free(text);
+                        close(fd);
+                        return r;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+                if (len == cap) {
+                        if (cap > CONFIG_MAX_FILE_SIZE) {
+                                snprintf(err, errlen, "%s: larger than %u bytes", path, CONFIG_MAX_FILE_SIZE);
+                                free(text);
+                                close(fd);
+                                return -EFBIG;
+                        }
+                        size_t ncap = cap * 2 > CONFIG_MAX_FILE_SIZE + 1 ? CONFIG_MAX_FILE_SIZE + 1 : cap * 2;
+                        char *t = realloc(text, ncap);
+                        if (!t) {
+                                snprintf(err, errlen, "%s: out of memory", path);
+                                free(text);
+                                close(fd);
+                                return -ENOMEM;
+                        }
+                        text = t;
+                        cap = ncap;
+                }
+        }
+        close(fd);
+        char why[600];
+        r = config_parse(text, len, ret, why, sizeof(why));
+        free(text);
+        if (r < 0)
+                snprintf(err, errlen, "%s: %s", path, why);
+        return r < 0 ? r : 0;
+}
+
+void options_effective(const struct options *o, const struct config *file, struct config *ret)
+{
+        config_defaults(ret);
+        config_merge(ret, file);
+        config_merge(ret, &o->cli);
+}
+
+void options_apply(struct options *o, const struct config *file, bool with_listen)
+{
+        struct config eff;
+
+        o->file = *file;
+        options_effective(o, file, &eff);
+        o->verbose = eff.verbose;
+        o->limits = eff.limits;
+        o->max_connections = eff.max_connections;
+        o->max_handshakes = eff.max_handshakes;
+        o->hello_timeout_ms = eff.hello_timeout_ms;
+        if (with_listen) {
+                o->listen_given = (eff.given & CONFIG_LISTEN) != 0;
+                memcpy(o->listen, eff.listen, sizeof(o->listen));
+                o->nlisten = eff.nlisten;
+        }
 }

@@ -105,6 +105,17 @@ size_t router_pending_calls(const struct router *r)
         return calls_count(r->calls);
 }
 
+void router_set_limits(struct router *r, const struct router_limits *l)
+{
+        r->cfg.limits = *l;
+}
+
+void router_counters(const struct router *r, uint64_t *ret_messages_in, uint64_t *ret_drops)
+{
+        *ret_messages_in = r->stats.messages_in;
+        *ret_drops = r->stats.drops;
+}
+
 int router_set_activatable(struct router *r, const struct activatable *entries, size_t n)
 {
         return activate_set_table(r->acts, entries, n);

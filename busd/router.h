@@ -97,3 +97,13 @@ struct buf *router_error_buf(const char *code, const char *message);
 /* Statistics for tests and the stats method. */
 size_t router_peer_count(const struct router *r);
 size_t router_pending_calls(const struct router *r);
+/* Messages received and events dropped since start (for the service
+ * manager's status line). */
+void router_counters(const struct router *r, uint64_t *ret_messages_in, uint64_t *ret_drops);
+
+/* Replaces the limits (a configuration reload). They apply to every check
+ * from now on; nothing already granted is taken back: names, subscriptions and
+ * pending calls beyond a lowered limit are kept (new ones are refused), and a
+ * queue over a lowered queue_bytes drops relayed messages and pauses its peer
+ * until it drains, as any full queue does. Nobody is disconnected here. */
+void router_set_limits(struct router *r, const struct router_limits *l);

@@ -5,6 +5,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +14,14 @@
 #include <unistd.h>
 
 #include "buslimits.h"
+#include "notify.h"
 #include "router.h"
 
 #define READ_BUFFER_SIZE (256u * 1024u)
 #define SEQ_SLOTS 16 /* must match READ_BATCH in conn.c */
 #define LOG_INTERVAL_MS 1000
 #define LOG_BURST 20
+#define STATUS_INTERVAL_MS 2000
 
 void server_log(struct server *srv, const char *fmt, ...)
 {
@@ -57,7 +60,7 @@ __attribute__((format(printf, 2, 3))) static void router_log(void *userdata, con
         server_log(srv, "%s", line);
 }
 
-int server_init(struct server *srv, uv_loop_t *loop, const struct options *opt)
+int server_init(struct server *srv, uv_loop_t *loop, struct options *opt)
 {
         struct router_config cfg = {
                 .limits = opt->limits,
@@ -66,6 +69,8 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct options *opt)
                 .pid = getpid(),
                 .log = router_log,
                 .log_userdata = srv,
+                .activate = services_activate,
+                .activate_userdata = &srv->services,
         };
 
         memset(srv, 0, sizeof(*srv));
@@ -75,6 +80,7 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct options *opt)
         list_init(&srv->dirty);
         list_init(&srv->draining);
         list_init(&srv->handshakes);
+        list_init(&srv->services.children);
         srv->rbuf_size = READ_BUFFER_SIZE;
         srv->rbuf = malloc(srv->rbuf_size);
         srv->pslot_size = BUS_MAX_MESSAGE_SEQPACKET + 2; /* room for a newline, and to see oversize */
@@ -90,6 +96,7 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct options *opt)
 
 void server_deinit(struct server *srv)
 {
+        services_deinit(&srv->services);
         router_free(srv->router);
         srv->router = NULL;
         free(srv->rbuf);
@@ -186,15 +193,181 @@ static void on_tick(uv_timer_t *t)
         }
 }
 
+/* ---- the service manager ---------------------------------------------------- */
+
+/* The live figures: connections, messages per second since the last call, drops. */
+static void status_text(struct server *srv, char *buf, size_t len)
+{
+        uint64_t now = uv_now(srv->loop), messages, drops;
+
+        router_counters(srv->router, &messages, &drops);
+        uint64_t elapsed = now - srv->status_ms;
+        uint64_t rate = elapsed ? (messages - srv->status_messages) * 1000 / elapsed : 0;
+        srv->status_messages = messages;
+        srv->status_ms = now;
+        snprintf(buf, len, "Serving %zu connection%s, %" PRIu64 " messages/s, %" PRIu64 " events dropped",
+                 srv->nconns, srv->nconns == 1 ? "" : "s", rate, drops);
+}
+
+static void on_status(uv_timer_t *t)
+{
+        struct server *srv = t->data;
+        char text[sizeof(srv->status)];
+
+        status_text(srv, text, sizeof(text));
+        if (strcmp(text, srv->status) != 0) {
+                memcpy(srv->status, text, sizeof(text));
+                notify_status(text);
+        }
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+        notify_watchdog();
+}
+
+/* READY=1 (and --ready-fd) once every socket serves; the status and
+ * watchdog timers start here. */
+static void announce_ready(struct server *srv)
+{
+        static const char line[] = "READY=1\n";
+        int fd = srv->opt->ready_fd;
+
+        if (fd >= 0) {
+                if (write(fd, line, sizeof(line) - 1) < 0)
+                        server_log(srv, "--ready-fd %d: %s", fd, strerror(errno));
+                close(fd);
+                srv->opt->ready_fd = -1;
+        }
+        if (!notify_enabled())
+                return;
+        srv->status_ms = uv_now(srv->loop);
+        status_text(srv, srv->status, sizeof(srv->status));
+        notify_ready(srv->status);
+        uv_timer_start(&srv->status_timer, on_status, STATUS_INTERVAL_MS, STATUS_INTERVAL_MS);
+        uint64_t usec = notify_watchdog_usec();
+        if (usec) {
+                /* twice per interval, as sd_watchdog_enabled(3) advises */
+                uint64_t ms = usec / 2000;
+                ms = ms ? ms : 1;
+                notify_watchdog();
+                uv_timer_start(&srv->watchdog, on_watchdog, ms, ms);
+                server_log(srv, "watchdog: pinging every %" PRIu64 " ms", ms);
+        }
+}
+
+/* The tick serves the stall and hello timeouts: a quarter of the shorter one,
+ * within 10 ms to 1 s. Restarted when a reload changes them. */
+static void start_tick(struct server *srv)
+{
+        const struct options *opt = srv->opt;
+        unsigned shortest = opt->limits.stall_timeout_ms < opt->hello_timeout_ms ? opt->limits.stall_timeout_ms
+                                                                                  : opt->hello_timeout_ms;
+        unsigned period = shortest / 4;
+
+        period = period < 10 ? 10 : period > 1000 ? 1000 : period;
+        uv_timer_start(&srv->tick, on_tick, period, period);
+}
+
+static void format_listen(const struct address *a, size_t n, char *buf, size_t len)
+{
+        size_t used = 0;
+
+        buf[0] = 0;
+        for (size_t i = 0; i < n && used < len; i++) {
+                char one[160];
+                address_format(&a[i], one, sizeof(one));
+                int k = snprintf(buf + used, len - used, "%s%s", i ? " " : "", one);
+                used += k > 0 ? (size_t)k : 0;
+        }
+}
+
+/* Listen addresses are never reopened by a reload: says so when the file
+ * asks for others than those served. */
+static void check_listen(struct server *srv, const struct config *file)
+{
+        const struct options *o = srv->opt;
+        char now[600], want[600];
+
+        if (!(file->given & CONFIG_LISTEN)) {
+                if (o->file.given & CONFIG_LISTEN && !srv->activated && !(o->cli.given & CONFIG_LISTEN)) {
+                        format_listen(o->listen, o->nlisten, now, sizeof(now));
+                        server_log(srv, "SIGHUP: listen was removed from %s; still serving %s until busd restarts",
+                                   o->config_path, now);
+                }
+                return;
+        }
+        if (srv->activated || (o->cli.given & CONFIG_LISTEN)) {
+                server_log(srv, "SIGHUP: listen in %s is ignored: the sockets come from %s", o->config_path,
+                           srv->activated ? "systemd" : "--listen");
+                return;
+        }
+        struct config served;
+        config_defaults(&served);
+        memcpy(served.listen, o->listen, sizeof(served.listen));
+        served.nlisten = o->nlisten;
+        if (config_same_listen(&served, file))
+                return;
+        format_listen(o->listen, o->nlisten, now, sizeof(now));
+        format_listen(file->listen, file->nlisten, want, sizeof(want));
+        server_log(srv, "SIGHUP: listen addresses cannot change on reload: still serving %s; restart busd to serve %s",
+                   now, want);
+}
+
+int server_reload(struct server *srv)
+{
+        struct options *o = srv->opt;
+        struct config file, before, after;
+        char err[800], changes[600], kept[300];
+
+        notify_reloading();
+        int r = options_read_config(o, &file, err, sizeof(err));
+        if (r < 0) {
+                server_log(srv, "SIGHUP: reload failed, keeping the current configuration: %s", err);
+        } else {
+                options_effective(o, &o->file, &before);
+                options_effective(o, &file, &after);
+                config_diff(&before, &after, changes, sizeof(changes));
+                config_key_names(file.given & o->cli.given & ~(uint32_t)CONFIG_LISTEN, kept, sizeof(kept));
+                check_listen(srv, &file);
+                options_apply(o, &file, false);
+                router_set_limits(srv->router, &o->limits);
+                start_tick(srv);
+                char source[PATH_MAX + 64];
+                if (r == 0)
+                        snprintf(source, sizeof(source), "%s", o->config_path);
+                else if (o->config_path[0])
+                        snprintf(source, sizeof(source), "the built-in defaults (no file at %s)", o->config_path);
+                else
+                        snprintf(source, sizeof(source), "the built-in defaults (no home directory for a file)");
+                server_log(srv, "SIGHUP: reloaded %s: %s%s%s", source, changes[0] ? changes : "no change",
+                           kept[0] ? "; the command line still sets " : "", kept);
+        }
+        size_t loaded = services_load(&srv->services);
+        server_log(srv, "SIGHUP: %zu activatable names", loaded);
+        char text[sizeof(srv->status)];
+        status_text(srv, text, sizeof(text));
+        memcpy(srv->status, text, sizeof(text));
+        if (notify_enabled())
+                notify_ready(text);
+        return r < 0 ? r : 0;
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
         struct server *srv = s->data;
+        const char *name = signum == SIGINT ? "SIGINT" : signum == SIGTERM ? "SIGTERM" : "SIGHUP";
 
         if (signum == SIGHUP) {
-                server_log(srv, "SIGHUP: nothing to reload in this version");
+                server_reload(srv);
                 return;
         }
-        server_log(srv, "%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+        server_log(srv, "%s: shutting down", name);
+        if (notify_enabled()) {
+                char text[64];
+                snprintf(text, sizeof(text), "Shutting down (%s)", name);
+                notify_stopping(text);
+        }
         server_stop(srv);
 }
 
@@ -215,16 +388,12 @@ static size_t seqpacket_max_message(int fd)
         return max;
 }
 
-static int start_listener(struct server *srv, struct listener *l, const struct address *a)
+/* Serves l->sock, bound here or received from systemd. */
+static int serve_listener(struct server *srv, struct listener *l)
 {
-        char err[400];
-        mode_t mode = srv->opt->system ? 0666 : 0600;
-        int r = listen_open(&l->sock, a, mode, err, sizeof(err));
+        const struct address *a = &l->sock.addr;
+        int r;
 
-        if (r < 0) {
-                server_log(srv, "%s", err);
-                return r;
-        }
         l->srv = srv;
         if (a->seqpacket) {
                 l->max_message = seqpacket_max_message(l->sock.fd);
@@ -249,25 +418,78 @@ static int start_listener(struct server *srv, struct listener *l, const struct a
         return r;
 }
 
-int server_start(struct server *srv)
+static int start_listener(struct server *srv, struct listener *l, const struct address *a)
+{
+        char err[400];
+        mode_t mode = srv->opt->system ? 0666 : 0600;
+        int r = listen_open(&l->sock, a, mode, err, sizeof(err));
+
+        if (r < 0) {
+                server_log(srv, "%s", err);
+                return r;
+        }
+        return serve_listener(srv, l);
+}
+
+/* Service activation: the activation files of the configured directories,
+ * and BUS_ADDRESS for the services we start (our first stream socket). */
+static void start_services(struct server *srv)
+{
+        char *defaults[SERVICES_MAX_DIRS], address[160] = "";
+        const struct options *o = srv->opt;
+        size_t n = o->nservices_dirs;
+        char *const *dirs = o->services_dirs;
+
+        if (n == 0) {
+                n = services_default_dirs(o->system, defaults, SERVICES_MAX_DIRS);
+                dirs = defaults;
+        }
+        for (size_t i = 0; i < srv->nlisteners && !address[0]; i++)
+                if (!srv->listeners[i].sock.addr.seqpacket)
+                        address_format(&srv->listeners[i].sock.addr, address, sizeof(address));
+        if (services_init(&srv->services, srv->loop, srv->router, o->system, dirs, n, address) == 0) {
+                srv->services.log = router_log;
+                srv->services.log_userdata = srv;
+                size_t loaded = services_load(&srv->services);
+                if (loaded)
+                        server_log(srv, "%zu activatable names", loaded);
+        }
+        if (dirs == defaults)
+                for (size_t i = 0; i < n; i++)
+                        free(defaults[i]);
+}
+
+int server_start(struct server *srv, struct listen_sock *adopted, size_t nadopted)
 {
         const struct options *opt = srv->opt;
         int r = 0;
 
-        for (size_t i = 0; i < opt->nlisten && r == 0; i++) {
-                r = start_listener(srv, &srv->listeners[i], &opt->listen[i]);
-                srv->nlisteners = i + 1;
+        if (nadopted > OPTIONS_MAX_LISTEN)
+                nadopted = OPTIONS_MAX_LISTEN; /* listen_from_systemd() was given the bound */
+        srv->activated = nadopted > 0;
+        if (srv->activated) {
+                /* all taken over first, so that server_stop() closes every one */
+                for (size_t i = 0; i < nadopted; i++)
+                        srv->listeners[i].sock = adopted[i];
+                srv->nlisteners = nadopted;
+                for (size_t i = 0; i < nadopted && r == 0; i++)
+                        r = serve_listener(srv, &srv->listeners[i]);
+        } else {
+                for (size_t i = 0; i < opt->nlisten && r == 0; i++) {
+                        r = start_listener(srv, &srv->listeners[i], &opt->listen[i]);
+                        srv->nlisteners = i + 1;
+                }
         }
         uv_check_init(srv->loop, &srv->flush_check);
         srv->flush_check.data = srv;
         uv_check_start(&srv->flush_check, on_check);
         uv_timer_init(srv->loop, &srv->tick);
         srv->tick.data = srv;
-        unsigned shortest = opt->limits.stall_timeout_ms < opt->hello_timeout_ms ? opt->limits.stall_timeout_ms
-                                                                                  : opt->hello_timeout_ms;
-        unsigned period = shortest / 4;
-        period = period < 10 ? 10 : period > 1000 ? 1000 : period;
-        uv_timer_start(&srv->tick, on_tick, period, period);
+        start_tick(srv);
+        uv_timer_init(srv->loop, &srv->status_timer);
+        srv->status_timer.data = srv;
+        uv_timer_init(srv->loop, &srv->watchdog);
+        srv->watchdog.data = srv;
         uv_timer_init(srv->loop, &srv->accept_retry);
         srv->accept_retry.data = srv;
         uv_signal_init(srv->loop, &srv->sigint);
@@ -284,8 +506,11 @@ int server_start(struct server *srv)
         for (size_t i = 0; i < srv->nlisteners; i++) {
                 char a[160];
                 address_format(&srv->listeners[i].sock.addr, a, sizeof(a));
-                server_log(srv, "serving %s (max_message %zu)", a, srv->listeners[i].max_message);
+                server_log(srv, "serving %s (max_message %zu%s)", a, srv->listeners[i].max_message,
+                           srv->listeners[i].sock.adopted ? ", from systemd" : "");
         }
+        start_services(srv);
+        announce_ready(srv);
         return 0;
 }
 
@@ -303,9 +528,12 @@ void server_stop(struct server *srv)
                 listen_close(&l->sock);
         }
         list_for_each_safe(l, tmp, &srv->conns) conn_close(list_entry(l, struct conn, link), "daemon shutting down");
+        services_stop(&srv->services);
         uv_close((uv_handle_t *)&srv->flush_check, NULL);
         uv_close((uv_handle_t *)&srv->tick, NULL);
         uv_close((uv_handle_t *)&srv->accept_retry, NULL);
+        uv_close((uv_handle_t *)&srv->status_timer, NULL);
+        uv_close((uv_handle_t *)&srv->watchdog, NULL);
         uv_close((uv_handle_t *)&srv->sigint, NULL);
         uv_close((uv_handle_t *)&srv->sigterm, NULL);
         uv_close((uv_handle_t *)&srv->sighup, NULL);

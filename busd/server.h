@@ -6,6 +6,10 @@
  * recvmmsg/sendmmsg). Output is coalesced: sends only queue, and every
  * connection with something queued is flushed once per loop iteration from
  * the check phase.
+ *
+ * The service manager side lives here too (through notify.c): readiness,
+ * a periodic STATUS= line, the watchdog ping from a loop timer (a hung loop
+ * stops petting), STOPPING=1, and the configuration reload on SIGHUP.
  */
 #pragma once
 
@@ -19,6 +23,7 @@
 #include "options.h"
 #include "outq.h"
 #include "peer.h"
+#include "services.h"
 
 struct router;
 
@@ -35,14 +40,21 @@ struct listener {
 
 struct server {
         uv_loop_t *loop;
-        const struct options *opt;
+        struct options *opt; /* the settings in force; a reload changes them */
         struct router *router;
+        struct services services; /* service activation: files and started processes */
         struct listener listeners[OPTIONS_MAX_LISTEN];
         size_t nlisteners;
         uv_check_t flush_check;
         uv_timer_t tick;
         uv_timer_t accept_retry;
         uv_signal_t sigint, sigterm, sighup;
+        uv_timer_t status_timer; /* STATUS= for the service manager */
+        uv_timer_t watchdog;     /* WATCHDOG=1, when the manager wants it */
+        bool activated;          /* the sockets came from systemd */
+        uint64_t status_messages; /* messages_in at the last STATUS= */
+        uint64_t status_ms;
+        char status[160];        /* the last STATUS= sent */
         struct list conns;    /* all live connections */
         struct list dirty;    /* connections with output to flush */
         struct list draining; /* closing once their last output is written */
@@ -88,9 +100,17 @@ struct conn {
         struct list handshake_link; /* in srv->handshakes */
 };
 
-int server_init(struct server *srv, uv_loop_t *loop, const struct options *opt);
-/* Starts accepting. Returns 0 or a negative errno (after logging why). */
-int server_start(struct server *srv);
+/* opt stays the caller's and must outlive the server; reloads update it. */
+int server_init(struct server *srv, uv_loop_t *loop, struct options *opt);
+/* Starts accepting: on the `nadopted` sockets received from systemd when
+ * there are any (the server takes them over, even on failure), else on
+ * opt->listen, bound here. Once every socket serves, announces readiness
+ * (--ready-fd, READY=1). Returns 0 or a negative errno (after logging why). */
+int server_start(struct server *srv, struct listen_sock *adopted, size_t nadopted);
+/* Re-reads the configuration file and applies it (SIGHUP). On failure the
+ * settings in force stay and the reason is logged; returns 0 or the negative
+ * errno of options_read_config(). Connections are kept either way. */
+int server_reload(struct server *srv);
 /* Stops accepting, closes every connection, removes the sockets. */
 void server_stop(struct server *srv);
 void server_deinit(struct server *srv);

@@ -14,6 +14,12 @@
 #include "activate.h"
 #include "router.h"
 
+#ifndef BUS_SYSCONFDIR
+#define BUS_SYSCONFDIR "/etc"
+#endif
+#ifndef BUS_DATADIR
+#define BUS_DATADIR "/usr/share"
+#endif
 #define MAX_FILES 4096
 #define MAX_FILE_SIZE (64 * 1024)
 
@@ -47,9 +53,9 @@ size_t services_default_dirs(bool system, char **dirs, size_t max)
 
         if (system) {
                 if (n < max)
-                        dirs[n++] = strdup("/etc/busd/services");
+                        dirs[n++] = strdup(BUS_SYSCONFDIR "/busd/services");
                 if (n < max)
-                        dirs[n++] = strdup("/usr/share/busd/services");
+                        dirs[n++] = strdup(BUS_DATADIR "/busd/services");
                 return n;
         }
         const char *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
@@ -66,7 +72,7 @@ size_t services_default_dirs(bool system, char **dirs, size_t max)
         else
                 free(p);
         if (n < max)
-                dirs[n++] = strdup("/usr/share/busd/user-services");
+                dirs[n++] = strdup(BUS_DATADIR "/busd/user-services");
         return n;
 }
 
@@ -197,12 +203,16 @@ static void on_child_exit(uv_process_t *p, int64_t status, int signal)
         if (c->systemctl && status == 0 && !signal) {
                 /* the unit is started: now the service must take its name in time */
         } else {
-                if (signal)
-                        snprintf(why, sizeof(why), "%s was killed by signal %d before taking the name",
-                                 c->systemctl ? "systemctl start" : "its process", signal);
+                if (c->systemctl && signal)
+                        snprintf(why, sizeof(why), "could not be started: systemctl start was killed by signal %d",
+                                 signal);
+                else if (c->systemctl)
+                        snprintf(why, sizeof(why), "could not be started: systemctl start exited with status %lld",
+                                 (long long)status);
+                else if (signal)
+                        snprintf(why, sizeof(why), "was killed by signal %d before taking the name", signal);
                 else
-                        snprintf(why, sizeof(why), "%s exited with status %lld before taking the name",
-                                 c->systemctl ? "systemctl start" : "its process", (long long)status);
+                        snprintf(why, sizeof(why), "exited with status %lld before taking the name", (long long)status);
                 /* a no-op when the name was taken meanwhile */
                 router_activation_failed(c->s->router, c->name, why);
         }
@@ -231,9 +241,17 @@ int services_activate(void *userdata, const struct activatable *e)
                 return -ENOMEM;
         }
         size_t k = 0;
-        for (size_t i = 0; i < nenv; i++)
-                if (strncmp(environ[i], "BUS_ADDRESS=", 12) != 0 && strncmp(environ[i], "BUS_ACTIVATION_NAME=", 20) != 0)
+        /* the service gets our environment but what belongs to busd itself:
+         * systemd's notification, watchdog and socket variables, our address */
+        static const char *const drop[] = { "BUS_ADDRESS=", "BUS_ACTIVATION_NAME=", "NOTIFY_SOCKET=", "WATCHDOG_",
+                                            "LISTEN_" };
+        for (size_t i = 0; i < nenv; i++) {
+                bool keep = true;
+                for (size_t d = 0; d < sizeof(drop) / sizeof(drop[0]) && keep; d++)
+                        keep = strncmp(environ[i], drop[d], strlen(drop[d])) != 0;
+                if (keep)
                         env[k++] = environ[i];
+        }
         snprintf(envaddr, sizeof(envaddr), "BUS_ADDRESS=%s", s->bus_address);
         snprintf(envname, sizeof(envname), "BUS_ACTIVATION_NAME=%s", e->name);
         env[k++] = envaddr;
@@ -268,7 +286,7 @@ int services_activate(void *userdata, const struct activatable *e)
         return 0;
 }
 
-void services_deinit(struct services *s)
+void services_stop(struct services *s)
 {
         list_for_each_safe(l, tmp, &s->children)
         {
@@ -276,6 +294,10 @@ void services_deinit(struct services *s)
                 list_unlink(&c->link);
                 uv_close((uv_handle_t *)&c->proc, on_child_closed);
         }
+}
+
+void services_deinit(struct services *s)
+{
         if (s->router)
                 router_set_activatable(s->router, NULL, 0);
         free_table(s->files, s->table, s->n);

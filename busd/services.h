@@ -36,9 +36,10 @@ struct services {
         void *log_userdata;
 };
 
-/* Default directories: system: /etc/busd/services, /usr/share/busd/services;
- * user: $XDG_DATA_HOME/busd/services (~/.local/share/...),
- * /usr/share/busd/user-services. Earlier directories win. Fills dirs (malloc'd
+/* Default directories: system: $sysconfdir/busd/services,
+ * $datadir/busd/services (/etc and /usr/share for a /usr install); user:
+ * $XDG_DATA_HOME/busd/services (~/.local/share/...),
+ * $datadir/busd/user-services. Earlier directories win. Fills dirs (malloc'd
  * strings) and returns how many. */
 size_t services_default_dirs(bool system, char **dirs, size_t max);
 /* dirs are copied. bus_address: the stream address services get as
@@ -50,5 +51,8 @@ int services_init(struct services *s, uv_loop_t *loop, struct router *r, bool sy
 size_t services_load(struct services *s);
 /* The router's activate callback (userdata: struct services *). */
 int services_activate(void *userdata, const struct activatable *e);
-/* Stops watching the processes (they keep running) and frees the table. */
+/* Stops watching the processes we started (they keep running: they are
+ * clients, and reconnect to the next busd). Call before the loop ends. */
+void services_stop(struct services *s);
+/* Frees the table (after services_stop() and the loop's end). */
 void services_deinit(struct services *s);

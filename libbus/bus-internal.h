@@ -12,7 +12,9 @@
  *   call.c       outgoing calls: blocking, asynchronous, one-way, timeouts
  *   method.c     serving methods: handlers, declarations, answers
  *   event.c      publish, subscriptions, event dispatch
- *   name.c       well-known names and their notifications
+ *   name.c       well-known names, the names this bus holds, notifications
+ *   reconnect.c  the end of a connection and reconnecting: backoff, the new
+ *                hello, restoring names, methods and subscriptions
  *
  * Visibility: the library is built with -fvisibility=hidden; bus.h is included
  * here under `visibility push(default)` so that exactly the functions it
@@ -56,6 +58,12 @@ struct jsonparse;
 #define BUS_SENDMMSG_BATCH 256u
 /* How long bus_close() tries to write what is buffered. */
 #define BUS_CLOSE_FLUSH_MS 1000
+/* Reconnection backoff: the delay before attempt n (1, 2, ...) is
+ * min(MIN << (n - 1), MAX) ms, times a random factor in [0.5, 1.5). */
+#define BUS_RECONNECT_MIN_MS 50
+#define BUS_RECONNECT_MAX_MS 2000
+/* How long a new connection waits for its welcome (as bus_open()). */
+#define BUS_HELLO_TIMEOUT_MS BUS_DEFAULT_TIMEOUT_MS
 
 /* ---- address.c ----------------------------------------------------------- */
 
@@ -92,14 +100,21 @@ struct transport {
         bool drained;       /* the last read emptied the socket (bus_run() then waits instead of reading) */
 };
 
-/* Connects a socket (blocking connect, then non-blocking). Returns 0 and the
+/* Connects a close-on-exec socket. nonblock: the socket is O_NONBLOCK and
+ * connect() does not wait (AF_UNIX connects at once or fails, -EAGAIN when
+ * the listener's backlog is full); else connect() blocks. Returns 0 and the
  * fd, or a negative errno. */
-int transport_connect(const struct address *a, int *ret_fd);
+int transport_connect(const struct address *a, bool nonblock, int *ret_fd);
 /* Sets t up on a connected socket; the type is read with SO_TYPE. Takes the
  * fd on success only. Returns 0, -ENOTSOCK/-EPROTOTYPE, -ENOMEM. */
 int transport_init(struct transport *t, int fd);
 /* Frees buffers and closes the fd. */
 void transport_deinit(struct transport *t);
+/* Closes the fd (if any) and starts over on fd (-1: none, for between
+ * connections) of the same socket type: queued output and partial input are
+ * dropped, max_recv is the transport's default again. Returns 0 or -ENOMEM
+ * (the fd is taken either way). */
+int transport_reset(struct transport *t, int fd);
 /* Sets the largest message accepted (max_recv from the welcome). */
 int transport_set_max_recv(struct transport *t, size_t max_recv);
 /* Bytes queued for writing. */
@@ -162,6 +177,10 @@ enum inmsg_type {
         INMSG_NAME_ACQUIRED,
         INMSG_NAME_LOST,
         INMSG_LOCAL_DROPPED, /* made by libbus: events it dropped itself (count) */
+        /* made by libbus (reconnect.c), in the incoming queue so that they keep their place in order: */
+        INMSG_LOCAL_DISCONNECTED, /* connection `gen` ended: error, message, notify, reconnecting */
+        INMSG_LOCAL_RECONNECTED,  /* restored: count = attempts, total = not restored */
+        INMSG_LOCAL_ERROR,        /* for bus_on_error(): code, message (a refused restore) */
 };
 
 struct inmsg_limits {
@@ -176,6 +195,7 @@ struct inmsg {
         enum inmsg_type type;
         size_t size;              /* bytes on the wire */
         uint64_t seq;             /* arrival order */
+        uint64_t gen;             /* the connection it came from (bus->gen then) */
         bool has_id;
         uint64_t id;
         const char *sender, *dest, *method, *topic, *name, *code, *message, *unique;
@@ -186,6 +206,8 @@ struct inmsg {
         pid_t pid;
         uint64_t count, total;       /* dropped */
         struct inmsg_limits limits;  /* welcome */
+        int error;                   /* local disconnected */
+        bool notify, reconnecting;   /* local disconnected */
 };
 
 /* Parses and checks one message from the daemon (docs/protocol.md §2.4).
@@ -194,6 +216,9 @@ struct inmsg {
  * or -ENOMEM. */
 int inmsg_parse(struct jsonparse *p, const char *s, size_t len, struct inmsg **ret, char *errbuf, size_t errlen);
 struct inmsg *inmsg_new_local_dropped(void);
+/* A local message of type t whose root is a JSON string (text; message and
+ * name point into it). NULL when out of memory. */
+struct inmsg *inmsg_new_local(enum inmsg_type t, const char *text);
 /* True if m is the reply or error answering our request `id`. An error
  * no_such_call never answers a request (it is about our own answers or a
  * cancel), whatever its id. */
@@ -203,9 +228,31 @@ const char *inmsg_type_name(enum inmsg_type t);
 
 /* ---- the connection ------------------------------------------------------ */
 
+/* Makes a new connection for a reconnecting bus without blocking: 0 and the fd,
+ * or a negative errno. Unit tests replace it to connect to a fake daemon. */
+typedef int (*bus_connect_fn)(struct bus *bus, int *ret_fd);
+
+enum bus_state {
+        BUS_CONNECTED, /* welcomed (it may have failed since: see dead) */
+        BUS_WAITING,   /* between connections: the next attempt is due at retry_at */
+        BUS_HELLO,     /* a new connection said hello: its welcome is due by retry_at */
+};
+
+/* An answer the restoration of a new connection waits for (reconnect.c). */
+struct restore {
+        int kind;           /* RESTORE_* in reconnect.c; 0: nothing was sent */
+        char *key;          /* the name or pattern */
+        struct inmsg *note; /* names: the bus_on_name() notification, ready in case it is needed */
+};
+
 struct bus {
         struct transport t;
+        int epfd;              /* bus_open() buses: the epoll fd bus_get_fd() returns; else -1 */
+        bool out_blocked;      /* the last write left output (the socket is full) */
+        bool ep_out;           /* epfd watches the socket for EPOLLOUT too */
+        bool reading;          /* inside transport_read(): the transport must not be reset */
         struct jsonparse *parser;
+        int parser_depth;  /* its nesting limit */
         char unique[32];
         struct inmsg_limits limits;
         uint64_t next_id;
@@ -214,8 +261,38 @@ struct bus {
         int dead;          /* 0, or the negative errno that ended the connection */
         char dead_why[256];
         bool eof;          /* nothing more will be read (end of stream, read error, bad input) */
-        bool failed_all;   /* pending calls were failed after `dead` */
+        bool lost;         /* the end of the connection was handled (conn_lost) */
         bool handshaking;  /* the next message answers the hello */
+
+        /* reconnection (reconnect.c) */
+        enum bus_state state;
+        bool reconnect;          /* reconnect when the connection ends (bus_set_reconnect) */
+        bus_connect_fn connect_fn; /* NULL: the bus cannot reconnect (bus_open_fd) */
+        struct address addr;     /* where bus_open() connected */
+        char *display_name;      /* for the next hello; NULL for none */
+        uint64_t gen;            /* connection generation: +1 each time one ends */
+        bool announced;          /* the application was told of this connection (open or reconnected) */
+        unsigned attempts;       /* connection attempts since the last announced connection ended */
+        int64_t retry_at;        /* WAITING: next attempt; HELLO: welcome deadline (monotonic ms) */
+        uint64_t hello_id;
+        uint64_t rng;            /* backoff jitter (xorshift64) */
+        struct inmsg *lost_msg;  /* the disconnected notice, allocated while connected */
+        struct inmsg *back_msg;  /* the reconnected notice, allocated with the welcome */
+        struct restore *restore; /* indexed by answer id - restore_first */
+        size_t n_restore, restore_cap, restore_left;
+        uint64_t restore_first;
+        unsigned restore_failed;
+        bus_disconnect_fn disconnect_fn;
+        void *disconnect_ud;
+        bus_reconnect_fn reconnect_fn;
+        void *reconnect_ud;
+
+        /* names held (name.c), for restoring them */
+        struct list names;       /* struct name_entry */
+        uint64_t name_req_id;    /* the request_name/release_name waiting for its answer, 0: none */
+        const char *name_req;    /* its name (the caller's string, valid while it waits) */
+        unsigned name_req_flags;
+        bool name_req_release;
 
         struct list inq;   /* struct inmsg, received and not yet dispatched */
         size_t inq_bytes;
@@ -247,6 +324,12 @@ struct bus {
 
 /* bus.c */
 int64_t bus__now_ms(void);
+/* Takes the identity and limits of a welcome. Returns 0 or -ENOMEM. */
+int bus__apply_welcome(struct bus *bus, const struct inmsg *w);
+/* True if messages can be sent now: welcomed and not failed. */
+bool bus__connected(const struct bus *bus);
+/* bus_open_fd() for a bus that reconnects with connect_fn (unit tests). */
+int bus__open_reconnecting(int fd, const char *display_name, bus_connect_fn connect_fn, struct bus **ret_bus);
 /* Records a failure and returns error (a negative errno). code: wire code or
  * NULL for a local failure. */
 int bus__fail(struct bus *bus, int error, const char *code, const char *fmt, ...)
@@ -256,13 +339,17 @@ int bus__fail_answer(struct bus *bus, const struct inmsg *m);
 /* Ends the connection (idempotent): no more writing or reading; what is
  * queued is still dispatched, then pending calls fail in bus_process(). */
 void bus__disconnect(struct bus *bus, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Records "the connection is closed" and returns -ECONNRESET. */
+/* Records that nothing can be sent now and returns -ENOTCONN (between
+ * connections, reconnecting) or -ECONNRESET (the connection ended). */
 int bus__fail_closed(struct bus *bus);
+/* Records "the connection ended while waiting" and returns -ECONNRESET. */
+int bus__fail_reset(struct bus *bus);
 /* Writes what the socket takes now. Returns bytes written or the
  * connection's error (after bus__disconnect). */
 ssize_t bus__flush(struct bus *bus);
-/* Starts a message: fails if the connection is down; blocks to flush when the
- * output buffer is over BUS_OUT_MAX_BYTES (-ENOBUFS if that fails). */
+/* Starts a message: fails if the connection is down (after taking a due
+ * reconnection step); blocks to flush when the output buffer is over
+ * BUS_OUT_MAX_BYTES (-ENOBUFS if that fails). */
 int bus__send_begin(struct bus *bus, struct outmsg *m, const char *type);
 /* Commits it (failure recorded on bus) and writes when 64 KiB are queued. */
 int bus__send_end(struct bus *bus, struct outmsg *m);
@@ -288,6 +375,14 @@ int loop_wait_answer(struct bus *bus, uint64_t id, int64_t deadline, struct inms
  * queueing) input meanwhile so that the daemon never waits on us. deadline:
  * monotonic ms or -1. Returns 0, -ETIMEDOUT or the connection's error. */
 int loop_flush_until(struct bus *bus, size_t target, int64_t deadline);
+/* The epoll fd of a bus_open() bus: creates it and watches the socket.
+ * Returns 0 or a negative errno. */
+int loop_watch_init(struct bus *bus);
+/* Starts / stops watching the current socket (no-op without epfd). */
+int loop_watch(struct bus *bus);
+void loop_unwatch(struct bus *bus);
+/* Records whether output is left after a write, watching for EPOLLOUT if so. */
+void loop_set_blocked(struct bus *bus, bool blocked);
 
 /* call.c */
 /* Dispatches a reply or error; returns true if it answered a pending call. */
@@ -298,15 +393,62 @@ unsigned call_expire(struct bus *bus, int64_t now);
 int64_t call_next_deadline(const struct bus *bus);
 /* Fails every pending asynchronous call with -ECONNRESET. */
 unsigned call_fail_all(struct bus *bus);
+/* Fails the pending calls made on connection `gen` or before, with why. */
+unsigned call_fail_gen(struct bus *bus, uint64_t gen, const char *why);
 
 /* method.c */
 /* Runs the handler for an incoming call; takes m. */
 void method_dispatch(struct bus *bus, struct inmsg *m);
 void method_free_all(struct bus *bus);
+/* Queues `declare` with id for a new connection (no-op without methods).
+ * Returns 1 if sent, 0 if nothing to send, or a negative errno. */
+int method_restore(struct bus *bus, uint64_t id);
 
 /* event.c */
 void event_dispatch(struct bus *bus, const struct inmsg *m);
 void event_free_all(struct bus *bus);
+/* Frees subscriptions marked removed (unless handlers are running). */
+void event_sweep(struct bus *bus);
+/* Calls fn for each live subscription pattern (restoring a new connection). */
+int event_for_each(struct bus *bus, int (*fn)(struct bus *bus, const char *pattern, void *ud), void *ud);
+/* Queues `subscribe` with id for pattern (no blocking, no flush). */
+int event_send_subscribe(struct bus *bus, uint64_t id, const char *pattern);
+/* The daemon refused to restore pattern: forget it. */
+void event_restore_failed(struct bus *bus, const char *pattern);
 
 /* name.c */
 void name_dispatch(struct bus *bus, const struct inmsg *m);
+/* Keeps the names held up to date with m (on arrival, before queueing):
+ * name_acquired, name_lost, and the answer to the waiting name request. */
+void name_note(struct bus *bus, const struct inmsg *m);
+/* Calls fn for each name held (restoring a new connection). */
+int name_for_each(struct bus *bus, int (*fn)(struct bus *bus, const char *name, unsigned flags, void *ud), void *ud);
+/* Queues `request_name` with id (no blocking, no flush). */
+int name_send_request(struct bus *bus, uint64_t id, const char *name, unsigned flags);
+/* The outcome of re-requesting name on a new connection (status: the answer's,
+ * NULL if refused). Returns +1 acquired, -1 lost (the name is forgotten when
+ * not queued), 0 unchanged. */
+int name_restored(struct bus *bus, const char *name, const char *status);
+/* Forgets name locally (released while between connections). Returns 0 or -ESRCH. */
+int name_forget(struct bus *bus, const char *name);
+void name_free_all(struct bus *bus);
+
+/* reconnect.c */
+/* The delay before connection attempt n (>= 1) after a connection ended,
+ * given 64 random bits. */
+int64_t reconnect_delay_ms(unsigned attempt, uint64_t rnd);
+/* Sets up reconnection for a bus_open() bus (connect_fn set). */
+int reconnect_init(struct bus *bus, const char *display_name);
+/* Takes the due steps: handles the end of the connection once everything it
+ * sent is read, makes an attempt when one is due, gives up on a hello that
+ * failed or timed out. from_send: called before sending (reads a waiting
+ * welcome). Returns true if it did something. */
+bool reconnect_step(struct bus *bus, bool from_send);
+/* On arrival of m while the bus is in BUS_HELLO or restoring: handles the
+ * welcome and the restore answers. Returns 1 if it took m, 0 if not, or a
+ * negative errno to stop reading (the connection failed; m taken). */
+int reconnect_intercept(struct bus *bus, struct inmsg *m);
+/* The earliest deadline of the reconnection (monotonic ms), or -1. */
+int64_t reconnect_deadline(const struct bus *bus);
+void reconnect_dispatch(struct bus *bus, struct inmsg *m);
+void reconnect_free(struct bus *bus);

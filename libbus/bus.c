@@ -1,6 +1,7 @@
-/* bus.c: a connection's life: open (connect and handshake), close, the
- * accessors, error recording, and the two halves of sending a message (with
- * the output buffer's flush policy). Reading and dispatch are in loop.c.
+/* bus.c: a bus's life: open (connect and handshake), close, the accessors,
+ * error recording, and the two halves of sending a message (with the output
+ * buffer's flush policy). Reading and dispatch are in loop.c; what happens
+ * when a connection ends, and the connections after it, in reconnect.c.
  */
 #include "bus-internal.h"
 
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,9 +43,22 @@ int bus__fail_answer(struct bus *bus, const struct inmsg *m)
         return bus__fail(bus, -EREMOTEIO, m->code, "%s", m->message);
 }
 
+bool bus__connected(const struct bus *bus)
+{
+        return bus->state == BUS_CONNECTED && !bus->dead;
+}
+
 int bus__fail_closed(struct bus *bus)
 {
+        if (bus->reconnect && bus->connect_fn)
+                return bus__fail(bus, -ENOTCONN, "disconnected", "not connected to the bus (reconnecting): %s",
+                                 bus->dead_why);
         return bus__fail(bus, -ECONNRESET, "disconnected", "the connection is closed: %s", bus->dead_why);
+}
+
+int bus__fail_reset(struct bus *bus)
+{
+        return bus__fail(bus, -ECONNRESET, "disconnected", "the connection ended: %s", bus->dead_why);
 }
 
 void bus__disconnect(struct bus *bus, int error, const char *fmt, ...)
@@ -70,8 +85,10 @@ ssize_t bus__flush(struct bus *bus)
                 bool eof = bus->eof;
                 bus__disconnect(bus, (int)w, "writing to the daemon failed: %s", strerror((int)-w));
                 bus->eof = eof; /* what the daemon sent before it went is still to be read */
+                return w;
         }
         bus->out_tried = transport_queued(&bus->t);
+        loop_set_blocked(bus, bus->out_tried > 0);
         return w;
 }
 
@@ -82,8 +99,11 @@ uint64_t bus__id(struct bus *bus)
 
 int bus__send_begin(struct bus *bus, struct outmsg *m, const char *type)
 {
-        if (bus->dead)
-                return bus__fail_closed(bus);
+        if (!bus__connected(bus)) {
+                reconnect_step(bus, true);
+                if (!bus__connected(bus))
+                        return bus__fail_closed(bus);
+        }
         if (transport_queued(&bus->t) >= BUS_OUT_MAX_BYTES) {
                 int r = loop_flush_until(bus, BUS_OUT_MAX_BYTES / 2, bus__now_ms() + BUS_DEFAULT_TIMEOUT_MS);
                 if (r == -ETIMEDOUT)
@@ -92,7 +112,7 @@ int bus__send_begin(struct bus *bus, struct outmsg *m, const char *type)
                                          "%d ms",
                                          transport_queued(&bus->t), BUS_DEFAULT_TIMEOUT_MS);
                 if (r < 0)
-                        return bus__fail_closed(bus);
+                        return bus__fail_reset(bus);
         }
         outmsg_begin(m, &bus->t, (int)bus->limits.max_depth, type);
         return 0;
@@ -106,7 +126,7 @@ int bus__send_end(struct bus *bus, struct outmsg *m)
                 return bus__fail(bus, r, NULL, "%s", m->why);
         /* one write per BUS_OUT_FLUSH_BYTES of new output, even when the socket is full */
         if (transport_queued(&bus->t) >= bus->out_tried + BUS_OUT_FLUSH_BYTES && bus__flush(bus) < 0)
-                return bus__fail_closed(bus);
+                return bus__fail_reset(bus);
         return 0;
 }
 
@@ -124,7 +144,7 @@ int bus__request(struct bus *bus, struct outmsg *m, uint64_t id, int timeout_ms,
         if (r == -ETIMEDOUT)
                 return bus__fail(bus, r, "timeout", "no answer within %d ms", timeout_ms);
         if (r < 0)
-                return bus__fail_closed(bus);
+                return bus__fail_reset(bus);
         if (a->type == INMSG_ERROR) {
                 r = bus__fail_answer(bus, a);
                 inmsg_free(a);
@@ -172,17 +192,24 @@ static int handshake(struct bus *bus, const char *display_name)
                 inmsg_free(w);
                 return r;
         }
+        r = bus__apply_welcome(bus, w);
+        inmsg_free(w);
+        return r < 0 ? bus__fail(bus, r, NULL, "out of memory") : 0;
+}
+
+int bus__apply_welcome(struct bus *bus, const struct inmsg *w)
+{
         bus->limits = w->limits;
         snprintf(bus->unique, sizeof(bus->unique), "%s", w->unique);
-        inmsg_free(w);
         if (transport_set_max_recv(&bus->t, bus->limits.max_recv) < 0)
-                return bus__fail(bus, -ENOMEM, NULL, "out of memory");
-        if (bus->limits.max_depth != BUS_MAX_DEPTH) {
+                return -ENOMEM;
+        if (bus->limits.max_depth != (uint64_t)bus->parser_depth) {
                 struct jsonparse *p = jsonparse_new((int)bus->limits.max_depth);
                 if (!p)
-                        return bus__fail(bus, -ENOMEM, NULL, "out of memory");
+                        return -ENOMEM;
                 jsonparse_free(bus->parser);
                 bus->parser = p;
+                bus->parser_depth = (int)bus->limits.max_depth;
         }
         return 0;
 }
@@ -204,15 +231,22 @@ static void bus_free(struct bus *bus, bool close_fd)
         call_fail_all(bus);
         method_free_all(bus);
         event_free_all(bus);
+        name_free_all(bus);
+        reconnect_free(bus);
         free_inq(bus);
         jsonparse_free(bus->parser);
         if (!close_fd)
                 bus->t.fd = -1;
         transport_deinit(&bus->t);
+        if (bus->epfd >= 0)
+                close(bus->epfd);
         free(bus);
 }
 
-int bus_open_fd(int fd, const char *display_name, struct bus **ret_bus)
+/* Opens a bus on a connected fd. connect_fn: how to connect again, NULL for
+ * a bus that cannot reconnect. */
+static int open_fd(int fd, const char *display_name, bus_connect_fn connect_fn, const struct address *a,
+                   struct bus **ret_bus)
 {
         struct bus *bus = calloc(1, sizeof(*bus));
         int r;
@@ -229,16 +263,24 @@ int bus_open_fd(int fd, const char *display_name, struct bus **ret_bus)
                 free(bus);
                 return r;
         }
+        bus->epfd = -1;
         list_init(&bus->inq);
         list_init(&bus->pending);
         list_init(&bus->methods);
         list_init(&bus->deferred);
         list_init(&bus->subs);
+        list_init(&bus->names);
         bus->next_id = 1;
         bus->limits.max_message = bus->t.seqpacket ? BUS_MAX_MESSAGE_SEQPACKET : BUS_MAX_MESSAGE_STREAM;
         bus->limits.max_depth = BUS_MAX_DEPTH;
+        if (a)
+                bus->addr = *a;
+        bus->connect_fn = connect_fn;
         bus->parser = jsonparse_new(BUS_MAX_DEPTH);
+        bus->parser_depth = BUS_MAX_DEPTH;
         r = bus->parser ? handshake(bus, display_name) : -ENOMEM;
+        if (r == 0)
+                r = reconnect_init(bus, display_name);
         if (r < 0) {
                 snprintf(open_error, sizeof(open_error), "%s", bus->parser ? bus->err : "out of memory");
                 bus_free(bus, false);
@@ -246,6 +288,22 @@ int bus_open_fd(int fd, const char *display_name, struct bus **ret_bus)
         }
         *ret_bus = bus;
         return 0;
+}
+
+int bus_open_fd(int fd, const char *display_name, struct bus **ret_bus)
+{
+        return open_fd(fd, display_name, NULL, NULL, ret_bus);
+}
+
+int bus__open_reconnecting(int fd, const char *display_name, bus_connect_fn connect_fn, struct bus **ret_bus)
+{
+        return open_fd(fd, display_name, connect_fn, NULL, ret_bus);
+}
+
+/* The connect_fn of bus_open() buses: the same address again, without blocking. */
+static int connect_address(struct bus *bus, int *ret_fd)
+{
+        return transport_connect(&bus->addr, true, ret_fd);
 }
 
 int bus_open(const char *address, const char *display_name, struct bus **ret_bus)
@@ -257,13 +315,15 @@ int bus_open(const char *address, const char *display_name, struct bus **ret_bus
         r = address_resolve(address, &a, open_error, sizeof(open_error));
         if (r < 0)
                 return r;
-        r = transport_connect(&a, &fd);
+        /* the first connect blocks: with socket activation the daemon's backlog
+         * may be full while it starts, and bus_open() is blocking anyway */
+        r = transport_connect(&a, false, &fd);
         if (r < 0) {
                 snprintf(open_error, sizeof(open_error), "cannot connect to %s:%s: %s",
                          a.seqpacket ? "seqpacket" : "unix", a.path, strerror(-r));
                 return r;
         }
-        r = bus_open_fd(fd, display_name, ret_bus);
+        r = open_fd(fd, display_name, connect_address, &a, ret_bus);
         if (r < 0) {
                 char why[sizeof(open_error)];
                 snprintf(why, sizeof(why), "%s", open_error);
@@ -283,7 +343,7 @@ void bus_close(struct bus *bus)
 {
         if (!bus)
                 return;
-        if (!bus->dead && transport_queued(&bus->t) > 0)
+        if (bus__connected(bus) && transport_queued(&bus->t) > 0)
                 loop_flush_until(bus, 0, bus__now_ms() + BUS_CLOSE_FLUSH_MS);
         bus__disconnect(bus, -ECONNRESET, "closed by bus_close()");
         bus_free(bus, true);
@@ -292,6 +352,24 @@ void bus_close(struct bus *bus)
 const char *bus_unique_id(const struct bus *bus)
 {
         return bus->unique;
+}
+
+int bus_peer_creds(const struct bus *bus, uid_t *ret_uid, gid_t *ret_gid, pid_t *ret_pid)
+{
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+
+        if (bus->state != BUS_CONNECTED || bus->t.fd < 0)
+                return -ENOTCONN;
+        if (getsockopt(bus->t.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return -errno;
+        if (ret_uid)
+                *ret_uid = cred.uid;
+        if (ret_gid)
+                *ret_gid = cred.gid;
+        if (ret_pid)
+                *ret_pid = cred.pid;
+        return 0;
 }
 
 size_t bus_max_message(const struct bus *bus)

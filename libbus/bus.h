@@ -76,11 +76,20 @@ int bus_open_fd(int fd, const char *display_name, struct bus **ret_bus);
 const char *bus_open_error(void);
 /* Flushes what is buffered (best effort, without blocking for long) and
  * closes. Pending asynchronous calls get their callback with -ECONNRESET
- * ("disconnected") first. Accepts NULL. */
+ * ("disconnected") first; the disconnect callback is not called. Accepts
+ * NULL. */
 void bus_close(struct bus *bus);
 
-/* The connection's unique id, e.g. ":42". Valid until bus_close(). */
+/* The connection's unique id, e.g. ":42"; "" while the bus is between
+ * connections; a new one after each reconnection. The pointer is valid until
+ * bus_close(). */
 const char *bus_unique_id(const struct bus *bus);
+/* The daemon's credentials as the kernel recorded them when the current
+ * connection was made (SO_PEERCRED): which process serves the bus. Use this
+ * rather than getsockopt() on bus_get_fd(), which is not the socket for a
+ * bus_open() bus. Any ret_* may be NULL. Returns 0, -ENOTCONN between
+ * connections, or another negative errno from getsockopt(). */
+int bus_peer_creds(const struct bus *bus, uid_t *ret_uid, gid_t *ret_gid, pid_t *ret_pid);
 /* Largest message this connection may send (from the welcome). */
 size_t bus_max_message(const struct bus *bus);
 /* Words describing the last failure on this bus ("" if none). */
@@ -131,7 +140,9 @@ void bus_on_name(struct bus *bus, bus_name_fn fn, void *userdata);
  *   -EREMOTEIO  an error answer: bus_last_error_code() is its code ("no_owner",
  *               "callee_gone", or the callee's own code), bus_last_error() its
  *               message;
- *   -ETIMEDOUT  no answer in time; -ECONNRESET the connection ended;
+ *   -ETIMEDOUT  no answer in time; -ECONNRESET the connection ended (at
+ *               once, also while the call waits); -ENOTCONN the bus is
+ *               between connections (reconnecting);
  *   -EINVAL     bad dest or method syntax, or params the daemon would not
  *               parse (NaN/Infinity, invalid UTF-8, nested deeper than the
  *               bus allows); -EMSGSIZE params too large. */
@@ -204,7 +215,8 @@ struct bus_call *bus_call_defer(struct bus_call *call);
 /* Publishes data (borrowed; NULL for JSON null) on topic. Buffered, non-
  * blocking. Returns 0, -EINVAL bad topic (or one starting with $) or data,
  * -EMSGSIZE too large, -ENOBUFS the output buffer is over its limit (8 MiB)
- * and could not be flushed within 25 s, -ECONNRESET the connection ended. */
+ * and could not be flushed within 25 s, -ECONNRESET the connection ended,
+ * -ENOTCONN the bus is between connections (nothing is queued for later). */
 int bus_publish(struct bus *bus, const char *topic, struct json_object *data);
 
 struct bus_event {
@@ -235,21 +247,69 @@ void bus_on_dropped(struct bus *bus, bus_dropped_fn fn, void *userdata);
 typedef void (*bus_error_fn)(struct bus *bus, const char *code, const char *message, void *userdata);
 void bus_on_error(struct bus *bus, bus_error_fn fn, void *userdata);
 
+/* ---- reconnection -------------------------------------------------------- */
+
+/* A bus opened with bus_open() reconnects by itself when its connection ends
+ * (busd restarted or crashed), with jittered exponential backoff (50 ms
+ * doubling to 2 s, each delay drawn from 50% to 150% of its value). Calls
+ * pending at that moment fail at once with -ECONNRESET ("disconnected");
+ * while there is no connection, sending fails at once with -ENOTCONN. Once
+ * reconnected, libbus says hello again (same display name), requests again
+ * every name it owned or waited for (same flags), declares its methods and
+ * subscribes to its patterns again, then calls the bus_on_reconnect()
+ * callback. Reconnection is driven by bus_process() (bus_run(), an event
+ * loop) and by any function that sends. Details: docs/libbus.md.
+ *
+ * enable = false makes the end of a connection final (bus_process() then
+ * returns the error), as it always is for bus_open_fd() buses, which have no
+ * address to connect to again. Returns 0, or -EOPNOTSUPP when enabling it on
+ * a bus_open_fd() bus. */
+int bus_set_reconnect(struct bus *bus, bool enable);
+/* True while the bus has a connection the daemon has welcomed. */
+bool bus_is_connected(const struct bus *bus);
+
+/* Called once each time a connection ends, from bus_process(), after the
+ * messages received before the end were dispatched and every call pending on
+ * the connection failed with -ECONNRESET. error and why: what ended it
+ * (-ECONNRESET the daemon closed it, -EPROTO it sent an invalid message, ...).
+ * reconnecting: libbus will connect again; if false the bus is finished. */
+typedef void (*bus_disconnect_fn)(struct bus *bus, int error, const char *why, bool reconnecting, void *userdata);
+void bus_on_disconnect(struct bus *bus, bus_disconnect_fn fn, void *userdata);
+
+/* Called from bus_process() once a new connection is made and everything has
+ * been restored or refused: names, methods and subscriptions are in place,
+ * bus_unique_id() is the new id. attempts: connection attempts it took (>= 1).
+ * not_restored: names owned before and not any more (each reported first to
+ * bus_on_name() with acquired = false), plus subscriptions and declarations
+ * the daemon refused (each reported first to bus_on_error(); such a
+ * subscription is removed). */
+typedef void (*bus_reconnect_fn)(struct bus *bus, unsigned attempts, unsigned not_restored, void *userdata);
+void bus_on_reconnect(struct bus *bus, bus_reconnect_fn fn, void *userdata);
+
 /* ---- event loop integration ---------------------------------------------- */
 
-/* The fd to watch. Stays the same for the life of the bus. */
+/* The fd to watch; the same number and the same open file for the life of the
+ * bus, across reconnections. For a bus_open() bus it is an epoll fd that
+ * libbus keeps watching its current socket (readable when the socket is, or,
+ * while output waits for room, writable), never the socket itself; for a
+ * bus_open_fd() bus it is the socket given. */
 int bus_get_fd(const struct bus *bus);
-/* poll() events to wait for: POLLIN, plus POLLOUT while output is buffered. */
+/* poll() events to wait for on bus_get_fd(): POLLIN, plus POLLOUT while
+ * output is buffered on a bus_open_fd() bus. */
 int bus_get_events(const struct bus *bus);
-/* Milliseconds until the next call timeout, 0 if work is ready now (queued
- * messages), -1 if none: use as poll() timeout. */
+/* Milliseconds until bus_process() has work without the fd becoming ready: 0
+ * if work is ready now (queued messages, unwritten output, a failed
+ * connection), else the time to the next call timeout or reconnection step,
+ * -1 if none: use as poll() timeout. */
 int bus_get_timeout(const struct bus *bus);
 /* Does all work possible without blocking: writes buffered output, reads what
- * is available, dispatches callbacks, expires timeouts. Returns > 0 if it did
- * something, 0 if there was nothing to do, a negative errno if the connection
- * failed (-ECONNRESET; -EPROTO the daemon sent an invalid message; -EMSGSIZE
- * one over max_recv; pending calls have then failed with "disconnected").
- * Messages that arrived before the failure are dispatched first. */
+ * is available, dispatches callbacks, expires timeouts, takes the next
+ * reconnection step. Returns > 0 if it did something, 0 if there was nothing
+ * to do, a negative errno if the connection failed for good, i.e. without
+ * reconnection (-ECONNRESET; -EPROTO the daemon sent an invalid message;
+ * -EMSGSIZE one over max_recv; pending calls have then failed with
+ * "disconnected"). Messages that arrived before the failure are dispatched
+ * first. */
 int bus_process(struct bus *bus);
 /* Writes all buffered output, blocking. Returns 0 or a negative errno. */
 int bus_flush(struct bus *bus);

@@ -1,7 +1,9 @@
 /* call.c: outgoing calls. Blocking calls wait in loop_wait_answer();
  * asynchronous calls wait in a list of pending entries, answered from
  * bus_process() or failed by their timeout (then `cancel` is sent) or by the
- * end of the connection. One-way calls expect nothing.
+ * end of the connection they were made on (the disconnected notice, which
+ * comes after everything that connection delivered). One-way calls expect
+ * nothing.
  *
  * The pending list is searched linearly: the daemon allows each client
  * max_pending_calls (default 256) calls at once.
@@ -19,6 +21,7 @@
 struct pending {
         struct list link;
         uint64_t id;
+        uint64_t gen;     /* the connection it was sent on */
         int64_t deadline; /* monotonic ms */
         int timeout_ms;
         bus_reply_fn fn;
@@ -59,13 +62,14 @@ static int begin_call(struct bus *bus, struct outmsg *m, const char *dest, const
         return 0;
 }
 
-/* Tells the daemon we stopped waiting. Best effort and silent: it must not
- * replace the error being reported (the timeout). */
-static void send_cancel(struct bus *bus, uint64_t id)
+/* Tells the daemon we stopped waiting for a call made on connection gen.
+ * Best effort and silent: it must not replace the error being reported (the
+ * timeout). */
+static void send_cancel(struct bus *bus, uint64_t id, uint64_t gen)
 {
         struct outmsg m;
 
-        if (bus->dead)
+        if (!bus__connected(bus) || gen != bus->gen)
                 return;
         outmsg_begin(&m, &bus->t, (int)bus->limits.max_depth, "cancel");
         outmsg_uint(&m, "id", id);
@@ -86,7 +90,7 @@ int bus_call(struct bus *bus, const char *dest, const char *method, struct json_
                 return r;
         r = bus__request(bus, &m, id, timeout_ms, &a);
         if (r == -ETIMEDOUT)
-                send_cancel(bus, id);
+                send_cancel(bus, id, bus->gen);
         if (r < 0)
                 return r;
         if (ret_result)
@@ -114,6 +118,7 @@ int bus_call_async(struct bus *bus, const char *dest, const char *method, struct
                 free(p);
                 return r;
         }
+        p->gen = bus->gen;
         p->timeout_ms = timeout_ms < 0 ? BUS_DEFAULT_TIMEOUT_MS : timeout_ms;
         p->deadline = bus__now_ms() + p->timeout_ms;
         p->fn = fn;
@@ -131,7 +136,7 @@ int bus_call_cancel(struct bus *bus, uint64_t cookie)
                 struct pending *p = list_entry(l, struct pending, link);
                 if (p->id == cookie) {
                         list_unlink(&p->link);
-                        send_cancel(bus, p->id);
+                        send_cancel(bus, p->id, p->gen);
                         free(p);
                         return 0;
                 }
@@ -160,7 +165,7 @@ bool call_dispatch_answer(struct bus *bus, struct inmsg *m)
         list_for_each(l, &bus->pending)
         {
                 struct pending *p = list_entry(l, struct pending, link);
-                if (!inmsg_answers(m, p->id))
+                if (p->gen != m->gen || !inmsg_answers(m, p->id))
                         continue;
                 struct bus_reply r = { .sender = m->sender };
                 if (m->type == INMSG_REPLY) {
@@ -199,7 +204,7 @@ unsigned call_expire(struct bus *bus, int64_t now)
                 snprintf(text, sizeof(text), "no answer within %d ms", p->timeout_ms);
                 struct bus_reply r = { .error = -ETIMEDOUT, .code = "timeout", .message = text };
                 list_unlink(&p->link);
-                send_cancel(bus, p->id);
+                send_cancel(bus, p->id, p->gen);
                 complete(bus, p, &r);
                 n++;
         }
@@ -216,6 +221,30 @@ int64_t call_next_deadline(const struct bus *bus)
                         d = p->deadline;
         }
         return d;
+}
+
+unsigned call_fail_gen(struct bus *bus, uint64_t gen, const char *why)
+{
+        struct bus_reply r = { .error = -ECONNRESET, .code = "disconnected", .message = why };
+        unsigned n = 0;
+
+        /* restart the scan after each callback: it may cancel or make calls */
+        for (;;) {
+                struct pending *p = NULL;
+                list_for_each(l, &bus->pending)
+                {
+                        struct pending *q = list_entry(l, struct pending, link);
+                        if (q->gen <= gen) {
+                                p = q;
+                                break;
+                        }
+                }
+                if (!p)
+                        return n;
+                list_unlink(&p->link);
+                complete(bus, p, &r);
+                n++;
+        }
 }
 
 unsigned call_fail_all(struct bus *bus)

@@ -3,7 +3,9 @@
  * so an event reaches a handler only if it arrived after the pattern took
  * effect, and reaches every matching pattern's handler once. Handlers may
  * subscribe and unsubscribe: entries removed while handlers run are only
- * marked and freed once dispatch is over.
+ * marked and freed once dispatch is over. After a reconnection the patterns
+ * are subscribed again (reconnect.c) and keep their `since`: every event of
+ * the new connection arrives after it.
  */
 #include "bus-internal.h"
 
@@ -119,6 +121,14 @@ int bus_unsubscribe(struct bus *bus, const char *pattern)
 
         if (!s)
                 return bus__fail(bus, -ENOENT, NULL, "not subscribed to '%s'", pattern ? pattern : "(null)");
+        if (!bus__connected(bus) && bus->reconnect && bus->connect_fn) {
+                reconnect_step(bus, true);
+                if (!bus__connected(bus)) {
+                        /* between connections: the next one will not subscribe it */
+                        remove_sub(bus, s);
+                        return 0;
+                }
+        }
         r = request(bus, "unsubscribe", pattern, &a);
         if (r == -EREMOTEIO && strcmp(bus->err_code, "not_subscribed") == 0) {
                 remove_sub(bus, s);
@@ -149,14 +159,51 @@ void event_dispatch(struct bus *bus, const struct inmsg *m)
                 if (!s->removed && m->seq > s->since && syntax_pattern_matches(s->pattern, m->topic))
                         s->fn(bus, &ev, s->userdata);
         }
-        if (--bus->dispatching == 0) {
-                list_for_each_safe(l, tmp, &bus->subs)
-                {
-                        struct sub *s = list_entry(l, struct sub, link);
-                        if (s->removed)
-                                sub_free(s);
-                }
+        --bus->dispatching;
+        event_sweep(bus);
+}
+
+void event_sweep(struct bus *bus)
+{
+        if (bus->dispatching)
+                return;
+        list_for_each_safe(l, tmp, &bus->subs)
+        {
+                struct sub *s = list_entry(l, struct sub, link);
+                if (s->removed)
+                        sub_free(s);
         }
+}
+
+int event_for_each(struct bus *bus, int (*fn)(struct bus *bus, const char *pattern, void *ud), void *ud)
+{
+        list_for_each(l, &bus->subs)
+        {
+                struct sub *s = list_entry(l, struct sub, link);
+                int r = s->removed ? 0 : fn(bus, s->pattern, ud);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int event_send_subscribe(struct bus *bus, uint64_t id, const char *pattern)
+{
+        struct outmsg m;
+
+        outmsg_begin(&m, &bus->t, (int)bus->limits.max_depth, "subscribe");
+        outmsg_uint(&m, "id", id);
+        outmsg_string(&m, "pattern", pattern);
+        return outmsg_end(&m, bus->limits.max_message);
+}
+
+void event_restore_failed(struct bus *bus, const char *pattern)
+{
+        struct sub *s = find(bus, pattern);
+
+        /* only marked: a blocking bus_unsubscribe() up the stack may hold it */
+        if (s)
+                s->removed = true;
 }
 
 void event_free_all(struct bus *bus)

@@ -232,6 +232,9 @@ static int check_body(struct check *c, struct json_object *o)
         case INMSG_NAME_LOST:
                 return get_str(c, o, "name", true, syntax_is_name, &m->name);
         case INMSG_LOCAL_DROPPED:
+        case INMSG_LOCAL_DISCONNECTED:
+        case INMSG_LOCAL_RECONNECTED:
+        case INMSG_LOCAL_ERROR:
                 break;
         }
         return bad(c, "not a daemon message");
@@ -247,6 +250,9 @@ static const char *const type_names[] = {
         [INMSG_NAME_ACQUIRED] = "name_acquired",
         [INMSG_NAME_LOST] = "name_lost",
         [INMSG_LOCAL_DROPPED] = "(local dropped)",
+        [INMSG_LOCAL_DISCONNECTED] = "(local disconnected)",
+        [INMSG_LOCAL_RECONNECTED] = "(local reconnected)",
+        [INMSG_LOCAL_ERROR] = "(local error)",
 };
 
 const char *inmsg_type_name(enum inmsg_type t)
@@ -303,6 +309,22 @@ struct inmsg *inmsg_new_local_dropped(void)
                 return NULL;
         list_init(&m->link);
         m->type = INMSG_LOCAL_DROPPED;
+        return m;
+}
+
+struct inmsg *inmsg_new_local(enum inmsg_type t, const char *text)
+{
+        struct inmsg *m = inmsg_new_local_dropped();
+
+        if (!m)
+                return NULL;
+        m->type = t;
+        m->root = json_object_new_string(text);
+        if (!m->root) {
+                free(m);
+                return NULL;
+        }
+        m->message = m->name = json_object_get_string(m->root);
         return m;
 }
 

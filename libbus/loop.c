@@ -3,7 +3,8 @@
  * dispatches the queue from bus_process(), and implements both kinds of
  * waiting: the blocking waits inside blocking functions, which queue
  * everything except their own answer and never run callbacks, and the
- * event-loop API (bus_get_fd & co).
+ * event-loop API (bus_get_fd & co), with the epoll fd that a bus_open() bus
+ * hands out so that the fd an event loop watches survives reconnections.
  */
 #include "bus-internal.h"
 
@@ -11,6 +12,8 @@
 #include <limits.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 /* Counts an event libbus dropped because the incoming queue is full, in a
  * marker at the queue's tail so that the report keeps its place in order. */
@@ -49,6 +52,13 @@ static int on_message(const char *s, size_t len, void *userdata)
                 return -EPROTO;
         }
         m->seq = ++bus->in_seq;
+        m->gen = bus->gen;
+        if (bus->state == BUS_HELLO || bus->n_restore > 0) {
+                r = reconnect_intercept(bus, m);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+        }
+        name_note(bus, m);
         if (bus->wait_id && !bus->wait_msg && (bus->handshaking || inmsg_answers(m, bus->wait_id))) {
                 bus->wait_msg = m;
                 return 0;
@@ -69,7 +79,9 @@ ssize_t loop_read(struct bus *bus, size_t budget)
 
         if (bus->eof)
                 return bus->dead;
+        bus->reading = true;
         r = transport_read(&bus->t, budget, on_message, bus);
+        bus->reading = false;
         if (r >= 0)
                 return r;
         if (r == -ECONNRESET)
@@ -197,6 +209,11 @@ static void dispatch(struct bus *bus, struct inmsg *m)
         case INMSG_WELCOME:
                 bus__disconnect(bus, -EPROTO, "the daemon sent a second welcome");
                 break;
+        case INMSG_LOCAL_DISCONNECTED:
+        case INMSG_LOCAL_RECONNECTED:
+        case INMSG_LOCAL_ERROR:
+                reconnect_dispatch(bus, m);
+                break;
         }
         inmsg_free(m);
 }
@@ -214,6 +231,8 @@ int bus_process(struct bus *bus)
                 else if (bus->dead)
                         bus->eof = true; /* all the daemon sent before the failure is read */
         }
+        if (reconnect_step(bus, false))
+                did = true;
         /* only what is queued now: handlers that block may queue more */
         uint64_t last = bus->in_seq;
         while ((l = list_first(&bus->inq))) {
@@ -225,11 +244,13 @@ int bus_process(struct bus *bus)
                 dispatch(bus, m);
                 did = true;
         }
+        event_sweep(bus);
         if (call_expire(bus, bus__now_ms()) > 0)
                 did = true;
         if (transport_queued(&bus->t) > 0)
                 bus__flush(bus);
-        if (bus->dead && bus->eof && list_empty(&bus->inq)) {
+        if (bus->dead && bus->eof && !(bus->reconnect && bus->connect_fn) && list_empty(&bus->inq)) {
+                /* finished: the disconnected notice was dispatched; this is a safety net */
                 call_fail_all(bus);
                 bus__fail_closed(bus);
                 return bus->dead;
@@ -239,23 +260,84 @@ int bus_process(struct bus *bus)
 
 int bus_get_fd(const struct bus *bus)
 {
-        return bus->t.fd;
+        return bus->epfd >= 0 ? bus->epfd : bus->t.fd;
 }
 
 int bus_get_events(const struct bus *bus)
 {
+        if (bus->epfd >= 0)
+                return POLLIN; /* an epoll fd is only ever readable */
         return POLLIN | (transport_queued(&bus->t) > 0 ? POLLOUT : 0);
+}
+
+/* True when bus_process() has work whatever the fd says. */
+static bool ready_now(const struct bus *bus)
+{
+        if (!list_empty(&bus->inq))
+                return true;
+        if (bus->state == BUS_WAITING) /* no socket; only a finished bus has work */
+                return !(bus->reconnect && bus->connect_fn);
+        if (bus->dead)
+                return true; /* the end of a connection to handle */
+        /* output not tried yet; once a write left some, the fd says when there is room */
+        return transport_queued(&bus->t) > 0 && !bus->out_blocked;
 }
 
 int bus_get_timeout(const struct bus *bus)
 {
-        if (!list_empty(&bus->inq) || bus->dead)
+        if (ready_now(bus))
                 return 0;
-        int64_t d = call_next_deadline(bus);
+        int64_t d = call_next_deadline(bus), r = reconnect_deadline(bus);
+        if (r >= 0 && (d < 0 || r < d))
+                d = r;
         if (d < 0)
                 return -1;
         int64_t left = d - bus__now_ms();
         return left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+int loop_watch_init(struct bus *bus)
+{
+        bus->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (bus->epfd < 0)
+                return -errno;
+        return loop_watch(bus);
+}
+
+/* Level-triggered: the epoll fd is readable exactly while the socket has what
+ * we wait for, so any kind of event loop can watch it. */
+static int watch_ctl(struct bus *bus, int op, bool out)
+{
+        struct epoll_event ev = { .events = EPOLLIN | (out ? EPOLLOUT : 0), .data.fd = bus->t.fd };
+
+        if (epoll_ctl(bus->epfd, op, bus->t.fd, &ev) < 0)
+                return -errno;
+        bus->ep_out = out;
+        return 0;
+}
+
+int loop_watch(struct bus *bus)
+{
+        bus->out_blocked = false;
+        if (bus->epfd < 0 || bus->t.fd < 0)
+                return 0;
+        return watch_ctl(bus, EPOLL_CTL_ADD, false);
+}
+
+void loop_unwatch(struct bus *bus)
+{
+        if (bus->epfd >= 0 && bus->t.fd >= 0)
+                epoll_ctl(bus->epfd, EPOLL_CTL_DEL, bus->t.fd, NULL);
+        bus->ep_out = false;
+        bus->out_blocked = false;
+}
+
+void loop_set_blocked(struct bus *bus, bool blocked)
+{
+        bus->out_blocked = blocked;
+        /* only when it changes: no syscall per write while the socket takes everything */
+        if (bus->epfd >= 0 && bus->t.fd >= 0 && blocked != bus->ep_out)
+                watch_ctl(bus, EPOLL_CTL_MOD, blocked);
 }
 
 int bus_flush(struct bus *bus)
@@ -275,7 +357,7 @@ int bus_wait(struct bus *bus, int timeout_ms)
                 return 1; /* bus_process() reports it */
         if (timeout_ms >= 0 && (t < 0 || timeout_ms < t))
                 t = timeout_ms;
-        struct pollfd p = { .fd = bus->t.fd, .events = (short)bus_get_events(bus) };
+        struct pollfd p = { .fd = bus_get_fd(bus), .events = (short)bus_get_events(bus) };
         int n = poll(&p, 1, t);
         if (n < 0)
                 return bus__fail(bus, -errno, NULL, "poll failed: %s", strerror(errno));

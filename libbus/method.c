@@ -3,7 +3,9 @@
  * incoming calls, and the answers: from the handler, automatic when the
  * handler returns without answering, or later for deferred calls. Every call
  * that expects an answer gets exactly one, even when the handler's answer
- * cannot be sent (then an error "failed" takes its place).
+ * cannot be sent (then an error "failed" takes its place) — unless the
+ * connection it came on has ended: then the answer has nowhere to go (its
+ * id means nothing on the next connection) and is dropped.
  */
 #include "bus-internal.h"
 
@@ -52,18 +54,26 @@ static struct method *find(struct bus *bus, const char *name)
         return NULL;
 }
 
+static struct json_object *all_decls(struct bus *bus)
+{
+        struct json_object *all = json_object_new_array();
+
+        if (all)
+                list_for_each(l, &bus->methods)
+                        json_object_array_add(all, json_object_get(list_entry(l, struct method, link)->decl));
+        return all;
+}
+
 /* Sends the full declaration list (non-blocking, without id: a refusal comes
  * back as an unsolicited error, see bus_on_error()). */
 static int send_declare(struct bus *bus)
 {
-        struct json_object *all = json_object_new_array();
+        struct json_object *all = all_decls(bus);
         struct outmsg m;
         int r;
 
         if (!all)
                 return bus__fail(bus, -ENOMEM, NULL, "out of memory");
-        list_for_each(l, &bus->methods)
-                json_object_array_add(all, json_object_get(list_entry(l, struct method, link)->decl));
         r = bus__send_begin(bus, &m, "declare");
         if (r == 0) {
                 outmsg_json(&m, "methods", all);
@@ -71,6 +81,23 @@ static int send_declare(struct bus *bus)
         }
         json_object_put(all);
         return r;
+}
+
+int method_restore(struct bus *bus, uint64_t id)
+{
+        struct json_object *all;
+        struct outmsg m;
+
+        if (list_empty(&bus->methods))
+                return 0;
+        if (!(all = all_decls(bus)))
+                return -ENOMEM;
+        outmsg_begin(&m, &bus->t, (int)bus->limits.max_depth, "declare");
+        outmsg_uint(&m, "id", id);
+        outmsg_json(&m, "methods", all);
+        json_object_put(all);
+        int r = outmsg_end(&m, bus->limits.max_message);
+        return r < 0 ? r : 1;
 }
 
 /* Parses a shape given as JSON text into decl[key]. */
@@ -147,6 +174,8 @@ int bus_add_method(struct bus *bus, const char *method, const char *description,
         me->fn = fn;
         me->userdata = userdata;
         r = send_declare(bus);
+        if (r == -ENOTCONN)
+                r = 0; /* between connections: the next one declares the whole list */
         if (r < 0) {
                 /* the bus keeps the declarations it had */
                 json_object_put(decl);
@@ -218,6 +247,12 @@ static int send_reply(struct bus *bus, uint64_t id, struct json_object *result)
         return r;
 }
 
+/* True if the connection the call came on has ended: nothing can answer it. */
+static bool stale(const struct bus_call *call)
+{
+        return call->msg->gen != call->bus->gen;
+}
+
 /* Marks call answered: freed now, or after its handler returns. */
 static void answered(struct bus_call *call)
 {
@@ -235,7 +270,10 @@ int bus_reply(struct bus_call *call, struct json_object *result)
                 return -EINVAL;
         if (call->answered)
                 return bus__fail(call->bus, -EALREADY, NULL, "the call was already answered");
-        if (!call->msg->oneway)
+        if (stale(call))
+                r = bus__fail(call->bus, -ECONNRESET, "disconnected",
+                              "the connection this call came on has ended: the answer is dropped");
+        else if (!call->msg->oneway)
                 r = send_reply(call->bus, call->msg->id, result);
         answered(call);
         return r;
@@ -256,7 +294,10 @@ int bus_reply_error(struct bus_call *call, const char *code, const char *fmt, ..
         va_start(ap, fmt);
         vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
-        if (!call->msg->oneway) {
+        if (stale(call)) {
+                r = bus__fail(bus, -ECONNRESET, "disconnected",
+                              "the connection this call came on has ended: the answer is dropped");
+        } else if (!call->msg->oneway) {
                 if (code && syntax_is_code(code, strlen(code))) {
                         r = send_error(bus, call->msg->id, code, text);
                 } else {
@@ -282,7 +323,7 @@ void method_dispatch(struct bus *bus, struct inmsg *m)
         int r;
 
         if (!call) {
-                if (!m->oneway)
+                if (!m->oneway && m->gen == bus->gen)
                         send_error(bus, m->id, "internal", "the service ran out of memory");
                 inmsg_free(m);
                 return;

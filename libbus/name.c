@@ -1,12 +1,169 @@
 /* name.c: well-known names: request and release (blocking requests to the
- * daemon) and the name_acquired / name_lost notifications. */
+ * daemon), the name_acquired / name_lost notifications, and the names this
+ * bus holds — owns or waits for — with the flags it asked with, so that a new
+ * connection can request them again. That record follows the daemon's
+ * messages in their order of arrival (name_note()), not of dispatch.
+ */
 #include "bus-internal.h"
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "syntax.h"
+
+struct name_entry {
+        struct list link;
+        char *name;
+        unsigned flags; /* as last requested */
+        bool owner;     /* primary owner (else waiting in the queue) */
+};
+
+static struct name_entry *held(struct bus *bus, const char *name)
+{
+        list_for_each(l, &bus->names)
+        {
+                struct name_entry *e = list_entry(l, struct name_entry, link);
+                if (strcmp(e->name, name) == 0)
+                        return e;
+        }
+        return NULL;
+}
+
+static void forget(struct name_entry *e)
+{
+        if (!e)
+                return;
+        list_unlink(&e->link);
+        free(e->name);
+        free(e);
+}
+
+/* Records name as owned or queued. Out of memory, it is not recorded (and so
+ * not requested again after a reconnection): nothing else depends on it. */
+static void hold(struct bus *bus, const char *name, unsigned flags, bool owner)
+{
+        struct name_entry *e = held(bus, name);
+
+        if (!e) {
+                e = calloc(1, sizeof(*e));
+                if (!e || !(e->name = strdup(name))) {
+                        free(e);
+                        return;
+                }
+                list_append(&bus->names, &e->link);
+        }
+        e->flags = flags;
+        e->owner = owner;
+}
+
+void name_note(struct bus *bus, const struct inmsg *m)
+{
+        struct name_entry *e;
+
+        switch (m->type) {
+        case INMSG_NAME_ACQUIRED:
+                if ((e = held(bus, m->name)))
+                        e->owner = true;
+                return;
+        case INMSG_NAME_LOST:
+                /* the daemon queues a replaced owner unless it asked not to be */
+                if ((e = held(bus, m->name)) && (e->flags & BUS_NAME_NO_QUEUE))
+                        forget(e);
+                else if (e)
+                        e->owner = false;
+                return;
+        case INMSG_REPLY:
+                break;
+        default:
+                return;
+        }
+        if (!bus->name_req_id || !inmsg_answers(m, bus->name_req_id))
+                return;
+        struct json_object *st;
+        const char *status = json_object_object_get_ex(m->result, "status", &st) ? json_object_get_string(st) : "";
+        if (bus->name_req_release)
+                forget(held(bus, bus->name_req));
+        else if (strcmp(status, "primary_owner") == 0 || strcmp(status, "already_owner") == 0)
+                hold(bus, bus->name_req, bus->name_req_flags, true);
+        else if (strcmp(status, "in_queue") == 0)
+                hold(bus, bus->name_req, bus->name_req_flags, false);
+        else if (strcmp(status, "exists") == 0)
+                forget(held(bus, bus->name_req)); /* a queued connection asking with NO_QUEUE left the queue */
+}
+
+int name_for_each(struct bus *bus, int (*fn)(struct bus *bus, const char *name, unsigned flags, void *ud), void *ud)
+{
+        list_for_each(l, &bus->names)
+        {
+                struct name_entry *e = list_entry(l, struct name_entry, link);
+                int r = fn(bus, e->name, e->flags, ud);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Writes the members of a request_name after type and id. */
+static void request_members(struct outmsg *m, const char *name, unsigned flags)
+{
+        outmsg_string(m, "name", name);
+        if (flags & BUS_NAME_ALLOW_REPLACEMENT)
+                outmsg_bool(m, "allow_replacement", true);
+        if (flags & BUS_NAME_REPLACE)
+                outmsg_bool(m, "replace", true);
+        if (flags & BUS_NAME_NO_QUEUE)
+                outmsg_bool(m, "queue", false);
+}
+
+int name_send_request(struct bus *bus, uint64_t id, const char *name, unsigned flags)
+{
+        struct outmsg m;
+
+        outmsg_begin(&m, &bus->t, (int)bus->limits.max_depth, "request_name");
+        outmsg_uint(&m, "id", id);
+        request_members(&m, name, flags);
+        return outmsg_end(&m, bus->limits.max_message);
+}
+
+int name_restored(struct bus *bus, const char *name, const char *status)
+{
+        struct name_entry *e = held(bus, name);
+
+        if (!e)
+                return 0; /* released meanwhile */
+        if (status && (strcmp(status, "primary_owner") == 0 || strcmp(status, "already_owner") == 0)) {
+                if (e->owner)
+                        return 0;
+                e->owner = true;
+                return 1;
+        }
+        bool was_owner = e->owner;
+        if (status && strcmp(status, "in_queue") == 0)
+                e->owner = false;
+        else
+                forget(e); /* not queued ("exists"), or refused */
+        return was_owner ? -1 : 0;
+}
+
+int name_forget(struct bus *bus, const char *name)
+{
+        struct name_entry *e = held(bus, name);
+
+        if (!e)
+                return -ESRCH;
+        forget(e);
+        return 0;
+}
+
+void name_free_all(struct bus *bus)
+{
+        struct list *l;
+
+        while ((l = list_first(&bus->names)))
+                forget(list_entry(l, struct name_entry, link));
+}
 
 /* Sends request_name/release_name and returns the answer's status string
  * through *ret_status (borrowed from *ret, which the caller frees). */
@@ -15,8 +172,11 @@ static int request(struct bus *bus, struct outmsg *m, uint64_t id, const char *n
 {
         struct json_object *st;
         struct inmsg *a;
-        int r = bus__request(bus, m, id, BUS_TIMEOUT_DEFAULT, &a);
+        int r;
 
+        bus->name_req_id = id;
+        r = bus__request(bus, m, id, BUS_TIMEOUT_DEFAULT, &a);
+        bus->name_req_id = 0;
         if (r < 0)
                 return r;
         if (!json_object_object_get_ex(a->result, "status", &st) || !json_object_is_type(st, json_type_string)) {
@@ -61,13 +221,10 @@ int bus_request_name(struct bus *bus, const char *name, unsigned flags)
                 return r;
         uint64_t id = bus__id(bus);
         outmsg_uint(&m, "id", id);
-        outmsg_string(&m, "name", name);
-        if (flags & BUS_NAME_ALLOW_REPLACEMENT)
-                outmsg_bool(&m, "allow_replacement", true);
-        if (flags & BUS_NAME_REPLACE)
-                outmsg_bool(&m, "replace", true);
-        if (flags & BUS_NAME_NO_QUEUE)
-                outmsg_bool(&m, "queue", false);
+        request_members(&m, name, flags);
+        bus->name_req = name;
+        bus->name_req_flags = flags;
+        bus->name_req_release = false;
         r = request(bus, &m, id, name, &a, &status);
         if (r < 0)
                 return r;
@@ -90,12 +247,24 @@ int bus_release_name(struct bus *bus, const char *name)
 
         if (r < 0)
                 return r;
+        if (!bus__connected(bus) && bus->reconnect && bus->connect_fn) {
+                reconnect_step(bus, true);
+                if (!bus__connected(bus)) {
+                        /* between connections: the next one will not request it */
+                        if (name_forget(bus, name) < 0)
+                                return bus__fail(bus, -ESRCH, NULL, "this connection neither owns nor waits for '%s'",
+                                                 name);
+                        return 0;
+                }
+        }
         r = bus__send_begin(bus, &m, "release_name");
         if (r < 0)
                 return r;
         uint64_t id = bus__id(bus);
         outmsg_uint(&m, "id", id);
         outmsg_string(&m, "name", name);
+        bus->name_req = name;
+        bus->name_req_release = true;
         r = request(bus, &m, id, name, &a, &status);
         if (r < 0)
                 return r;

@@ -17,12 +17,13 @@
 /* Size of one read on stream. */
 #define STREAM_CHUNK (64u * 1024u)
 
-int transport_connect(const struct address *a, int *ret_fd)
+int transport_connect(const struct address *a, bool nonblock, int *ret_fd)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd, r;
 
-        fd = socket(AF_UNIX, (a->seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+        fd = socket(AF_UNIX, (a->seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0),
+                    0);
         if (fd < 0)
                 return -errno;
         memcpy(sa.sun_path, a->path, strlen(a->path) + 1);
@@ -80,6 +81,20 @@ void transport_deinit(struct transport *t)
         free(t->in);
         t->in = NULL;
         frame_deinit(&t->frame);
+}
+
+int transport_reset(struct transport *t, int fd)
+{
+        if (t->fd >= 0)
+                close(t->fd);
+        t->fd = fd;
+        t->out->len = 0;
+        t->out_head = 0;
+        t->pkt_head = t->pkt_n = 0;
+        t->drained = false;
+        frame_deinit(&t->frame);
+        frame_init(&t->frame, t->max_recv);
+        return transport_set_max_recv(t, default_max_recv(t->seqpacket));
 }
 
 int transport_set_max_recv(struct transport *t, size_t max_recv)

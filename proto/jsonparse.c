@@ -193,6 +193,22 @@ int jsonparse_check_depth(const char *s, size_t len, int max_depth, size_t *ret_
         return check(s, len, max_depth, ret_pos, ret_why, NULL);
 }
 
+/* json-c keeps a pending UTF-16 high surrogate across json_tokener_reset()
+ * (so that a surrogate pair may be split between chunks of one text): after a
+ * text that ended inside a pair, the next text parsed, from any client, would
+ * start with it (`"\ude00"` read as U+1F600). A failed parse gets a fresh
+ * tokener instead. Out of memory, the old one stays. */
+static void fresh_tokener(struct jsonparse *p)
+{
+        struct json_tokener *tok = json_tokener_new_ex(p->max_depth + 1);
+
+        if (!tok)
+                return;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        json_tokener_free(p->tok);
+        p->tok = tok;
+}
+
 /* Members json-c kept: fewer than the text has means a name was repeated
  * (json-c keeps the last one silently). */
 static size_t count_members(struct json_object *o)
@@ -256,6 +272,7 @@ int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_
                 else
                         snprintf(errbuf, errlen, "invalid JSON at byte %zu: %s", json_tokener_get_parse_end(p->tok),
                                  json_tokener_error_desc(jerr));
+                fresh_tokener(p);
                 return -EINVAL;
         }
         pos = consumed_all ? len : json_tokener_get_parse_end(p->tok);

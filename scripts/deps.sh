@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # deps.sh: install the Debian 12 packages busd needs that are missing.
 # Usage: scripts/deps.sh [build|test]
-#   build: compiler, CMake, libuv, json-c (enough to build and run busd)
-#   test:  also python3 (protocol tests) and clang with its sanitizer and
-#          libFuzzer runtimes (fuzz targets, clang build check)
+#   build: compiler, CMake, libuv, json-c, libsystemd (enough to build and run busd)
+#   test:  also python3 (protocol tests), clang with its sanitizer and
+#          libFuzzer runtimes (fuzz targets, clang build check), systemd's
+#          tools (systemd-socket-activate, systemd-analyze), go-md2man (man
+#          pages), the Debian packaging tools and valgrind
 set -euo pipefail
 
-want=(build-essential cmake pkg-config libuv1-dev libjson-c-dev)
+want=(build-essential cmake pkg-config libuv1-dev libjson-c-dev libsystemd-dev)
 if [ "${1:-build}" = test ]; then
-        want+=(python3 clang libclang-rt-14-dev procps iproute2)
+        want+=(python3 clang libclang-rt-14-dev procps iproute2 systemd go-md2man man-db
+                debhelper dpkg-dev fakeroot valgrind)
 fi
 
 missing=()

@@ -11,13 +11,44 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define MAX_WRAPPER_WORDS 32
+
+/* $BUSD_WRAPPER split at blanks into words[] (a copy kept in buf); returns
+ * the number of words, 0 when unset or empty. No quoting: the words are
+ * options of a tool like valgrind. */
+static int wrapper_words(char *buf, size_t size, const char **words)
+{
+        const char *w = getenv("BUSD_WRAPPER");
+        int n = 0;
+
+        if (!w || snprintf(buf, size, "%s", w) >= (int)size)
+                return 0;
+        for (char *save = NULL, *t = strtok_r(buf, " \t", &save); t && n < MAX_WRAPPER_WORDS;
+             t = strtok_r(NULL, " \t", &save))
+                words[n++] = t;
+        return n;
+}
+
+/* The exit status the wrapper uses to report errors (--error-exitcode=N), or -1. */
+static int wrapper_error_code(void)
+{
+        char buf[1024];
+        const char *words[MAX_WRAPPER_WORDS];
+        int n = wrapper_words(buf, sizeof(buf), words);
+
+        for (int i = 0; i < n; i++)
+                if (strncmp(words[i], "--error-exitcode=", 17) == 0)
+                        return atoi(words[i] + 17);
+        return -1;
+}
+
+static int spawn(struct busdproc *d, const char *busd, const char *prefix, const char *const *extra_args,
+                 bool log_to_file);
+
 int busdproc_start(struct busdproc *d, const char *busd, const char *prefix, const char *const *extra_args,
                    bool log_to_file)
 {
         const char *tmp = getenv("TMPDIR");
-        const char *argv[64];
-        char fdarg[16];
-        int pfd[2], n = 0;
 
         memset(d, 0, sizeof(*d));
         d->pid = -1;
@@ -34,9 +65,29 @@ int busdproc_start(struct busdproc *d, const char *busd, const char *prefix, con
         snprintf(d->seq_addr, sizeof(d->seq_addr), "seqpacket:%s", d->seq_path);
         if (log_to_file)
                 snprintf(d->log_path, sizeof(d->log_path), "%s/busd.log", d->dir);
+        return spawn(d, busd, prefix, extra_args, log_to_file);
+}
+
+int busdproc_restart(struct busdproc *d, const char *busd, const char *prefix, const char *const *extra_args)
+{
+        if (d->pid > 0 || !d->dir[0])
+                return -EINVAL;
+        return spawn(d, busd, prefix, extra_args, d->log_path[0] != 0);
+}
+
+/* Starts busd on d's paths and waits for its readiness line. */
+static int spawn(struct busdproc *d, const char *busd, const char *prefix, const char *const *extra_args,
+                 bool log_to_file)
+{
+        const char *argv[64 + MAX_WRAPPER_WORDS];
+        char fdarg[16], wrapbuf[1024];
+        int pfd[2], n = 0;
+
         if (pipe2(pfd, O_CLOEXEC) < 0)
                 return -errno;
         snprintf(fdarg, sizeof(fdarg), "%d", pfd[1]);
+        /* busd is exec'd through $BUSD_WRAPPER if set (valgrind: scripts/valgrind.sh) */
+        n = wrapper_words(wrapbuf, sizeof(wrapbuf), argv);
         argv[n++] = busd;
         argv[n++] = "--listen";
         argv[n++] = d->stream_addr;
@@ -44,7 +95,7 @@ int busdproc_start(struct busdproc *d, const char *busd, const char *prefix, con
         argv[n++] = d->seq_addr;
         argv[n++] = "--ready-fd";
         argv[n++] = fdarg;
-        for (int i = 0; extra_args && extra_args[i] && n < 63; i++)
+        for (int i = 0; extra_args && extra_args[i] && n < 63 + MAX_WRAPPER_WORDS; i++)
                 argv[n++] = extra_args[i];
         argv[n] = NULL;
 
@@ -69,8 +120,8 @@ int busdproc_start(struct busdproc *d, const char *busd, const char *prefix, con
                 }
                 close(pfd[0]);
                 fcntl(pfd[1], F_SETFD, 0); /* the ready fd survives exec */
-                execv(busd, (char *const *)argv);
-                fprintf(stderr, "%s: exec %s: %s\n", prefix, busd, strerror(errno));
+                execvp(argv[0], (char *const *)argv);
+                fprintf(stderr, "%s: exec %s: %s\n", prefix, argv[0], strerror(errno));
                 _exit(127);
         }
         close(pfd[1]);
@@ -118,6 +169,10 @@ int busdproc_stop(struct busdproc *d)
                 while (waitpid(d->pid, &st, 0) < 0 && errno == EINTR)
                         ;
                 d->pid = -1;
+                int code = wrapper_error_code();
+                if (code > 0 && WIFEXITED(st) && WEXITSTATUS(st) == code)
+                        fprintf(stderr, "busd: $BUSD_WRAPPER reported errors (exit status %d): see %s\n", code,
+                                d->log_path[0] ? d->log_path : "busd's output above");
         }
         remove_files(d, false);
         return st;

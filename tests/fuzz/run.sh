@@ -31,11 +31,12 @@ work=$build/fuzz-work/$target
 mkdir -p "$work/corpus" "$work/artifacts"
 set -- -max_total_time="$secs" -timeout=10 -print_final_stats=1 -artifact_prefix="$work/artifacts/" "$@"
 case $target in
-message | router) set -- -dict="$here/json.dict" "$@" ;;
+message | router | packet) set -- -dict="$here/json.dict" "$@" ;;
 syntax) set -- -dict="$here/syntax.dict" "$@" ;;
+actfile) set -- -dict="$here/actfile.dict" "$@" ;;
 esac
 case $target in
-router) set -- -max_len=16384 "$@" ;;
+router | packet) set -- -max_len=16384 "$@" ;;
 esac
 # the scratch corpus first: libFuzzer writes new inputs to the first directory only
 exec "$build/tests/fuzz/fuzz_$target" "$@" "$work/corpus" "$here/corpus/$target"

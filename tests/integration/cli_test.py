@@ -7,7 +7,8 @@ processes are waited for through their `--ready` line on stderr. Nothing here
 sleeps to synchronise. Standard library only.
 
 Environment: BUS (the bus binary), BUSD (the busd binary); BUS_TEST_VERBOSE=1
-shows busd's log.
+shows busd's log; BUSD_WRAPPER (e.g. valgrind, see daemon_harness.py) is a
+command busd is exec'd through.
 Run one group: cli_test.py VerbsStream (see cli.cmake for the groups).
 """
 import json
@@ -33,6 +34,7 @@ class Daemon:
         self.seqpacket = "seqpacket:%s/bus.seq" % self.dir
         r, w = os.pipe()
         self.proc = subprocess.Popen(
+            os.environ.get("BUSD_WRAPPER", "").split() +
             [BUSD, "--listen", self.stream, "--listen", self.seqpacket, "--ready-fd", str(w)],
             pass_fds=(w,), stdin=subprocess.DEVNULL,
             stderr=None if os.environ.get("BUS_TEST_VERBOSE") else subprocess.DEVNULL)
@@ -45,12 +47,15 @@ class Daemon:
             raise RuntimeError("busd did not become ready")
 
     def stop(self):
+        status = 0
         if self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(WAIT)
+            status = self.proc.wait(WAIT)
         for name in os.listdir(self.dir):
             os.unlink(os.path.join(self.dir, name))
         os.rmdir(self.dir)
+        if status != 0:  # e.g. the wrapper's --error-exitcode
+            raise AssertionError("busd exited with status %d on SIGTERM" % status)
 
 
 class BusTest(unittest.TestCase):

@@ -15,11 +15,15 @@ both transports live in a mixin and are bound twice:
     bind_transports(globals(), _Calls)   # defines CallsStream and CallsSeqpacket
 
 Environment: BUSD (the busd binary), BUS_TEST_VERBOSE=1 (show busd's log),
-BUS_TEST_KNOWN_BUGS=1 (run the tests skipped as known daemon bugs).
+BUS_TEST_KNOWN_BUGS=1 (run the tests skipped as known daemon bugs),
+BUSD_WRAPPER (a command busd is exec'd through, split at blanks, e.g.
+"valgrind --error-exitcode=99 --quiet": scripts/valgrind.sh; its error exit
+status or a valgrind report in busd's log fails the test, and WAIT grows).
 Standard library only.
 """
 import ctypes
 import os
+import re
 import select
 import shutil
 import signal
@@ -33,7 +37,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pyclient import BusError, Client, Closed  # noqa: E402
 
 BUSD = os.environ.get("BUSD", "busd")
-WAIT = 10.0  # seconds: a guard on blocking reads for what should be immediate
+WRAPPER = os.environ.get("BUSD_WRAPPER", "").split()
+# seconds: a guard on blocking reads for what should be immediate (valgrind is ~20x slower)
+WAIT = 60.0 if WRAPPER else 10.0
 PR_SET_PDEATHSIG = 1
 
 
@@ -41,13 +47,27 @@ def _die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+# a valgrind memcheck error or leak report (not its banner or summaries)
+_VALGRIND_ERROR = re.compile(r"^==\d+== (Invalid |Conditional jump|Use of uninitialised|Syscall param|Mismatched |"
+                             r"Source and destination overlap|Argument .* of function|Jump to |Process terminating|"
+                             r"[\d,]+ bytes in [\d,]+ blocks are definitely lost)", re.M)
+
+
 def sanitizer_report(text):
-    """The part of a log that is a sanitizer report, or None."""
+    """The part of a log that is a sanitizer or valgrind report, or None."""
     for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
         at = text.find(marker)
         if at >= 0:
             return text[at:at + 2000]
+    m = _VALGRIND_ERROR.search(text)
+    if m:
+        return text[m.start():m.start() + 4000]
     return None
+
+
+def busd_command(*args):
+    """The argv that runs busd with args, through $BUSD_WRAPPER if set."""
+    return WRAPPER + [BUSD] + list(args)
 
 
 def spawn_busd(args, env=None, log=None):
@@ -55,7 +75,7 @@ def spawn_busd(args, env=None, log=None):
     it is ready, or once it exited (ready line b"")."""
     r, w = os.pipe()
     try:
-        proc = subprocess.Popen([BUSD] + list(args) + ["--ready-fd", str(w)], pass_fds=(w,),
+        proc = subprocess.Popen(busd_command(*args, "--ready-fd", str(w)), pass_fds=(w,),
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                                 preexec_fn=_die_with_parent)
     finally:
@@ -318,5 +338,5 @@ def main():
     unittest.main(verbosity=2)
 
 
-__all__ = ["BUSD", "WAIT", "BusError", "Child", "Client", "Closed", "Daemon", "DaemonTest", "bind_transports",
-           "known_bug", "main", "sanitizer_report", "spawn_busd"]
+__all__ = ["BUSD", "WAIT", "WRAPPER", "BusError", "Child", "Client", "Closed", "Daemon", "DaemonTest",
+           "bind_transports", "busd_command", "known_bug", "main", "sanitizer_report", "spawn_busd"]

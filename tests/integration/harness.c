@@ -24,6 +24,13 @@ void harness_kill(struct busdproc *h)
         busdproc_kill(h);
 }
 
+int harness_restart(struct busdproc *h, const char *const *extra_args)
+{
+        const char *busd = getenv("BUSD");
+
+        return busdproc_restart(h, busd && *busd ? busd : BUSD_PATH, "busd-test", extra_args);
+}
+
 const char *harness_addr(const struct busdproc *h, bool seqpacket)
 {
         return seqpacket ? h->seq_addr : h->stream_addr;

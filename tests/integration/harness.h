@@ -13,6 +13,8 @@ int harness_start(struct busdproc *h, const char *const *extra_args);
 int harness_stop(struct busdproc *h);
 /* SIGKILL without cleanup of sockets (for crash tests). */
 void harness_kill(struct busdproc *h);
+/* Starts busd again on the same socket paths (after harness_kill). */
+int harness_restart(struct busdproc *h, const char *const *extra_args);
 /* Address of the given transport. */
 const char *harness_addr(const struct busdproc *h, bool seqpacket);
 /* Resident set size of the daemon in KiB, or -1. */

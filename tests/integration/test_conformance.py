@@ -11,7 +11,7 @@ from daemon_harness import Client, DaemonTest, bind_transports, main
 LIMIT_KEYS = {"max_message", "max_recv", "max_depth", "max_pending_calls", "queue_bytes", "max_names",
               "max_subscriptions", "max_methods", "stall_timeout_ms"}
 STATS_KEYS = {"uptime_ms", "connections", "connections_total", "messages_in", "messages_out", "bytes_in",
-              "bytes_out", "calls", "replies", "events", "deliveries", "drops", "errors", "pending_calls",
+              "bytes_out", "calls", "replies", "events", "deliveries", "drops", "errors", "pending_calls", "held_calls",
               "subscriptions", "names", "peers"}
 PEER_STATS_KEYS = {"unique", "name", "transport", "queue_bytes", "queue_messages", "drops", "messages_in",
                    "messages_out", "pending_calls"}

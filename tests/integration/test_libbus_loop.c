@@ -100,7 +100,7 @@ static void test_poll_loop(const char *addr, bool seq)
                 CHECK_EQ_INT(bus_call_async(cli, "org.example.Loop", "square", p, 10000, on_square, &st, NULL), 0);
                 json_object_put(p);
         }
-        CHECK(bus_get_events(cli) & POLLOUT); /* buffered until the loop runs */
+        CHECK_EQ_INT(bus_get_timeout(cli), 0); /* buffered until the loop runs, which it tells to run now */
         long long until = now_ms() + 10000;
         while (st.answers < 200 && now_ms() < until)
                 loop_once(buses, 2, 1000);
@@ -110,6 +110,8 @@ static void test_poll_loop(const char *addr, bool seq)
         /* a timeout fires from the loop: bus_get_timeout() told poll() when */
         long long t0 = now_ms();
         CHECK_EQ_INT(bus_call_async(cli, "org.example.Loop", "never", NULL, 100, on_timeout, &st, NULL), 0);
+        CHECK_EQ_INT(bus_get_timeout(cli), 0); /* the call is to be written */
+        CHECK(bus_process(cli) >= 0);
         CHECK(bus_get_timeout(cli) > 0 && bus_get_timeout(cli) <= 100);
         while (st.timeouts == 0 && now_ms() < t0 + 10000)
                 loop_once(buses, 2, 5000); /* 5 s cap: only the bus timeout ends the wait early */

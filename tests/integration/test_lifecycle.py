@@ -12,13 +12,13 @@ import subprocess
 import tempfile
 import unittest
 
-from daemon_harness import BUSD, WAIT, Client, DaemonTest, main, sanitizer_report, spawn_busd
+from daemon_harness import WAIT, Client, DaemonTest, busd_command, main, sanitizer_report, spawn_busd
 from pyclient import default_address
 
 
 def run_busd(*args, env=None):
     """Runs busd to completion; returns (exit code, stdout, stderr)."""
-    p = subprocess.run([BUSD] + list(args), capture_output=True, text=True, timeout=WAIT, env=env,
+    p = subprocess.run(busd_command(*args), capture_output=True, text=True, timeout=WAIT, env=env,
                        stdin=subprocess.DEVNULL)
     return p.returncode, p.stdout, p.stderr
 

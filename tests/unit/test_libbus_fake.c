@@ -41,15 +41,30 @@ void fake_send(struct fake *f, const char *fmt, ...)
         free(text);
 }
 
-void fake_open(struct fake *f, bool seqpacket, const char *limits, struct bus **ret_bus)
+void fake_attach(struct fake *f, int fd, bool seqpacket)
 {
-        int sv[2];
-
         memset(f, 0, sizeof(*f));
+        f->fd = fd;
         f->seqpacket = seqpacket;
         f->cap = 1 << 20;
         f->buf = malloc(f->cap);
         CHECK(f->buf);
+}
+
+int fake_pair(struct fake *f, bool seqpacket)
+{
+        int sv[2];
+
+        CHECK(socketpair(AF_UNIX, (seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0, sv) == 0);
+        fake_attach(f, sv[1], seqpacket);
+        return sv[0];
+}
+
+void fake_open(struct fake *f, bool seqpacket, const char *limits, struct bus **ret_bus)
+{
+        int sv[2];
+
+        fake_attach(f, -1, seqpacket);
         CHECK(socketpair(AF_UNIX, (seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0, sv) == 0);
         f->fd = sv[1];
         if (!limits)

@@ -19,6 +19,10 @@ struct fake {
         size_t len, cap;
 };
 
+/* Makes f the daemon's end fd (taken) of a connection. */
+void fake_attach(struct fake *f, int fd, bool seqpacket);
+/* A socketpair: f gets the daemon's end; returns the client's end. */
+int fake_pair(struct fake *f, bool seqpacket);
 /* Opens a bus over a socketpair. limits: the welcome's "limits" object as
  * JSON text, or NULL for the defaults of the transport. Checks the hello. */
 void fake_open(struct fake *f, bool seqpacket, const char *limits, struct bus **ret_bus);

@@ -69,12 +69,12 @@ int daemon_attach(struct daemon *d, const char *address)
 
 int daemon_identify(struct daemon *d, struct bus *ctl)
 {
-        struct ucred cred;
-        socklen_t len = sizeof(cred);
+        pid_t pid;
+        int r = bus_peer_creds(ctl, NULL, NULL, &pid);
 
-        if (getsockopt(bus_get_fd(ctl), SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-                return -errno;
-        d->pid = cred.pid;
+        if (r < 0)
+                return r;
+        d->pid = pid;
         return 0;
 }
 

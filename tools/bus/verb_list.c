@@ -74,6 +74,23 @@ static int print_names(const struct output *o, struct json_object *res)
                                               member(n, "uid"),  member(peer, "name"), member(n, "methods") };
                 r = add_row(&t, row, 6);
         }
+        /* names the daemon can start on demand, while nobody owns them */
+        struct json_object *act = array_member(res, "activatable");
+        for (size_t i = 0; act && i < json_object_array_length(act) && r == 0; i++) {
+                struct json_object *a = json_object_array_get_idx(act, i), *owned = NULL;
+                const char *name = json_object_get_string(member(a, "name"));
+                for (size_t k = 0; names && k < json_object_array_length(names) && !owned; k++)
+                        if (strcmp(json_object_get_string(member(json_object_array_get_idx(names, k), "name")),
+                                   name ? name : "") == 0)
+                                owned = names;
+                if (owned)
+                        continue;
+                struct json_object *state = json_object_new_string(
+                        json_object_get_boolean(member(a, "starting")) ? "(starting)" : "(activatable)");
+                struct json_object *row[] = { member(a, "name"), state, NULL, NULL, NULL, NULL };
+                r = add_row(&t, row, 6);
+                json_object_put(state);
+        }
         if (r == 0)
                 r = table_print(stdout, o, &t);
         if (r == 0 && t.nrows == 1)
@@ -143,7 +160,9 @@ const struct cli_verb cli_verb_list = {
         .help = "On a terminal, prints a table of the well-known names with the unique id, pid,\n"
                 "uid and display name of each owner and the methods it declared; with --peers,\n"
                 "a table of all connections instead. Otherwise (piped, or --json) prints the\n"
-                "daemon's answer as JSON: {\"names\": [...], \"peers\": [...]}.\n"
+                "daemon's answer as JSON: {\"names\": [...], \"peers\": [...], \"activatable\": [...]}.\n"
+                "Names the daemon can start on demand are listed with the owner\n"
+                "(activatable), or (starting) while their service starts.\n"
                 "\n"
                 "List options:\n"
                 "      --peers         list the connections rather than the names\n",

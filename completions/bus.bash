@@ -1,0 +1,141 @@
+# bash completion for bus(1), the command-line client of busd.
+#
+# Completes verbs, options (global and per verb) and their fixed values, and
+# asks the bus itself for what it knows: well-known names for `call`,
+# `introspect` and `serve` (`bus list`), a destination's methods for `call`
+# (`bus introspect`), and commands after `serve ... --`. The bus is asked with
+# the --address/--system/--seqpacket given on the command line and a short
+# timeout, so a missing or slow bus only means no suggestions.
+#
+# shellcheck disable=SC2207 # COMPREPLY=($(compgen ...)): the completion idiom
+
+_bus_query()
+{
+        # $1...: a bus verb and its arguments; prints compact JSON or nothing
+        local i bus_args=()
+        for ((i = 1; i < cword; i++)); do
+                case ${words[i]} in
+                --system | -S | --seqpacket) bus_args+=("${words[i]}") ;;
+                -a | --address) bus_args+=(--address "${words[i + 1]}") ;;
+                --address=*) bus_args+=("${words[i]}") ;;
+                esac
+        done
+        "${words[0]}" "${bus_args[@]}" --timeout 1000 --json --compact "$@" 2>/dev/null
+}
+
+_bus_names()
+{
+        # well-known names on the bus, and the daemon's own
+        local json
+        json=$(_bus_query list) || return
+        json=${json%%\"peers\":*}
+        printf '%s\n' org.busd
+        grep -o '"name":"[^"]*"' <<<"$json" | sed 's/^"name":"//; s/"$//'
+}
+
+_bus_methods()
+{
+        # methods that $1 declared
+        local json
+        json=$(_bus_query introspect "$1") || return
+        json=${json#*\"methods\":}
+        # a method is {"name":... right after [ or , (not a "params" shape)
+        grep -oE '[[,]\{"name":"[^"]*"' <<<"$json" | sed 's/^.{"name":"//; s/"$//'
+}
+
+_bus()
+{
+        local cur prev words cword
+        _init_completion -n : || return
+
+        local verbs="call publish listen serve list introspect status ping help"
+        local global_opts="--address --system --seqpacket --timeout --json --text --pretty --compact --color --help --version"
+
+        # An option's argument.
+        case $prev in
+        -a | --address)
+                compopt -o nospace
+                if [[ $cur == unix:* || $cur == seqpacket:* ]]; then
+                        local scheme=${cur%%:*}
+                        COMPREPLY=($(compgen -f -- "${cur#*:}"))
+                        COMPREPLY=("${COMPREPLY[@]/#/$scheme:}")
+                        __ltrim_colon_completions "$cur"
+                else
+                        COMPREPLY=($(compgen -W "unix: seqpacket:" -- "$cur") $(compgen -f -- "$cur"))
+                fi
+                return
+                ;;
+        --color | --colour)
+                COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
+                return
+                ;;
+        -t | --timeout | -n | --count | --jobs | --declare | --params-shape | --result-shape)
+                return
+                ;;
+        esac
+
+        # The verb, its position and the non-option words after it.
+        local i verb="" args=() dashdash=0
+        for ((i = 1; i < cword; i++)); do
+                case ${words[i]} in
+                -a | --address | -t | --timeout | --color | --colour | -n | --count | --jobs | --declare | \
+                        --params-shape | --result-shape)
+                        ((i++))
+                        ;;
+                --)
+                        if [[ $verb == serve ]]; then
+                                dashdash=$i
+                                break
+                        fi
+                        ;;
+                -*) ;;
+                *)
+                        if [[ -z $verb ]]; then
+                                verb=${words[i]}
+                        else
+                                args+=("${words[i]}")
+                        fi
+                        ;;
+                esac
+        done
+
+        # serve NAME METHOD -- COMMAND [ARGS...]: complete the command.
+        if ((dashdash > 0)); then
+                _command_offset $((dashdash + 1))
+                return
+        fi
+
+        if [[ -z $verb ]]; then
+                if [[ $cur == -* ]]; then
+                        COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
+                else
+                        COMPREPLY=($(compgen -W "$verbs" -- "$cur"))
+                fi
+                return
+        fi
+
+        local verb_opts=""
+        case $verb in
+        call) verb_opts="--oneway --raw" ;;
+        listen) verb_opts="--count --ready" ;;
+        serve) verb_opts="--declare --params-shape --result-shape --jobs --allow-replacement --replace --queue --ready" ;;
+        list) verb_opts="--peers" ;;
+        esac
+        if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "$verb_opts $global_opts" -- "$cur"))
+                return
+        fi
+
+        case $verb,${#args[@]} in
+        call,0 | introspect,0 | serve,0)
+                COMPREPLY=($(compgen -W "$(_bus_names)" -- "$cur"))
+                ;;
+        call,1)
+                COMPREPLY=($(compgen -W "$(_bus_methods "${args[0]}")" -- "$cur"))
+                ;;
+        help,0)
+                COMPREPLY=($(compgen -W "${verbs% help}" -- "$cur"))
+                ;;
+        esac
+        __ltrim_colon_completions "$cur"
+} && complete -F _bus bus

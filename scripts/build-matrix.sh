@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# build-matrix.sh [PARENT_DIR]: compile-only check that the tree builds without
+# a single warning (BUS_WERROR=ON) with gcc and clang, each at -O0 and at
+# -O3 -DNDEBUG (optimisation finds other warnings, e.g. -Wmaybe-uninitialized,
+# and NDEBUG turns asserts off, which must change nothing but speed).
+#
+# Four build trees: PARENT_DIR/{gcc,clang}-{O0,O3} (default PARENT_DIR:
+# build-matrix/ at the top of the tree). Every cell is built even if one
+# fails; the exit status is non-zero if any failed, and the first lines of
+# each failure are printed. Tests are not run here: test.sh runs the suite.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+parent=${1:-$root/build-matrix}
+jobs=$(nproc)
+mkdir -p "$parent"
+parent=$(cd "$parent" && pwd)
+
+failed=()
+for cc in gcc clang; do
+        for opt in O0 O3; do
+                dir=$parent/$cc-$opt
+                log=$dir.log
+                case $opt in
+                O0) flags="-O0 -g" ;;
+                O3) flags="-O3 -DNDEBUG" ;;
+                esac
+                start=$(date +%s)
+                # CMAKE_BUILD_TYPE=None: only our flags, none of the build type's own
+                if CC=$cc cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=None -DCMAKE_C_FLAGS="$flags" \
+                        -DBUS_WERROR=ON -DBUS_SANITIZE=OFF -DBUS_FUZZ=OFF >"$log" 2>&1 &&
+                        cmake --build "$dir" -j"$jobs" >>"$log" 2>&1; then
+                        printf '%-10s %-14s ok      (%ds)\n' "$cc" "$flags" $(($(date +%s) - start))
+                else
+                        printf '%-10s %-14s FAILED  (%ds; log: %s)\n' "$cc" "$flags" $(($(date +%s) - start)) "$log"
+                        grep -E -m 20 'error|warning' "$log" | sed 's/^/    /'
+                        failed+=("$cc-$opt")
+                fi
+        done
+done
+if [ ${#failed[@]} -gt 0 ]; then
+        echo "build matrix: FAILED: ${failed[*]}" >&2
+        exit 1
+fi
+echo "build matrix: all 4 builds clean"
