@@ -2,6 +2,7 @@
  * (docs/protocol.md §4.6). Builds JSON answers from the router's state; no
  * I/O. */
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buslimits.h"
@@ -109,6 +110,17 @@ static struct json_object *do_list(struct router *r)
         return res;
 }
 
+#define STATS_MAX_PEERS 256
+
+static int by_queue(const void *a, const void *b)
+{
+        const struct peer *x = *(struct peer *const *)a, *y = *(struct peer *const *)b;
+
+        if (x->queued_bytes != y->queued_bytes)
+                return x->queued_bytes > y->queued_bytes ? -1 : 1;
+        return x->id < y->id ? -1 : x->id > y->id;
+}
+
 static struct json_object *do_stats(struct router *r)
 {
         const struct router_stats *s = &r->stats;
@@ -134,9 +146,20 @@ static struct json_object *do_stats(struct router *r)
         U64("names", registry_count(r->registry));
         U64("held_calls", activate_held_count(r->acts));
 #undef U64
-        lh_foreach(r->peers, e)
-        {
-                struct peer *p = lh_entry_v(e);
+        /* the connections with the most queued first, at most STATS_MAX_PEERS:
+         * the answer must fit a client's max_recv however many are connected */
+        size_t n = 0, total = router_peer_count(r);
+        struct peer **all = calloc(total ? total : 1, sizeof(*all));
+        if (all) {
+                lh_foreach(r->peers, e)
+                {
+                        if (n < total)
+                                all[n++] = lh_entry_v(e);
+                }
+                qsort(all, n, sizeof(*all), by_queue);
+        }
+        for (size_t i = 0; all && i < n && i < STATS_MAX_PEERS; i++) {
+                struct peer *p = all[i];
                 struct json_object *q = json_object_new_object();
                 json_object_object_add(q, "unique", json_object_new_string(p->unique));
                 json_object_object_add(q, "name", str_or_null(p->display));
@@ -149,6 +172,8 @@ static struct json_object *do_stats(struct router *r)
                 json_object_object_add(q, "pending_calls", json_object_new_uint64(p->n_calls_out));
                 json_object_array_add(peers, q);
         }
+        free(all);
+        json_object_object_add(o, "peers_total", json_object_new_uint64(total));
         json_object_object_add(o, "peers", peers);
         return o;
 }

@@ -95,12 +95,29 @@ static void on_closed(uv_handle_t *h)
         free(c);
 }
 
+/* Reads and throws away what the client sent but we did not read (bounded):
+ * closing a socket with unread data makes the kernel report ECONNRESET to
+ * the client, which could then miss the error we just wrote it. */
+static void discard_input(struct conn *c)
+{
+        uv_os_fd_t fd = c->fd;
+        char scratch[4096];
+
+        if (!c->seqpacket && uv_fileno((uv_handle_t *)&c->h.pipe, &fd) < 0)
+                return;
+        for (int i = 0; i < 256; i++)
+                if (recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT | MSG_TRUNC) <= 0)
+                        break;
+}
+
 void conn_close(struct conn *c, const char *why)
 {
         struct server *srv = c->srv;
 
         if (c->closing)
                 return;
+        if (c->draining)
+                discard_input(c);
         c->closing = true;
         if (srv->opt->verbose)
                 server_log(srv, "%s (pid %d) disconnected: %s", c->peer.unique, (int)c->peer.pid, why);
@@ -151,7 +168,7 @@ static void fail_and_close(struct conn *c, const char *code, const char *what)
         char text[200];
 
         snprintf(text, sizeof(text), "%s; closing the connection", what);
-        struct buf *b = router_error_buf(code, text);
+        struct buf *b = router_error_buf(c->srv->router, code, text);
         if (b && outq_push(&c->q, b) < 0)
                 buf_unref(b);
         conn_drain(c, what);
@@ -512,20 +529,16 @@ static int setup(struct conn *c, int fd, const char *transport, size_t max_messa
 /* Over the connection limit: tell the client why and hang up. */
 static bool over_limit(struct server *srv, int fd)
 {
-        char msg[256];
-        const char *what;
+        static const char what[] = "too many connections (max_connections)";
 
-        if (srv->nconns >= srv->opt->max_connections)
-                what = "too many connections (max_connections)";
-        else
+        if (srv->nconns < srv->opt->max_connections)
                 return false;
-        int n = snprintf(msg, sizeof(msg),
-                         "{\"type\":\"error\",\"id\":null,\"code\":\"limit\",\"message\":\"%s; closing the "
-                         "connection\",\"sender\":\"org.busd\"}\n",
-                         what);
-        if (send(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+        struct buf *b = router_error_buf(srv->router, "limit", "too many connections (max_connections); closing the "
+                                                                "connection");
+        if (b && send(fd, b->data, b->len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
                 /* nothing more to do: the connection is refused either way */
         }
+        buf_unref(b);
         server_log(srv, "refused a connection: %s", what);
         return true;
 }

@@ -231,8 +231,9 @@ void router_reply_own(struct router *r, struct peer *p, const struct msg *m, str
         send_own(r, p, m, wire_reply(m->id, result, BUS_DAEMON_NAME));
 }
 
-struct buf *router_error_buf(const char *code, const char *message)
+struct buf *router_error_buf(struct router *r, const char *code, const char *message)
 {
+        r->stats.errors++;
         return wire_error(false, 0, -1, code, message, BUS_DAEMON_NAME, NULL);
 }
 

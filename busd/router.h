@@ -90,9 +90,10 @@ int router_set_activatable(struct router *r, const struct activatable *entries, 
  * name", ...): every call held for it gets `activation_failed` at once. */
 void router_activation_failed(struct router *r, const char *name, const char *reason);
 
-/* Builds an error message (for framing errors the carrier reports itself).
+/* Builds an error message (for framing errors the carrier reports itself),
+ * counted in the daemon's `errors`.
  * Returns a new buf (caller owns the reference) or NULL. */
-struct buf *router_error_buf(const char *code, const char *message);
+struct buf *router_error_buf(struct router *r, const char *code, const char *message);
 
 /* Statistics for tests and the stats method. */
 size_t router_peer_count(const struct router *r);

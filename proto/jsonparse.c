@@ -121,6 +121,8 @@ static int check(const char *s, size_t len, int max_depth, size_t *ret_pos, cons
 
                 if (c == '"') {
                         /* string: no raw control characters; escapes are checked by json-c */
+                        size_t start = i;
+                        bool nul = false;
                         i++;
                         while (i < len && s[i] != '"') {
                                 unsigned char k = (unsigned char)s[i];
@@ -137,9 +139,23 @@ static int check(const char *s, size_t len, int max_depth, size_t *ret_pos, cons
                                         i += n;
                                         continue;
                                 }
+                                if (k == '\\' && i + 5 < len && memcmp(s + i + 1, "u0000", 5) == 0)
+                                        nul = true;
                                 i += (k == '\\' && i + 1 < len) ? 2 : 1;
                         }
                         i++;
+                        if (nul) {
+                                /* json-c keeps member names as C strings: a name with
+                                 * U+0000 would reach receivers cut short */
+                                size_t j = i;
+                                while (j < len && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r' || s[j] == '\n'))
+                                        j++;
+                                if (j < len && s[j] == ':') {
+                                        i = start;
+                                        why = "member name with U+0000";
+                                        goto fail;
+                                }
+                        }
                         continue;
                 }
                 if (c == '-' || (c >= '0' && c <= '9')) {

@@ -15,6 +15,9 @@ jobs=$(nproc)
 mkdir -p "$parent"
 parent=$(cd "$parent" && pwd)
 
+# build everything that can be built, so that one run reports every warning
+keep_going() { if [ -f "$1/build.ninja" ]; then echo "-k 0"; else echo "-k"; fi; }
+
 failed=()
 for cc in gcc clang; do
         for opt in O0 O3; do
@@ -28,11 +31,11 @@ for cc in gcc clang; do
                 # CMAKE_BUILD_TYPE=None: only our flags, none of the build type's own
                 if CC=$cc cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=None -DCMAKE_C_FLAGS="$flags" \
                         -DBUS_WERROR=ON -DBUS_SANITIZE=OFF -DBUS_FUZZ=OFF >"$log" 2>&1 &&
-                        cmake --build "$dir" -j"$jobs" >>"$log" 2>&1; then
+                        cmake --build "$dir" -j"$jobs" -- $(keep_going "$dir") >>"$log" 2>&1; then
                         printf '%-10s %-14s ok      (%ds)\n' "$cc" "$flags" $(($(date +%s) - start))
                 else
                         printf '%-10s %-14s FAILED  (%ds; log: %s)\n' "$cc" "$flags" $(($(date +%s) - start)) "$log"
-                        grep -E -m 20 'error|warning' "$log" | sed 's/^/    /'
+                        grep -E 'error|warning' "$log" | grep -v 'not remade' | head -n 20 | sed 's/^/    /'
                         failed+=("$cc-$opt")
                 fi
         done

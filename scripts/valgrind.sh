@@ -7,8 +7,12 @@
 # util/busdproc.c, tests/integration/daemon_harness.py and cli_test.py):
 #   1. the C tests (unit, fuzz corpus replay, libbus integration) through
 #      `ctest -T memcheck`, so that the test programs run under valgrind too;
-#   2. the tests whose program is Python or bus-bench (py_*, cli_*, bench_*),
-#      plainly: only their daemon runs under valgrind.
+#   2. the tests whose program is Python, bus-bench or an install check
+#      (py_*, cli_*, bench_*, install_*), plainly: only their busd runs under
+#      valgrind.
+# Every test's TIMEOUT is multiplied by $VALGRIND_TIMEOUT_SCALE (default 10)
+# in the build tree's CTestTestfile.cmake files (the sources stay as they are).
+# Tests that measure busd's RSS skip themselves (daemon_harness.Daemon.rss_kib).
 # Any valgrind error (invalid access, uninitialised value, definite leak) fails
 # the test it happens in (--error-exitcode), and every report is also kept in
 # BUILD_DIR/valgrind-logs/ and printed at the end: daemons killed by a test
@@ -39,20 +43,24 @@ CC=${CC:-gcc} cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=None -DCMAKE_C_FLA
         -DBUS_SANITIZE=OFF -DBUS_FUZZ=OFF -DMEMORYCHECK_COMMAND="$(command -v valgrind)" \
         -DMEMORYCHECK_COMMAND_OPTIONS="$vg_opts --quiet" >/dev/null || exit 1
 cmake --build "$build" -j"$jobs" >/dev/null || { cmake --build "$build" -j1 2>&1 | tail -30; exit 1; }
+scale=${VALGRIND_TIMEOUT_SCALE:-10}
+find "$build" -name CTestTestfile.cmake -exec \
+        perl -pi -e 's/\bTIMEOUT "(\d+)"/"TIMEOUT \"" . ($1 * '"$scale"') . "\""/ge' {} +
 built=$(date +%s)
+not_c='^(py_|cli_|bench_|install_)'
 
 export BUSD_WRAPPER="valgrind $vg_opts --quiet --log-file=$logs/busd.%p.log"
 status=0
 t1=$built
 if [[ $phases == *1* ]]; then
         echo "=== 1. C tests under ctest -T memcheck, busd under valgrind"
-        (cd "$build" && ctest -T memcheck -E '^(py_|cli_|bench_)' -j"$jobs" --output-on-failure "$@") || status=1
+        (cd "$build" && ctest -T memcheck -E "$not_c" -j"$jobs" --output-on-failure "$@") || status=1
         t1=$(date +%s)
 fi
 t2=$t1
 if [[ $phases == *2* ]]; then
-        echo "=== 2. Python, CLI and bench tests, busd under valgrind"
-        (cd "$build" && ctest -R '^(py_|cli_|bench_)' -j"$jobs" --output-on-failure "$@") || status=1
+        echo "=== 2. Python, CLI, bench and install tests, busd under valgrind"
+        (cd "$build" && ctest -R "$not_c" -j"$jobs" --output-on-failure "$@") || status=1
         t2=$(date +%s)
 fi
 

@@ -6,7 +6,9 @@
  * daemon relays payloads (busd/wire.h flags) is accepted again by the same
  * rules and is the same value; a valid message has the members its type
  * requires, with valid syntax; an invalid one has an error text and a wire
- * code. */
+ * code. Nothing of one message carries over to the next (the daemon parses
+ * every client's messages with one parser): after each input, probe messages
+ * parse exactly as they do with a fresh parser. */
 #include <json-c/json.h>
 #include <string.h>
 
@@ -69,17 +71,95 @@ static void check_valid(const struct msg *m)
         }
 }
 
+/* Sensitive to what a parser might keep from an earlier text: a leading low
+ * surrogate (json-c keeps a pending high one across resets), escaped and
+ * plain member names (duplicate check), a nesting depth at the limit. */
+static const char *const probes[] = {
+        "{\"type\":\"publish\",\"topic\":\"a.b\",\"data\":[\"\\ude00\",\"x\\u0041y\",{\"ab\":1,\"\\u0061c\":2}]}",
+        "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+        "{\"ab\":1,\"\\u0061b\":2}",
+};
+#define NPROBES (sizeof(probes) / sizeof(probes[0]))
+
+struct probe_result {
+        int r;
+        struct json_object *v;
+};
+
+static void probe(struct jsonparse *p, size_t i, struct probe_result *ret)
+{
+        char err[256];
+
+        ret->v = NULL;
+        ret->r = jsonparse_parse(p, probes[i], strlen(probes[i]), &ret->v, err, sizeof(err));
+}
+
+/* p parses the probes as a fresh parser does. */
+static void check_probes(struct jsonparse *p)
+{
+        static struct probe_result want[NPROBES];
+        static bool have;
+
+        if (!have) {
+                struct jsonparse *fresh = jsonparse_new(BUS_MAX_DEPTH);
+                FUZZ_CHECK(fresh);
+                for (size_t i = 0; i < NPROBES; i++)
+                        probe(fresh, i, &want[i]);
+                jsonparse_free(fresh);
+                have = true;
+        }
+        for (size_t i = 0; i < NPROBES; i++) {
+                struct probe_result got;
+                probe(p, i, &got);
+                if (got.r != want[i].r || !json_object_equal(got.v, want[i].v)) {
+                        fprintf(stderr, "after this input, %s parses as %s\n", probes[i],
+                                got.r < 0 ? "an error" : json_object_to_json_string(got.v));
+                        FUZZ_CHECK(!"a message's parse does not depend on the one before");
+                }
+                json_object_put(got.v);
+        }
+}
+
+static void check_message(struct jsonparse *p, const uint8_t *data, size_t size);
+
+/* U+0000 characters in the strings of a valid JSON text: \u0000 escapes
+ * (raw NUL bytes are refused). */
+static size_t nul_escapes(const char *s, size_t len)
+{
+        size_t n = 0;
+        bool in_string = false;
+
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] == '"') {
+                        in_string = !in_string;
+                } else if (in_string && s[i] == '\\' && i + 1 < len) {
+                        if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
+                                n++;
+                        i++; /* the escaped character */
+                }
+        }
+        return n;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         static struct jsonparse *p;
+
+        if (!p)
+                p = jsonparse_new(BUS_MAX_DEPTH);
+        FUZZ_CHECK(p);
+        check_message(p, data, size);
+        check_probes(p);
+        return 0;
+}
+
+static void check_message(struct jsonparse *p, const uint8_t *data, size_t size)
+{
         struct json_object *root = NULL, *again = NULL;
         char err[512];
         size_t pos;
         const char *why;
 
-        if (!p)
-                p = jsonparse_new(BUS_MAX_DEPTH);
-        FUZZ_CHECK(p);
         err[0] = 0;
         int r = jsonparse_parse(p, (const char *)data, size, &root, err, sizeof(err));
         int c = jsonparse_check((const char *)data, size, &pos, &why);
@@ -90,7 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (r < 0) {
                 FUZZ_CHECK(root == NULL && err[0]);
                 FUZZ_CHECK(strncmp(err, "invalid JSON", 12) == 0);
-                return 0;
+                return;
         }
         FUZZ_CHECK(root || size >= 4); /* only "null" parses to NULL, and it is refused */
 
@@ -105,6 +185,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         FUZZ_CHECK(json_object_equal(root, again));
         json_object_put(again);
+        /* nothing was cut at a U+0000 (json-c keeps member names as C strings) */
+        FUZZ_CHECK(nul_escapes(s, len) == nul_escapes((const char *)data, size));
 
         struct msg m;
         err[0] = 0;
@@ -114,5 +196,4 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         else
                 FUZZ_CHECK(err[0] && strcmp(msg_error_code(e), "ok") != 0);
         json_object_put(root);
-        return 0;
 }

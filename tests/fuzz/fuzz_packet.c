@@ -199,7 +199,7 @@ static void packet(struct world *w, int i, const uint8_t *data, size_t len, bool
                 FUZZ_CHECK(r == FRAME_TOO_LARGE);
                 FUZZ_CHECK(got == (size_t)-1); /* out-parameters untouched on failure */
                 /* the violation: an error, then the connection is drained */
-                struct buf *b = router_error_buf("too_large", "a packet is larger than max_message; closing");
+                struct buf *b = router_error_buf(w->r, "too_large", "a packet is larger than max_message; closing");
                 FUZZ_CHECK(b);
                 check_sent(b, f->peer.max_recv);
                 buf_unref(b);

@@ -16,8 +16,8 @@ cuts it for staying stuck.
 """
 import time
 
-from daemon_harness import WAIT, bind_transports, main, DaemonTest
-from test_reliability_common import ASAN_ENV, assert_back_to_idle, report, scaled, wait_until
+from daemon_harness import WAIT, DaemonTest, bind_transports, main
+from test_reliability_common import ASAN_ENV, assert_back_to_idle, report, scaled
 
 QUEUE = 65536
 EVENT_DATA = 8000

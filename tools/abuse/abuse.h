@@ -9,7 +9,8 @@
  * the bus; none of those calls may fail. At the end the daemon's counters
  * must be back where they started and its memory near its baseline
  * (main.c). Blocking client code for the control processes and the stats
- * connection is in client.c.
+ * connection is in client.c; names, the random generator and byte buffers in
+ * util.c.
  *
  * A development tool: built with the tree, not installed.
  * See docs/reliability.md.
@@ -22,7 +23,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* ---- classes of frames (gen.c) ------------------------------------------- */
+/* ---- classes of frames (gen.c; names, random numbers, buffers: util.c) ---- */
 
 enum cls {
         CL_TRUNCATED,   /* a valid message cut short */
@@ -179,6 +180,7 @@ enum transport { T_STREAM, T_SEQPACKET, T_COUNT };
 struct flood_opts {
         const char *addr[T_COUNT]; /* NULL: that transport is not used */
         unsigned connections;      /* per transport */
+        unsigned silent;           /* per transport: connections that never say hello */
         uint64_t frames;           /* malformed frames to send in all; 0: no limit */
         double duration_s;         /* 0: no limit */
         uint64_t seed;
@@ -193,13 +195,15 @@ struct flood_stats {
         uint64_t malformed;                 /* all frames except the valid boundary ones */
         uint64_t bytes_sent;
         uint64_t answers[C_COUNT];          /* errors received, by code */
-        uint64_t router_errors;             /* of which the router counts in stats `errors` */
+        uint64_t router_errors;             /* errors received: the daemon counts each in stats `errors` */
         uint64_t replies;
         uint64_t no_answer;                 /* blank lines: nothing expected, nothing came */
         uint64_t batches;
         uint64_t connects[T_COUNT];
         uint64_t fatal_closes;              /* too_large then closed, as expected */
         uint64_t evicted;                   /* limit / hello_timeout before hello */
+        uint64_t silent_connects;           /* connections that never said hello */
+        uint64_t resets;                    /* seqpacket ECONNRESET before the daemon's last packets */
         uint64_t churn_closes;              /* closed by us between batches */
         uint64_t unsolicited;               /* events or notices nobody asked for */
         uint64_t failures;                  /* answers that were not what the frame must get */

@@ -32,6 +32,7 @@ enum phase { PH_PRE, PH_HELLO, PH_POST };
 
 struct aconn {
         enum transport t;
+        bool silent; /* never says hello: waits to be evicted or timed out */
         int fd;
         enum phase phase;
         bool hello_done; /* as the daemon sees it once it reads this batch */
@@ -61,7 +62,6 @@ struct flood {
         size_t n;
         struct json_tokener *tok;
         char *seqbuf;
-        uint64_t generated; /* malformed frames put in batches */
         bool stopping;
         unsigned shown;
 };
@@ -229,6 +229,17 @@ static int start_batch(struct flood *f, struct aconn *c)
         c->fatal_sent = false;
         c->busy = true;
         c->last_progress_us = now_us();
+        if (c->silent) {
+                /* nothing, or part of a line: then only the daemon's limits end it */
+                f->st->silent_connects++;
+                if (c->t == T_STREAM && gen_below(&f->g, 2) == 0) {
+                        bytes_str(&c->out, "{\"type\":\"hello\",\"name\":\"");
+                        bytes_reserve(&c->out, 60000);
+                        memset(c->out.p + c->out.len, 'x', 60000);
+                        c->out.len += 60000;
+                }
+                return 0;
+        }
         f->st->batches++;
         if (c->phase == PH_HELLO) {
                 c->barrier_id = f->g.next_id++;
@@ -240,14 +251,12 @@ static int start_batch(struct flood *f, struct aconn *c)
                 enum cls cls = !c->hello_done && gen_below(&f->g, 4) == 0 ? CL_PREHELLO : CL_COUNT;
                 if (gen_frame(&f->g, cls, seq, c->hello_done, c->max_message, &c->out, &e) < 0 || add_expect(c, &e) < 0)
                         return -ENOMEM;
-                f->generated += malformed(&e);
         }
         if (gen_below(&f->g, c->phase == PH_PRE ? 8 : 64) == 0) {
                 /* the last frame is over the limit: too_large, then closed */
                 if (gen_frame(&f->g, CL_OVERSIZE, seq, c->hello_done, c->max_message, &c->out, &e) < 0 ||
                     add_expect(c, &e) < 0)
                         return -ENOMEM;
-                f->generated++;
                 c->fatal_sent = true;
         } else {
                 c->barrier_id = f->g.next_id++;
@@ -267,6 +276,8 @@ static bool write_pending(const struct aconn *c)
 {
         if (!c->busy || c->fd < 0 || c->expect_eof)
                 return false;
+        if (c->silent)
+                return c->t == T_STREAM && c->out_off < c->out.len;
         return c->t == T_STREAM ? c->out_off < c->out.len : c->send_idx < c->nexp;
 }
 
@@ -368,6 +379,14 @@ static bool on_answer(struct flood *f, struct aconn *c, const char *s, size_t le
                 id = (uint64_t)json_object_get_uint64(v);
         }
         skip_silent(f, c);
+        if (!c->expect_eof && c->next >= c->nexp && is_error && !c->hello_done &&
+            (code == C_HELLO_TIMEOUT || code == C_LIMIT)) {
+                f->st->evicted++; /* a silent connection's end */
+                f->st->answers[code]++;
+                c->expect_eof = c->eof_is_eviction = true;
+                json_object_put(m);
+                return true;
+        }
         if (c->expect_eof || c->next >= c->nexp) {
                 json_object_put(m);
                 fail(f, c, c->expect_eof ? "a message after the answer that closes the connection"
@@ -408,6 +427,7 @@ static bool on_answer(struct flood *f, struct aconn *c, const char *s, size_t le
                  * us out (hello_timeout): an answer, then the end */
                 f->st->evicted++;
                 f->st->answers[code]++;
+                f->st->router_errors++;
                 c->expect_eof = c->eof_is_eviction = true;
                 json_object_put(m);
                 return true;
@@ -420,8 +440,7 @@ static bool on_answer(struct flood *f, struct aconn *c, const char *s, size_t le
         c->last_progress_us = now_us();
         if (is_error) {
                 f->st->answers[code]++;
-                if (e->answer != A_FATAL)
-                        f->st->router_errors++;
+                f->st->router_errors++;
         } else if (is_reply) {
                 f->st->replies++;
         }
@@ -457,6 +476,13 @@ static void do_read(struct flood *f, struct aconn *c)
                         ssize_t n = recv(c->fd, f->seqbuf, SEQ_RECV, MSG_TRUNC | MSG_DONTWAIT);
                         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                                 return;
+                        if (n < 0 && errno == ECONNRESET) {
+                                /* the daemon closed while packets of ours were unread: a
+                                 * datagram socket reports that before the packets still
+                                 * queued for us (its last answer among them); read on */
+                                f->st->resets++;
+                                continue;
+                        }
                         if (n <= 0) {
                                 on_eof(f, c);
                                 return;
@@ -509,7 +535,8 @@ static bool limits_reached(struct flood *f, uint64_t t0)
 {
         const struct flood_opts *o = f->o;
 
-        if (o->frames && f->generated >= o->frames)
+        /* frames answered as they must be: those cut short by an eviction do not count */
+        if (o->frames && f->st->malformed >= o->frames)
                 return true;
         if (o->duration_s > 0 && (double)(now_us() - t0) / 1e6 >= o->duration_s)
                 return true;
@@ -532,8 +559,9 @@ int flood_run(const struct flood_opts *o, struct flood_stats *st)
         f->tok = json_tokener_new_ex(64);
         f->seqbuf = malloc(SEQ_RECV);
         for (int t = 0; t < T_COUNT; t++)
-                for (unsigned i = 0; o->addr[t] && i < o->connections && f->n < MAX_CONNS; i++) {
+                for (unsigned i = 0; o->addr[t] && i < o->connections + o->silent && f->n < MAX_CONNS; i++) {
                         f->c[f->n].t = (enum transport)t;
+                        f->c[f->n].silent = i >= o->connections;
                         f->c[f->n].fd = -1;
                         f->n++;
                 }
@@ -563,6 +591,10 @@ int flood_run(const struct flood_opts *o, struct flood_stats *st)
                 size_t active = 0;
                 for (size_t i = 0; i < f->n; i++) {
                         struct aconn *c = &f->c[i];
+                        if (c->silent && f->stopping && c->fd >= 0) {
+                                conn_reset(c);
+                                continue;
+                        }
                         if (!c->busy && !c->expect_eof) {
                                 if (f->stopping) {
                                         conn_reset(c);
@@ -573,7 +605,7 @@ int flood_run(const struct flood_opts *o, struct flood_stats *st)
                                         break;
                                 }
                         }
-                        if (c->fd >= 0 && now > c->last_progress_us + STALL_US) {
+                        if (c->fd >= 0 && !c->silent && now > c->last_progress_us + STALL_US) {
                                 fail(f, c, "no answer for 60 s", NULL, 0);
                                 conn_reset(c);
                         }
