@@ -1,6 +1,7 @@
 /* busmethods.c: the daemon as a destination: methods of org.busd
  * (docs/protocol.md §4.6). Builds JSON answers from the router's state; no
  * I/O. */
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,9 +179,9 @@ static struct json_object *do_stats(struct router *r)
         return o;
 }
 
-/* Reads the one string member `name` that owner/introspect take. Returns NULL
- * after answering invalid_params. */
-static const char *param_name(struct router *r, struct peer *p, const struct msg *m)
+/* Reads the one string member `key` that owner/introspect ("name") and pidfd
+ * ("peer") take. Returns NULL after answering invalid_params. */
+static const char *param_name(struct router *r, struct peer *p, const struct msg *m, const char *want)
 {
         struct json_object *v = NULL;
         const char *s;
@@ -188,9 +189,9 @@ static const char *param_name(struct router *r, struct peer *p, const struct msg
         if (json_object_is_type(m->params, json_type_object)) {
                 json_object_object_foreach(m->params, key, val)
                 {
-                        if (strcmp(key, "name") != 0) {
-                                router_error_own(r, p, m, "invalid_params", "%s: unknown parameter '%.64s' (takes: name)",
-                                                 m->method.s, key);
+                        if (strcmp(key, want) != 0) {
+                                router_error_own(r, p, m, "invalid_params", "%s: unknown parameter '%.64s' (takes: %s)",
+                                                 m->method.s, key, want);
                                 return NULL;
                         }
                         v = val;
@@ -198,7 +199,7 @@ static const char *param_name(struct router *r, struct peer *p, const struct msg
         }
         if (!v || !json_object_is_type(v, json_type_string)) {
                 router_error_own(r, p, m, "invalid_params",
-                                 "%s takes {\"name\": NAME} with a well-known name or unique id", m->method.s);
+                                 "%s takes {\"%s\": NAME} with a well-known name or unique id", m->method.s, want);
                 return NULL;
         }
         s = json_object_get_string(v);
@@ -220,6 +221,44 @@ static struct peer *lookup(struct router *r, const char *name)
         struct peer *q = name[0] == ':' ? router_peer_by_unique(r, name, strlen(name))
                                         : registry_owner(r->registry, name);
         return q && q->hello_done ? q : NULL;
+}
+
+/* pidfd {"peer": NAME}: answers {"peer", "pid", "fd": ORDINAL} with a pidfd
+ * for the process behind NAME's connection passed along (SCM_RIGHTS); ORDINAL
+ * counts the descriptors passed to the asker on this connection (1, 2, ...)
+ * so that it can tell which one belongs to this answer. */
+static void do_pidfd(struct router *r, struct peer *p, const struct msg *m)
+{
+        const char *name = param_name(r, p, m, "peer");
+        struct peer *q;
+        int fd;
+
+        if (!name)
+                return;
+        if (!(q = lookup(r, name))) {
+                router_error_own(r, p, m, "no_owner", "no connection owns '%s'", name);
+                return;
+        }
+        if (!p->ops->send_fd) {
+                router_error_own(r, p, m, "unsupported", "your transport cannot receive descriptors");
+                return;
+        }
+        fd = q->ops->pidfd ? q->ops->pidfd(q) : -ENOPROTOOPT;
+        if (fd < 0) {
+                router_error_own(r, p, m, "unsupported", "no pidfd for %s: %s", q->unique,
+                                 fd == -ENOPROTOOPT || fd == -EINVAL ? "the kernel has no SO_PEERPIDFD (Linux 6.5)"
+                                 : fd == -ESRCH                       ? "its process has exited"
+                                                                      : strerror(-fd));
+                return;
+        }
+        struct json_object *res = json_object_new_object();
+        json_object_object_add(res, "peer", json_object_new_string(q->unique));
+        json_object_object_add(res, "pid", json_object_new_int64(q->pid));
+        json_object_object_add(res, "fd", json_object_new_uint64(p->fds_sent + 1));
+        int err = router_reply_own_fd(r, p, m, res, fd);
+        json_object_put(res);
+        if (err < 0)
+                router_error_own(r, p, m, "internal", "the pidfd could not be queued: %s", strerror(-err));
 }
 
 void busmethods_call(struct router *r, struct peer *p, const struct msg *m)
@@ -246,7 +285,7 @@ void busmethods_call(struct router *r, struct peer *p, const struct msg *m)
                         return;
                 res = do_stats(r);
         } else if (strcmp(method, "owner") == 0 || strcmp(method, "introspect") == 0) {
-                if (!(name = param_name(r, p, m)))
+                if (!(name = param_name(r, p, m, "name")))
                         return;
                 if (strcmp(name, BUS_DAEMON_NAME) == 0 && strcmp(method, "introspect") == 0) {
                         res = json_object_new_object();
@@ -257,7 +296,8 @@ void busmethods_call(struct router *r, struct peer *p, const struct msg *m)
                                                                   "{\"name\":\"list\",\"description\":\"names and connections\"},"
                                                                   "{\"name\":\"owner\",\"description\":\"who owns a name\",\"params\":{\"name\":\"string\"}},"
                                                                   "{\"name\":\"introspect\",\"description\":\"methods a name declared\",\"params\":{\"name\":\"string\"}},"
-                                                                  "{\"name\":\"stats\",\"description\":\"daemon counters and queues\"}]"));
+                                                                  "{\"name\":\"stats\",\"description\":\"daemon counters and queues\"},"
+                                                                  "{\"name\":\"pidfd\",\"description\":\"a pidfd for a connection's process, passed as a descriptor\",\"params\":{\"peer\":\"string\"}}]"));
                 } else if (!(q = lookup(r, name))) {
                         router_error_own(r, p, m, "no_owner", "no connection owns '%s'", name);
                         return;
@@ -273,9 +313,13 @@ void busmethods_call(struct router *r, struct peer *p, const struct msg *m)
                                                                                   : json_object_new_array());
                         }
                 }
+        } else if (strcmp(method, "pidfd") == 0) {
+                do_pidfd(r, p, m);
+                return;
         } else {
                 router_error_own(r, p, m, "unknown_method",
-                                 "org.busd has no method '%s' (methods: ping, list, owner, introspect, stats)", method);
+                                 "org.busd has no method '%s' (methods: ping, list, owner, introspect, stats, pidfd)",
+                                 method);
                 return;
         }
         router_reply_own(r, p, m, res);

@@ -45,6 +45,27 @@ static int peer_send(struct peer *p, struct buf *b)
         return 0;
 }
 
+static int peer_send_fd(struct peer *p, struct buf *b, int fd)
+{
+        struct conn *c = CONN(p);
+
+        if (c->closing) {
+                close(fd);
+                return -ENOTCONN;
+        }
+        if (outq_push_fd(&c->q, buf_ref(b), fd) < 0) {
+                buf_unref(b);
+                return -ENOMEM;
+        }
+        mark_dirty(c);
+        return 0;
+}
+
+static int peer_pidfd(struct peer *p)
+{
+        return conn_pidfd(CONN(p));
+}
+
 static void peer_kill(struct peer *p, const char *reason)
 {
         struct conn *c = CONN(p);
@@ -55,7 +76,9 @@ static void peer_kill(struct peer *p, const char *reason)
 }
 
 static void peer_flush(struct peer *p);
-static const struct peer_ops conn_ops = { .send = peer_send, .flush = peer_flush, .kill = peer_kill };
+static const struct peer_ops conn_ops = {
+        .send = peer_send, .flush = peer_flush, .kill = peer_kill, .send_fd = peer_send_fd, .pidfd = peer_pidfd,
+};
 
 /* The largest message the connection may send now: little before hello. */
 static size_t conn_max_message(const struct conn *c)
@@ -90,6 +113,7 @@ static void on_closed(uv_handle_t *h)
 
         if (c->seqpacket)
                 close(c->fd);
+        free(c->groups);
         outq_deinit(&c->q);
         frame_deinit(&c->frame);
         free(c);
@@ -350,12 +374,68 @@ static void on_write(uv_write_t *req, int status)
         mark_dirty(c);
 }
 
+/* How many items from the head go before the next one that carries a
+ * descriptor (it must start a sendmsg of its own), at most max. */
+static size_t items_before_fd(const struct outq *q, size_t from, size_t max)
+{
+        size_t i = from;
+
+        while (i < q->count && i - from < max && outq_fd_at(q, i) < 0)
+                i++;
+        return i - from;
+}
+
+/* The head item carries a descriptor: sendmsg it with SCM_RIGHTS (with the
+ * items after it up to the next descriptor). libuv cannot attach one to a
+ * write, and nothing is in flight, so writing on the fd directly keeps the
+ * order. Returns true if it made progress. */
+static bool stream_send_fd(struct conn *c)
+{
+        struct iovec iov[WRITE_BATCH];
+        union {
+                struct cmsghdr h;
+                char space[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        uv_os_fd_t sock;
+        int pass = outq_fd_at(&c->q, 0);
+        size_t n = 1 + items_before_fd(&c->q, 1, WRITE_BATCH - 1), bytes = 0;
+
+        if (uv_fileno((uv_handle_t *)&c->h.pipe, &sock) < 0)
+                return false;
+        n = outq_iov(&c->q, 0, iov, n, 0);
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n, .msg_control = ctl.space,
+                             .msg_controllen = sizeof(ctl.space) };
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &pass, sizeof(int));
+        ssize_t w = sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                        c->fd_wait = true; /* retried from the tick: libuv is not watching for POLLOUT */
+                else
+                        conn_close(c, strerror(errno));
+                return false;
+        }
+        close(outq_take_fd(&c->q, 0)); /* the client has its own copy now */
+        size_t done = outq_consume_bytes(&c->q, (size_t)w, &bytes);
+        wrote(c, bytes, done);
+        return true;
+}
+
 static void stream_flush(struct conn *c)
 {
         struct iovec iov[WRITE_BATCH];
 
         while (c->q.count > 0 && !c->writing && !c->closing) {
-                size_t n = outq_iov(&c->q, 0, iov, WRITE_BATCH, 0), total = 0, bytes = 0;
+                size_t upto = items_before_fd(&c->q, 0, WRITE_BATCH);
+                if (upto == 0) {
+                        if (!stream_send_fd(c))
+                                return;
+                        continue;
+                }
+                size_t n = outq_iov(&c->q, 0, iov, upto, 0), total = 0, bytes = 0;
                 for (size_t i = 0; i < n; i++)
                         total += iov[i].iov_len;
                 /* uv_buf_t is iovec-compatible on Unix */
@@ -376,7 +456,7 @@ static void stream_flush(struct conn *c)
                         conn_close(c, "out of memory");
                         return;
                 }
-                n = outq_iov(&c->q, 0, iov, WRITE_BATCH, 0);
+                n = outq_iov(&c->q, 0, iov, items_before_fd(&c->q, 0, WRITE_BATCH), 0);
                 req->data = c;
                 c->inflight_items = n;
                 c->writing = true;
@@ -394,6 +474,10 @@ static void seq_flush(struct conn *c)
 {
         struct mmsghdr mm[SEND_BATCH];
         struct iovec iov[SEND_BATCH];
+        union {
+                struct cmsghdr h;
+                char space[CMSG_SPACE(sizeof(int))];
+        } ctl[SEND_BATCH];
 
         while (c->q.count > 0) {
                 size_t n = outq_iov(&c->q, 0, iov, SEND_BATCH, 1), bytes = 0;
@@ -401,6 +485,17 @@ static void seq_flush(struct conn *c)
                 for (size_t i = 0; i < n; i++) {
                         mm[i].msg_hdr.msg_iov = &iov[i];
                         mm[i].msg_hdr.msg_iovlen = 1;
+                        int pass = outq_fd_at(&c->q, i);
+                        if (pass < 0)
+                                continue;
+                        /* a descriptor passed with this packet; the queue closes ours once sent */
+                        mm[i].msg_hdr.msg_control = ctl[i].space;
+                        mm[i].msg_hdr.msg_controllen = sizeof(ctl[i].space);
+                        struct cmsghdr *cm = CMSG_FIRSTHDR(&mm[i].msg_hdr);
+                        cm->cmsg_level = SOL_SOCKET;
+                        cm->cmsg_type = SCM_RIGHTS;
+                        cm->cmsg_len = CMSG_LEN(sizeof(int));
+                        memcpy(CMSG_DATA(cm), &pass, sizeof(int));
                 }
                 int sent = sendmmsg(c->fd, mm, (unsigned)n, MSG_DONTWAIT | MSG_NOSIGNAL);
                 if (sent < 0) {
@@ -491,6 +586,53 @@ static void start_reading(struct conn *c)
 }
 
 /* Registers the peer with its kernel credentials. */
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77 /* Linux 6.5; older kernels answer ENOPROTOOPT */
+#endif
+
+/* The client's supplementary groups, from the kernel at connect; optional
+ * (older kernels). Never from /proc, never from the client. The pidfd is not
+ * taken here: the kernel keeps the peer's pid from connect time, so
+ * conn_pidfd() asks for it when a client wants it, and idle connections do
+ * not cost a second descriptor each. */
+static void take_identity(struct conn *c, int fd)
+{
+        gid_t small[64];
+        socklen_t len = sizeof(small);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, small, &len) == 0) {
+                c->ngroups = len / sizeof(gid_t);
+        } else if (errno == ERANGE && len > sizeof(small) && len <= 65536 * sizeof(gid_t)) {
+                c->groups = malloc(len);
+                if (c->groups && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) == 0) {
+                        c->ngroups = len / sizeof(gid_t);
+                } else {
+                        free(c->groups);
+                        c->groups = NULL;
+                }
+        }
+        if (c->ngroups && !c->groups) {
+                c->groups = malloc(c->ngroups * sizeof(gid_t));
+                if (c->groups)
+                        memcpy(c->groups, small, c->ngroups * sizeof(gid_t));
+                else
+                        c->ngroups = 0;
+        }
+}
+
+int conn_pidfd(struct conn *c)
+{
+        int pidfd = -1;
+        socklen_t len = sizeof(pidfd);
+        uv_os_fd_t fd = c->fd;
+
+        if (!c->seqpacket && uv_fileno((uv_handle_t *)&c->h.pipe, &fd) < 0)
+                return -EBADF;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
+                return -errno;
+        return pidfd;
+}
+
 static int setup(struct conn *c, int fd, const char *transport, size_t max_message)
 {
         struct server *srv = c->srv;
@@ -499,6 +641,7 @@ static int setup(struct conn *c, int fd, const char *transport, size_t max_messa
 
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                 return -errno;
+        take_identity(c, fd);
         outq_init(&c->q);
         list_init(&c->dirty_link);
         list_init(&c->drain_link);
@@ -545,7 +688,10 @@ static bool over_limit(struct server *srv, int fd)
 
 static void on_closed_early(uv_handle_t *h)
 {
-        free(h->data);
+        struct conn *c = h->data;
+
+        free(c->groups);
+        free(c);
 }
 
 int conn_new_stream(struct server *srv, uv_pipe_t *listener)

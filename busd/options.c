@@ -27,6 +27,8 @@ static void usage(FILE *f)
                 "                           --system, else $XDG_CONFIG_HOME/" CONFIG_USER_PATH ");\n"
                 "                           command-line options override it; SIGHUP re-reads it\n"
                 "  --check-config           check the configuration file, then exit 0 or 1\n"
+                "  --policy-dir DIR         read policy.json and policy.d/ from DIR (default /etc/busd\n"
+                "                           for --system, else $XDG_CONFIG_HOME/busd)\n"
                 "  --services-dir DIR       read activation files from DIR (repeatable; replaces the\n"
                 "                           default directories, see busd(8))\n"
                 "  --listen ADDRESS         unix:/path (stream) or seqpacket:/path; repeatable;\n"
@@ -67,7 +69,7 @@ static int number(const char *opt, const char *s, unsigned long min, unsigned lo
 }
 
 enum { O_LISTEN = 256, O_READY, O_QUEUE, O_PENDING, O_NAMES, O_SUBS, O_STALL, O_MAXCONN, O_HANDSHAKES,
-       O_HELLO_TIMEOUT, O_CONFIG, O_CHECK_CONFIG, O_SERVICES_DIR };
+       O_HELLO_TIMEOUT, O_CONFIG, O_CHECK_CONFIG, O_SERVICES_DIR, O_POLICY_DIR };
 
 /* Options that set a configuration key: the ranges are the file's (config.c). */
 static const struct {
@@ -127,6 +129,7 @@ int options_parse(struct options *o, int argc, char **argv)
                 { "config", required_argument, NULL, O_CONFIG },
                 { "check-config", no_argument, NULL, O_CHECK_CONFIG },
                 { "services-dir", required_argument, NULL, O_SERVICES_DIR },
+                { "policy-dir", required_argument, NULL, O_POLICY_DIR },
                 { "listen", required_argument, NULL, O_LISTEN },
                 { "ready-fd", required_argument, NULL, O_READY },
                 { "queue-bytes", required_argument, NULL, O_QUEUE },
@@ -166,6 +169,13 @@ int options_parse(struct options *o, int argc, char **argv)
                         break;
                 case O_CHECK_CONFIG:
                         o->check_config = true;
+                        break;
+                case O_POLICY_DIR:
+                        if (optarg[0] != '/') {
+                                fprintf(stderr, "busd: --policy-dir needs an absolute path, not '%s'\n", optarg);
+                                return -EINVAL;
+                        }
+                        o->policy_dir = optarg;
                         break;
                 case O_SERVICES_DIR:
                         if (o->nservices_dirs == sizeof(o->services_dirs) / sizeof(o->services_dirs[0])) {

@@ -36,6 +36,7 @@ struct options {
         char config_path[PATH_MAX]; /* "" when there is no default (no HOME) */
         bool config_required;       /* --config given: the file must exist */
         char *services_dirs[8];     /* --services-dir, in order (none: the defaults) */
+        const char *policy_dir;     /* --policy-dir, or NULL for the default (policyload.h) */
         size_t nservices_dirs;
 
         /* the layers */

@@ -33,6 +33,14 @@ struct peer_ops {
          * closes it later, outside this call, and then calls
          * router_peer_remove(). `reason` is for the log. */
         void (*kill)(struct peer *p, const char *reason);
+        /* Queues b with a descriptor to pass along (SCM_RIGHTS). The carrier
+         * owns fd from the call on, also on failure. Returns 0 or a negative
+         * errno. May be NULL (the carrier cannot pass descriptors). */
+        int (*send_fd)(struct peer *p, struct buf *b, int fd);
+        /* A new pidfd for the process that made the connection (SO_PEERPIDFD),
+         * or a negative errno (-ENOPROTOOPT: the kernel has none). May be
+         * NULL. */
+        int (*pidfd)(struct peer *p);
 };
 
 struct peer {
@@ -63,6 +71,7 @@ struct peer {
 
         /* counters */
         uint64_t msgs_in, msgs_out, bytes_in;
+        uint64_t fds_sent; /* descriptors passed to it: a pidfd answer names its ordinal */
 
         /* relations, owned by the core modules */
         struct list owners;    /* struct owner (registry.c) */

@@ -45,6 +45,11 @@ struct router {
 /* Answers p's request: a reply with `result` (borrowed) when the request had
  * an id, nothing otherwise. */
 void router_reply_own(struct router *r, struct peer *p, const struct msg *m, struct json_object *result);
+/* Answers p's request (which has an id) with `result` and descriptor fd
+ * passed along; fd is the router's from the call on (closed on failure).
+ * Returns 0 or a negative errno (nothing was sent; the caller answers with an
+ * error). */
+int router_reply_own_fd(struct router *r, struct peer *p, const struct msg *m, struct json_object *result, int fd);
 /* Answers p's request with a daemon error (always sent; id null if none). */
 void router_error_own(struct router *r, struct peer *p, const struct msg *m, const char *code, const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));

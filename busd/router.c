@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "buslimits.h"
@@ -155,27 +156,39 @@ static void mark_full(struct router *r, struct peer *p)
         list_append(&r->stalled, &p->stalled_link);
 }
 
-/* Queues b for p. Returns 0, -ENOBUFS (relay to a full queue), -EMSGSIZE (too
- * large for p's transport), -ENOTCONN (p is gone) or -ENOMEM. The caller keeps
- * its reference to b either way. */
-static int enqueue(struct router *r, struct peer *p, struct buf *b, enum send_kind kind)
+/* Queues b for p, with descriptor fd to pass along unless it is -1 (the
+ * queue owns fd from the call on: closed on any failure). Returns 0, -ENOBUFS
+ * (relay to a full queue), -EMSGSIZE (too large for p's transport), -ENOTCONN
+ * (p is gone), -EOPNOTSUPP (p's carrier cannot pass descriptors) or -ENOMEM.
+ * The caller keeps its reference to b either way. */
+static int enqueue_fd(struct router *r, struct peer *p, struct buf *b, enum send_kind kind, int fd)
 {
         size_t limit = r->cfg.limits.queue_bytes;
+        int err = 0;
 
         if (p->removed)
-                return -ENOTCONN;
-        if (b->len - 1 > p->max_recv)
-                return -EMSGSIZE;
-        if (kind == SEND_RELAY && p->queued_bytes + b->len > limit && p->ops->flush) {
+                err = -ENOTCONN;
+        else if (b->len - 1 > p->max_recv)
+                err = -EMSGSIZE;
+        else if (fd >= 0 && !p->ops->send_fd)
+                err = -EOPNOTSUPP;
+        if (!err && kind == SEND_RELAY && p->queued_bytes + b->len > limit && p->ops->flush) {
                 /* it may simply not have been written to yet in this loop iteration */
                 p->ops->flush(p);
         }
-        if (kind == SEND_RELAY && p->queued_bytes + b->len > limit) {
+        if (!err && kind == SEND_RELAY && p->queued_bytes + b->len > limit) {
                 mark_full(r, p);
-                return -ENOBUFS;
+                err = -ENOBUFS;
         }
-        if (p->ops->send(p, b) < 0)
+        if (err) {
+                if (fd >= 0)
+                        close(fd);
+                return err;
+        }
+        if ((fd >= 0 ? p->ops->send_fd(p, b, fd) : p->ops->send(p, b)) < 0)
                 return -ENOMEM;
+        if (fd >= 0)
+                p->fds_sent++;
         p->queued_bytes += b->len;
         p->queued_msgs++;
         p->msgs_out++;
@@ -184,6 +197,11 @@ static int enqueue(struct router *r, struct peer *p, struct buf *b, enum send_ki
         if (p->queued_bytes > limit)
                 mark_full(r, p);
         return 0;
+}
+
+static int enqueue(struct router *r, struct peer *p, struct buf *b, enum send_kind kind)
+{
+        return enqueue_fd(r, p, b, kind, -1);
 }
 
 /* Sends a daemon-made message that answers p's own request m (NULL for
@@ -229,6 +247,20 @@ void router_reply_own(struct router *r, struct peer *p, const struct msg *m, str
         if (!m->has_id)
                 return;
         send_own(r, p, m, wire_reply(m->id, result, BUS_DAEMON_NAME));
+}
+
+int router_reply_own_fd(struct router *r, struct peer *p, const struct msg *m, struct json_object *result, int fd)
+{
+        struct buf *b = wire_reply(m->id, result, BUS_DAEMON_NAME);
+        int err;
+
+        if (!b) {
+                close(fd);
+                return -ENOMEM;
+        }
+        err = enqueue_fd(r, p, b, SEND_OWN, fd);
+        buf_unref(b);
+        return err;
 }
 
 struct buf *router_error_buf(struct router *r, const char *code, const char *message)

@@ -183,6 +183,16 @@ static void on_tick(uv_timer_t *t)
                 if (now >= c->drain_deadline)
                         conn_close(c, "its last messages could not be written in time");
         }
+        /* messages with a descriptor wait for room without libuv watching */
+        list_for_each(l, &srv->conns)
+        {
+                struct conn *c = list_entry(l, struct conn, link);
+                if (c->fd_wait) {
+                        c->fd_wait = false;
+                        if (!list_linked(&c->dirty_link))
+                                list_append(&srv->dirty, &c->dirty_link);
+                }
+        }
         /* oldest first: stop at the first one still within its time */
         list_for_each_safe(l, tmp, &srv->handshakes)
         {

@@ -92,6 +92,9 @@ struct conn {
         bool killed;           /* the router asked to disconnect it */
         bool resume_pending;   /* drained enough to read again: done from the flush loop */
         bool in_handshake;     /* has not said hello yet: in srv->handshakes */
+        bool fd_wait;          /* a message with a descriptor waits for room: retried from the tick */
+        gid_t *groups;         /* supplementary groups (SO_PEERGROUPS), or NULL */
+        size_t ngroups;
         uint64_t accepted_ms;
         uint64_t drain_deadline;
         struct list link;       /* in srv->conns */
@@ -133,3 +136,7 @@ void conn_close(struct conn *c, const char *why);
 void conn_drain(struct conn *c, const char *why);
 /* Tells a connection it took too long to say hello, then closes it. */
 void conn_hello_timeout(struct conn *c);
+/* A new pidfd for the client (SO_PEERPIDFD: the process that connected,
+ * recorded by the kernel at connect), or a negative errno (-ENOPROTOOPT before
+ * Linux 6.5, -ESRCH once it has exited). The caller owns it. */
+int conn_pidfd(struct conn *c);

@@ -98,6 +98,12 @@ struct transport {
         size_t max_recv;    /* longest message accepted from the daemon */
         uint64_t writes;    /* send()/sendmmsg() calls made, for tests and statistics */
         bool drained;       /* the last read emptied the socket (bus_run() then waits instead of reading) */
+        /* descriptors the daemon passed (SCM_RIGHTS), oldest first, with their
+         * ordinal on this connection (1, 2, ...: a pidfd answer names its own) */
+        int rfds[8];
+        uint64_t rfd_ord[8];
+        size_t rfd_n;
+        uint64_t rfd_count;
 };
 
 /* Connects a close-on-exec socket. nonblock: the socket is O_NONBLOCK and
@@ -110,6 +116,9 @@ int transport_connect(const struct address *a, bool nonblock, int *ret_fd);
 int transport_init(struct transport *t, int fd);
 /* Frees buffers and closes the fd. */
 void transport_deinit(struct transport *t);
+/* The descriptor the daemon passed as the ordinal-th on this connection
+ * (closing older ones nobody took), or -1 if it has not arrived. */
+int transport_take_fd(struct transport *t, uint64_t ordinal);
 /* Closes the fd (if any) and starts over on fd (-1: none, for between
  * connections) of the same socket type: queued output and partial input are
  * dropped, max_recv is the transport's default again. Returns 0 or -ENOMEM

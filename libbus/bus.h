@@ -90,6 +90,15 @@ const char *bus_unique_id(const struct bus *bus);
  * bus_open() bus. Any ret_* may be NULL. Returns 0, -ENOTCONN between
  * connections, or another negative errno from getsockopt(). */
 int bus_peer_creds(const struct bus *bus, uid_t *ret_uid, gid_t *ret_gid, pid_t *ret_pid);
+/* A pidfd (pidfd_open(2)) for the process behind another connection, `peer`
+ * (a unique id or a well-known name), taken by the daemon from the kernel
+ * when that connection was made (SO_PEERPIDFD): unlike a pid, it cannot come
+ * to name another process later. Blocking. On success *ret_fd is a new
+ * close-on-exec descriptor the caller owns and *ret_pid (may be NULL) its
+ * pid. Errors: -ENOENT no such connection (code "no_owner"), -EOPNOTSUPP the
+ * kernel gave the daemon none (code "unsupported"), -EPROTO the answer came
+ * without its descriptor, or as bus_call(). */
+int bus_get_pidfd(struct bus *bus, const char *peer, int *ret_fd, pid_t *ret_pid);
 /* Largest message this connection may send (from the welcome). */
 size_t bus_max_message(const struct bus *bus);
 /* Words describing the last failure on this bus ("" if none). */

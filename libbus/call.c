@@ -260,3 +260,39 @@ unsigned call_fail_all(struct bus *bus)
         }
         return n;
 }
+
+int bus_get_pidfd(struct bus *bus, const char *peer, int *ret_fd, pid_t *ret_pid)
+{
+        struct json_object *params, *res = NULL, *v;
+        int r;
+
+        if (!peer || !ret_fd)
+                return bus__fail(bus, -EINVAL, NULL, "bus_get_pidfd needs a peer and ret_fd");
+        params = json_object_new_object();
+        if (!params)
+                return bus__fail(bus, -ENOMEM, NULL, "out of memory");
+        json_object_object_add(params, "peer", json_object_new_string(peer));
+        r = bus_call(bus, "org.busd", "pidfd", params, BUS_TIMEOUT_DEFAULT, &res);
+        json_object_put(params);
+        if (r == -EREMOTEIO && bus_last_error_code(bus)) {
+                if (strcmp(bus_last_error_code(bus), "no_owner") == 0)
+                        return -ENOENT; /* the message stays as the daemon said it */
+                if (strcmp(bus_last_error_code(bus), "unsupported") == 0)
+                        return -EOPNOTSUPP;
+        }
+        if (r < 0)
+                return r;
+        /* the answer names the ordinal of its descriptor on this connection */
+        int64_t ord = json_object_object_get_ex(res, "fd", &v) && json_object_is_type(v, json_type_int)
+                              ? json_object_get_int64(v)
+                              : 0;
+        pid_t pid = json_object_object_get_ex(res, "pid", &v) ? (pid_t)json_object_get_int64(v) : 0;
+        json_object_put(res);
+        int fd = ord > 0 ? transport_take_fd(&bus->t, (uint64_t)ord) : -1;
+        if (fd < 0)
+                return bus__fail(bus, -EPROTO, NULL, "the daemon's pidfd answer came without its descriptor");
+        *ret_fd = fd;
+        if (ret_pid)
+                *ret_pid = pid;
+        return 0;
+}

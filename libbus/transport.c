@@ -69,8 +69,56 @@ int transport_init(struct transport *t, int fd)
         return 0;
 }
 
+static void drop_fds(struct transport *t)
+{
+        for (size_t i = 0; i < t->rfd_n; i++)
+                close(t->rfds[i]);
+        t->rfd_n = 0;
+        t->rfd_count = 0;
+}
+
+/* Keeps the descriptors a received message carried (SCM_RIGHTS). */
+static void collect_fds(struct transport *t, struct msghdr *mh)
+{
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                        continue;
+                size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < n; i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                        if (t->rfd_n == sizeof(t->rfds) / sizeof(t->rfds[0])) {
+                                /* nobody asked for the oldest: make room */
+                                close(t->rfds[0]);
+                                memmove(t->rfds, t->rfds + 1, (t->rfd_n - 1) * sizeof(int));
+                                memmove(t->rfd_ord, t->rfd_ord + 1, (t->rfd_n - 1) * sizeof(uint64_t));
+                                t->rfd_n--;
+                        }
+                        t->rfds[t->rfd_n] = fd;
+                        t->rfd_ord[t->rfd_n] = ++t->rfd_count;
+                        t->rfd_n++;
+                }
+        }
+}
+
+int transport_take_fd(struct transport *t, uint64_t ordinal)
+{
+        while (t->rfd_n > 0 && t->rfd_ord[0] <= ordinal) {
+                int fd = t->rfds[0];
+                bool match = t->rfd_ord[0] == ordinal;
+                memmove(t->rfds, t->rfds + 1, (t->rfd_n - 1) * sizeof(int));
+                memmove(t->rfd_ord, t->rfd_ord + 1, (t->rfd_n - 1) * sizeof(uint64_t));
+                t->rfd_n--;
+                if (match)
+                        return fd;
+                close(fd); /* an answer we gave up on carried it */
+        }
+        return -1;
+}
+
 void transport_deinit(struct transport *t)
 {
+        drop_fds(t);
         if (t->fd >= 0)
                 close(t->fd);
         t->fd = -1;
@@ -85,6 +133,7 @@ void transport_deinit(struct transport *t)
 
 int transport_reset(struct transport *t, int fd)
 {
+        drop_fds(t); /* ordinals count per connection */
         if (t->fd >= 0)
                 close(t->fd);
         t->fd = fd;
@@ -271,7 +320,16 @@ static ssize_t read_stream(struct transport *t, size_t budget, transport_msg_fn 
         size_t total = 0;
 
         while (total < budget) {
-                ssize_t n = recv(t->fd, t->in, t->in_cap, MSG_DONTWAIT);
+                union {
+                        struct cmsghdr h;
+                        char space[CMSG_SPACE(4 * sizeof(int))];
+                } ctl;
+                struct iovec iov = { t->in, t->in_cap };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
+                                     .msg_controllen = sizeof(ctl.space) };
+                ssize_t n = recvmsg(t->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                if (n > 0)
+                        collect_fds(t, &mh);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -305,9 +363,16 @@ static ssize_t read_seqpacket(struct transport *t, size_t budget, transport_msg_
         size_t total = 0;
 
         while (total < budget) {
+                union {
+                        struct cmsghdr h;
+                        char space[CMSG_SPACE(4 * sizeof(int))];
+                } ctl;
                 struct iovec iov = { t->in, t->in_cap };
-                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-                ssize_t n = recvmsg(t->fd, &mh, MSG_DONTWAIT);
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
+                                     .msg_controllen = sizeof(ctl.space) };
+                ssize_t n = recvmsg(t->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                if (n > 0)
+                        collect_fds(t, &mh);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;

@@ -3,10 +3,13 @@
 written from docs/protocol.md alone: handshake, calls and replies, events and
 patterns, names, introspection, the org.busd methods, identity. Every test
 runs over stream and seqpacket (the *Stream / *Seqpacket classes)."""
+import array
 import json
 import os
+import socket
 
 from daemon_harness import Client, DaemonTest, bind_transports, main
+from pyclient import BusError
 
 LIMIT_KEYS = {"max_message", "max_recv", "max_depth", "max_pending_calls", "queue_bytes", "max_names",
               "max_subscriptions", "max_methods", "stall_timeout_ms"}
@@ -506,7 +509,45 @@ class _Introspection:
         c = self.connect()
         res = c.call("org.busd", "introspect", {"name": "org.busd"})
         self.assertEqual(res["owner"], "org.busd")
-        self.assertEqual({m["name"] for m in res["methods"]}, {"ping", "list", "owner", "introspect", "stats"})
+        self.assertEqual({m["name"] for m in res["methods"]}, {"ping", "list", "owner", "introspect", "stats", "pidfd"})
+
+    def test_pidfd_answer_carries_a_pidfd_of_the_peers_process_as_scm_rights(self):
+        # §4.6: read with recvmsg(); the descriptor comes with the answer's first byte
+        svc = self.connect(names=["org.example.Pidfd"])
+        c = self.connect()
+        c.send({"type": "call", "id": 41, "dest": "org.busd", "method": "pidfd",
+                "params": {"peer": "org.example.Pidfd"}})
+        fds = []
+        data = b""
+        while not data.endswith(b"\n") or not data.strip():
+            chunk, anc, _, _ = c.sock.recvmsg(65537, socket.CMSG_SPACE(4 * 4))
+            self.assertTrue(chunk, "the daemon closed the connection")
+            for level, kind, payload in anc:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    fds += list(array.array("i", payload[:len(payload) - len(payload) % 4]))
+            data += chunk
+            if self.transport == "seqpacket":
+                break
+        msg = json.loads(data.strip())
+        try:
+            if msg["type"] == "error":
+                self.assertEqual(msg["code"], "unsupported")  # kernel without SO_PEERPIDFD
+                self.assertEqual(fds, [])
+                return
+            self.assertEqual(msg["id"], 41)
+            self.assertEqual(msg["result"], {"peer": svc.unique, "pid": os.getpid(), "fd": 1})
+            self.assertEqual(len(fds), 1)
+            with open("/proc/self/fdinfo/%d" % fds[0]) as f:
+                self.assertIn("Pid:\t%d\n" % os.getpid(), f.read())
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def test_pidfd_of_nobody_is_no_owner(self):
+        c = self.connect()
+        with self.assertRaises(BusError) as e:
+            c.call("org.busd", "pidfd", {"peer": "org.example.Nobody"})
+        self.assertEqual(e.exception.code, "no_owner")
 
     def test_list_shows_names_and_peers(self):
         svc = self.connect(name="clock service", names=["org.example.Clock", "org.example.Clock2"],
