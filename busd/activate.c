@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "peer.h"
+#include "quota.h"
 
 struct activation {
         struct activate *owner;
@@ -103,6 +104,7 @@ void held_call_free(struct held_call *h)
                 h->act->owner->held--;
         }
         h->caller->n_held--;
+        quota_sub(h->caller->acct, QUOTA_PENDING_CALLS, 1);
         list_unlink(&h->link);
         list_unlink(&h->caller_link);
         json_object_put(h->params);
@@ -153,6 +155,7 @@ int activate_hold(struct activate *a, const char *name, struct peer *caller, uin
         }
         h->caller = caller;
         caller->n_held++;
+        quota_add(caller->acct, QUOTA_PENDING_CALLS, 1);
         h->act = act;
         h->caller_id = caller_id;
         h->oneway = oneway;

@@ -3,11 +3,13 @@
  * I/O. */
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buslimits.h"
 #include "msg.h"
+#include "quota.h"
 #include "peer.h"
 #include "router-private.h"
 #include "syntax.h"
@@ -45,10 +47,36 @@ static struct json_object *queue_of(struct name *n)
         return a;
 }
 
+/* Who asks for a listing: it sees what the policy lets it see (POLICY_SEE). */
+struct viewer {
+        struct router *r;
+        struct peer *asker;
+        struct json_object *arr;
+};
+
+static bool may_see_name(struct viewer *v, const char *name)
+{
+        struct policy_verdict verdict;
+
+        return access_check(v->r, v->asker, POLICY_SEE, name, NULL, true, &verdict);
+}
+
+static bool may_see_peer(struct viewer *v, const struct peer *q)
+{
+        struct policy_verdict verdict;
+
+        return q == v->asker || access_check_peer(v->r, v->asker, POLICY_SEE, q, NULL, true, &verdict);
+}
+
 static int add_name(struct name *n, void *ud)
 {
-        struct json_object *arr = ud, *o = json_object_new_object();
+        struct viewer *v = ud;
+        struct json_object *arr = v->arr, *o;
         struct peer *p = list_entry(list_first(&n->owners), struct owner, name_link)->peer;
+
+        if (!may_see_name(v, n->str))
+                return 0;
+        o = json_object_new_object();
 
         json_object_object_add(o, "name", json_object_new_string(n->str));
         json_object_object_add(o, "owner", json_object_new_string(p->unique));
@@ -61,14 +89,14 @@ static int add_name(struct name *n, void *ud)
         return 0;
 }
 
-static struct json_object *peer_names(const struct peer *p)
+static struct json_object *peer_names(struct viewer *v, const struct peer *p)
 {
         struct json_object *a = json_object_new_array();
 
         list_for_each(l, &p->owners)
         {
                 struct owner *o = list_entry(l, struct owner, peer_link);
-                if (list_first(&o->name->owners) == &o->name_link)
+                if (list_first(&o->name->owners) == &o->name_link && may_see_name(v, o->name->str))
                         json_object_array_add(a, json_object_new_string(o->name->str));
         }
         return a;
@@ -83,16 +111,19 @@ static void add_activatable(const struct activatable *e, bool pending, void *ud)
         json_object_array_add(ud, o);
 }
 
-static struct json_object *do_list(struct router *r)
+static struct json_object *do_list(struct router *r, struct peer *asker)
 {
         struct json_object *res = json_object_new_object(), *names = json_object_new_array(),
                            *peers = json_object_new_array();
+        struct viewer v = { r, asker, names };
         struct lh_entry *e;
 
-        registry_foreach(r->registry, add_name, names);
+        registry_foreach(r->registry, add_name, &v);
         lh_foreach(r->peers, e)
         {
                 struct peer *p = lh_entry_v(e);
+                if (!may_see_peer(&v, p))
+                        continue;
                 struct json_object *o = json_object_new_object();
                 json_object_object_add(o, "unique", json_object_new_string(p->unique));
                 json_object_object_add(o, "name", str_or_null(p->display));
@@ -100,7 +131,7 @@ static struct json_object *do_list(struct router *r)
                 json_object_object_add(o, "uid", json_object_new_uint64(p->uid));
                 json_object_object_add(o, "gid", json_object_new_uint64(p->gid));
                 json_object_object_add(o, "transport", json_object_new_string(p->transport));
-                json_object_object_add(o, "names", peer_names(p));
+                json_object_object_add(o, "names", peer_names(&v, p));
                 json_object_array_add(peers, o);
         }
         json_object_object_add(res, "names", names);
@@ -120,6 +151,37 @@ static int by_queue(const void *a, const void *b)
         if (x->queued_bytes != y->queued_bytes)
                 return x->queued_bytes > y->queued_bytes ? -1 : 1;
         return x->id < y->id ? -1 : x->id > y->id;
+}
+
+#define STATS_MAX_UIDS 256
+
+static void add_uid(const struct uid_acct *a, void *ud)
+{
+        struct json_object *arr = ud, *o;
+
+        if (json_object_array_length(arr) >= STATS_MAX_UIDS)
+                return;
+        o = json_object_new_object();
+        json_object_object_add(o, "uid", json_object_new_uint64(a->uid));
+        for (int k = 0; k < QUOTA_KIND_COUNT; k++)
+                json_object_object_add(o, quota_kind_name(k), json_object_new_uint64(a->used[k]));
+        json_object_object_add(o, "refused", json_object_new_uint64(a->refused));
+        struct json_object *q = json_object_new_object();
+        for (int k = 0; k < QUOTA_KIND_COUNT; k++)
+                json_object_object_add(q, quota_kind_name(k),
+                                       a->limit[k] == UINT64_MAX ? NULL : json_object_new_uint64(a->limit[k]));
+        json_object_object_add(o, "quota", q);
+        json_object_array_add(arr, o);
+}
+
+/* Per-uid accounts (at most STATS_MAX_UIDS of them; the counters of
+ * everything the uid's connections hold). */
+static struct json_object *uid_stats(struct router *r)
+{
+        struct json_object *a = json_object_new_array();
+
+        quota_foreach(r->quotas, add_uid, a);
+        return a;
 }
 
 static struct json_object *do_stats(struct router *r)
@@ -146,7 +208,10 @@ static struct json_object *do_stats(struct router *r)
         U64("subscriptions", subs_count(r->subs));
         U64("names", registry_count(r->registry));
         U64("held_calls", activate_held_count(r->acts));
+        U64("denials", s->denials);
+        U64("quota_refusals", s->quota_refusals);
 #undef U64
+        json_object_object_add(o, "uids", uid_stats(r));
         /* the connections with the most queued first, at most STATS_MAX_PEERS:
          * the answer must fit a client's max_recv however many are connected */
         size_t n = 0, total = router_peer_count(r);
@@ -223,6 +288,21 @@ static struct peer *lookup(struct router *r, const char *name)
         return q && q->hello_done ? q : NULL;
 }
 
+/* May p learn about q, asked for as `name`? Answers `denied` if not. */
+static bool seen(struct router *r, struct peer *p, const struct msg *m, struct peer *q, const char *name)
+{
+        struct policy_verdict v;
+        bool ok = q == p || (name[0] == ':' ? access_check_peer(r, p, POLICY_SEE, q, NULL, false, &v)
+                                            : access_check(r, p, POLICY_SEE, name, NULL, false, &v));
+        char what[BUS_MAX_NAME + 64];
+
+        if (!ok) {
+                snprintf(what, sizeof(what), "%s of '%s'", m->method.s, name);
+                access_denied(r, p, m, what, &v);
+        }
+        return ok;
+}
+
 /* pidfd {"peer": NAME}: answers {"peer", "pid", "fd": ORDINAL} with a pidfd
  * for the process behind NAME's connection passed along (SCM_RIGHTS); ORDINAL
  * counts the descriptors passed to the asker on this connection (1, 2, ...)
@@ -239,6 +319,8 @@ static void do_pidfd(struct router *r, struct peer *p, const struct msg *m)
                 router_error_own(r, p, m, "no_owner", "no connection owns '%s'", name);
                 return;
         }
+        if (!seen(r, p, m, q, name))
+                return;
         if (!p->ops->send_fd) {
                 router_error_own(r, p, m, "unsupported", "your transport cannot receive descriptors");
                 return;
@@ -279,7 +361,7 @@ void busmethods_call(struct router *r, struct peer *p, const struct msg *m)
         } else if (strcmp(method, "list") == 0) {
                 if (!no_params(r, p, m))
                         return;
-                res = do_list(r);
+                res = do_list(r, p);
         } else if (strcmp(method, "stats") == 0) {
                 if (!no_params(r, p, m))
                         return;
@@ -300,6 +382,8 @@ void busmethods_call(struct router *r, struct peer *p, const struct msg *m)
                                                                   "{\"name\":\"pidfd\",\"description\":\"a pidfd for a connection's process, passed as a descriptor\",\"params\":{\"peer\":\"string\"}}]"));
                 } else if (!(q = lookup(r, name))) {
                         router_error_own(r, p, m, "no_owner", "no connection owns '%s'", name);
+                        return;
+                } else if (!seen(r, p, m, q, name)) {
                         return;
                 } else {
                         res = json_object_new_object();

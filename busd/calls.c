@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "peer.h"
+#include "quota.h"
 
 struct calls {
         struct lh_table *table;
@@ -43,28 +44,28 @@ void calls_free(struct calls *c)
 }
 
 struct pcall *calls_add(struct calls *c, struct peer *caller, uint64_t caller_id, struct peer *callee,
-                        const char *name)
+                        const char *name, const char *method)
 {
-        struct pcall *pc = calloc(1, sizeof(*pc));
+        size_t nlen = name ? strlen(name) + 1 : 0, mlen = strlen(method) + 1;
+        struct pcall *pc = calloc(1, sizeof(*pc) + nlen + mlen);
 
         if (!pc)
                 return NULL;
-        if (name && !(pc->name = strdup(name))) {
-                free(pc);
-                return NULL;
-        }
+        if (name)
+                pc->name = memcpy(pc->text, name, nlen);
+        pc->method = memcpy(pc->text + nlen, method, mlen);
         pc->serial = c->next_serial++;
         pc->caller_id = caller_id;
         pc->caller = caller;
         pc->callee = callee;
         if (lh_table_insert(c->table, key(pc->serial), pc) < 0) {
-                free(pc->name);
                 free(pc);
                 return NULL;
         }
         list_append(&caller->calls_out, &pc->caller_link);
         list_append(&callee->calls_in, &pc->callee_link);
         caller->n_calls_out++;
+        quota_add(caller->acct, QUOTA_PENDING_CALLS, 1);
         return pc;
 }
 
@@ -92,7 +93,7 @@ void calls_remove(struct calls *c, struct pcall *pc)
         list_unlink(&pc->caller_link);
         list_unlink(&pc->callee_link);
         pc->caller->n_calls_out--;
-        free(pc->name);
+        quota_sub(pc->caller->acct, QUOTA_PENDING_CALLS, 1);
         free(pc);
 }
 

@@ -22,15 +22,19 @@ struct pcall {
         struct peer *callee;
         struct list caller_link; /* in caller->calls_out */
         struct list callee_link; /* in callee->calls_in */
-        char *name;              /* well-known name it was addressed to, or NULL */
+        const char *name;        /* well-known name it was addressed to, or NULL */
+        const char *method;      /* the method called */
+        uint64_t policy_gen;     /* the policy it was allowed under (router.c) */
+        char text[];             /* name and method */
 };
 
 struct calls *calls_new(void);
 /* All calls must be gone. Accepts NULL. */
 void calls_free(struct calls *c);
-/* Records a call; name may be NULL. Returns the new pending call or NULL on ENOMEM. */
+/* Records a call (name may be NULL) with copies of name and method. Returns
+ * the new pending call or NULL on ENOMEM. */
 struct pcall *calls_add(struct calls *c, struct peer *caller, uint64_t caller_id, struct peer *callee,
-                        const char *name);
+                        const char *name, const char *method);
 /* The pending call with this serial, or NULL. */
 struct pcall *calls_lookup(struct calls *c, uint64_t serial);
 /* The caller's pending call with its own id, or NULL. */

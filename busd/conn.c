@@ -405,6 +405,7 @@ static bool stream_send_fd(struct conn *c)
         n = outq_iov(&c->q, 0, iov, n, 0);
         struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n, .msg_control = ctl.space,
                              .msg_controllen = sizeof(ctl.space) };
+        memset(&ctl, 0, sizeof(ctl)); /* the padding after the fd is sent too (valgrind) */
         struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
         cm->cmsg_level = SOL_SOCKET;
         cm->cmsg_type = SCM_RIGHTS;
@@ -489,6 +490,7 @@ static void seq_flush(struct conn *c)
                         if (pass < 0)
                                 continue;
                         /* a descriptor passed with this packet; the queue closes ours once sent */
+                        memset(&ctl[i], 0, sizeof(ctl[i])); /* the padding after the fd is sent too */
                         mm[i].msg_hdr.msg_control = ctl[i].space;
                         mm[i].msg_hdr.msg_controllen = sizeof(ctl[i].space);
                         struct cmsghdr *cm = CMSG_FIRSTHDR(&mm[i].msg_hdr);
@@ -646,8 +648,21 @@ static int setup(struct conn *c, int fd, const char *transport, size_t max_messa
         list_init(&c->dirty_link);
         list_init(&c->drain_link);
         list_init(&c->handshake_link);
-        int r = router_peer_add(srv->router, &c->peer, &conn_ops, transport, cred.uid, cred.gid, cred.pid,
-                                max_message, max_message + BUS_RELAY_OVERHEAD);
+        const struct peer_cred pc = { cred.uid, cred.gid, cred.pid, c->groups, c->ngroups };
+        char why[400];
+        int r = router_peer_admit(srv->router, &c->peer, &conn_ops, transport, &pc, max_message,
+                                  max_message + BUS_RELAY_OVERHEAD, why, sizeof(why));
+        if (r == -EACCES || r == -EUSERS) {
+                /* refused by the policy or a quota of its uid: say why and hang up
+                 * (best effort, nothing is queued for it) */
+                char text[480];
+                snprintf(text, sizeof(text), "%s; closing the connection", why);
+                struct buf *b = router_error_buf(srv->router, r == -EACCES ? "denied" : "limit", text);
+                if (b && send(fd, b->data, b->len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+                        /* refused either way */
+                }
+                buf_unref(b);
+        }
         if (r < 0)
                 return r;
         /* too many connections that have not said hello: the oldest goes, so that

@@ -135,6 +135,13 @@ int main(int argc, char **argv)
         }
         if (r == 0)
                 server_log(&srv, "configuration from %s", opt.config_path);
+        if (server_load_policy(&srv, err, sizeof(err)) < 0) {
+                /* fail closed: no policy we cannot read */
+                fprintf(stderr, "busd: refusing to start: %s\n", err);
+                server_deinit(&srv);
+                uv_loop_close(&loop);
+                return 1;
+        }
         r = server_start(&srv, adopted, (size_t)nadopted);
         uv_run(&loop, UV_RUN_DEFAULT);
         server_deinit(&srv);

@@ -18,6 +18,7 @@
 struct buf;
 struct peer;
 struct json_object;
+struct uid_acct;
 
 struct peer_ops {
         /* Queues b for the peer, taking a new reference on success. The core has
@@ -51,6 +52,9 @@ struct peer {
         uid_t uid;
         gid_t gid;
         pid_t pid;
+        const gid_t *groups; /* supplementary groups (SO_PEERGROUPS), carrier memory; may be NULL */
+        size_t ngroups;
+        struct uid_acct *acct; /* its uid's quota account (quota.h); NULL before admission */
         size_t max_message; /* largest message it may send */
         size_t max_recv;    /* largest message it may be sent */
         bool hello_done;

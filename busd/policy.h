@@ -71,10 +71,13 @@ typedef int (*policy_resolve_fn)(void *userdata, bool group, const char *name, u
 
 struct policy;
 
-/* Builds a policy from files. No file at all is not an error here: the caller
- * uses policy_default() then. Returns 0 and a new policy, or -EINVAL with
- * errbuf naming the file, the place and the reason ("policy.d/x.json: rules[2].for:
- * unknown user 'alise'"), or -ENOMEM. Fails closed: any error, no policy. */
+/* Builds a policy from files. Every verb whose default no file sets is
+ * denied. No file at all is not an error here (n = 0 gives a policy that
+ * denies everything but root); the caller uses policy_default() then.
+ * Returns 0 and a new policy in *ret, or -EINVAL with errbuf naming the file,
+ * the place and the reason ("policy.d/x.json: rules[2].for: unknown user
+ * 'alise'"), or -ENOMEM. Fails closed: any error, no policy (*ret untouched).
+ * errbuf may be NULL when errlen is 0. */
 int policy_parse(const struct policy_source *files, size_t n, policy_resolve_fn resolve, void *userdata,
                  struct policy **ret, char *errbuf, size_t errlen);
 /* The embedded policy when no file exists. system: owning names is denied
@@ -84,7 +87,9 @@ struct policy *policy_default(bool system, uid_t owner_uid);
 void policy_free(struct policy *p);
 
 /* The one check every path uses. Returns verdict->allowed (verdict may be
- * NULL). */
+ * NULL). object: see enum policy_verb (NULL is taken as ""); method: for
+ * POLICY_CALL, else ignored. No allocation; safe to call concurrently on one
+ * policy. */
 bool policy_check(const struct policy *p, const struct policy_subject *who, enum policy_verb verb,
                   const char *object, const char *method, struct policy_verdict *verdict);
 /* The quotas of a uid (defaults, then the overrides that match it). */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "peer.h"
+#include "quota.h"
 
 struct registry {
         struct lh_table *names; /* char* -> struct name* (the name owns its key) */
@@ -90,6 +91,7 @@ static void drop_owner(struct owner *o)
         list_unlink(&o->name_link);
         list_unlink(&o->peer_link);
         o->peer->n_owners--;
+        quota_sub(o->peer->acct, QUOTA_NAMES, 1);
         free(o);
 }
 
@@ -148,6 +150,7 @@ int registry_request(struct registry *reg, struct peer *p, const char *str, bool
                 list_init(&o->name_link);
                 list_append(&p->owners, &o->peer_link);
                 p->n_owners++;
+                quota_add(p->acct, QUOTA_NAMES, 1);
         } else {
                 list_unlink(&o->name_link);
         }

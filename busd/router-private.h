@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "activate.h"
+#include "policy.h"
 #include "calls.h"
 #include "jsonparse.h"
 #include "list.h"
@@ -22,6 +23,8 @@ struct router_stats {
         uint64_t messages_in, bytes_in;
         uint64_t messages_out, bytes_out;
         uint64_t calls, replies, events, deliveries, drops, errors;
+        uint64_t denials; /* requests the policy refused */
+        uint64_t quota_refusals; /* requests refused for a per-uid quota */
 };
 
 struct router {
@@ -40,6 +43,12 @@ struct router {
         struct peer *actor; /* the peer whose request is being handled, if any */
         struct list stalled;
         struct router_stats stats;
+        const struct policy *policy; /* NULL: everything allowed (unit tests) */
+        uint64_t policy_gen; /* bumped by each router_set_policy() */
+        struct quota_table *quotas;
+        uint64_t deny_log_start; /* rate limit of denial log lines (access.c) */
+        unsigned deny_log_lines;
+        uint64_t deny_log_suppressed;
 };
 
 /* Answers p's request: a reply with `result` (borrowed) when the request had
@@ -55,6 +64,26 @@ void router_error_own(struct router *r, struct peer *p, const struct msg *m, con
         __attribute__((format(printf, 5, 6)));
 /* The registered peer with this unique id string, or NULL. */
 struct peer *router_peer_by_unique(struct router *r, const char *unique, size_t len);
+
+/* Queues a daemon-made message for p outside any request (notices); takes b. */
+void router_send_own(struct router *r, struct peer *p, struct buf *b);
+
+/* access.c: the policy on every path. */
+/* May p do verb on object (method may be NULL)? Always fills v. A denial is
+ * counted and logged (rate-limited) unless quiet. */
+bool access_check(struct router *r, struct peer *p, enum policy_verb verb, const char *object, const char *method,
+                  bool quiet, struct policy_verdict *v);
+/* The same for a destination that is a connection q, over the names it owns
+ * (an explicit deny of any denies, then an explicit allow of any allows, then
+ * the default; "" when it owns none). */
+bool access_check_peer(struct router *r, struct peer *p, enum policy_verb verb, const struct peer *q,
+                       const char *method, bool quiet, struct policy_verdict *v);
+/* Answers m with a `denied` error naming what and the rule. */
+void access_denied(struct router *r, struct peer *p, const struct msg *m, const char *what,
+                   const struct policy_verdict *v);
+/* After a policy change: takes back names and subscriptions no longer
+ * allowed, telling each peer with a `revoked` error. */
+void access_revoke(struct router *r);
 
 /* busmethods.c: answers a call to org.busd. */
 void busmethods_call(struct router *r, struct peer *p, const struct msg *m);

@@ -24,6 +24,8 @@
 #include "buf.h"
 #include "buslimits.h"
 #include "msg.h"
+#include "policy.h"
+#include "quota.h"
 #include "router-private.h"
 #include "syntax.h"
 #include "wire.h"
@@ -64,8 +66,9 @@ struct router *router_new(const struct router_config *cfg)
         r->calls = calls_new();
         r->peers = lh_kptr_table_new(256, NULL);
         r->acts = activate_new();
+        r->quotas = quota_table_new();
         r->ident = wire_ident(BUS_DAEMON_NAME, (unsigned)cfg->uid, (unsigned)cfg->gid, (int)cfg->pid, &r->ident_len);
-        if (!r->parser || !r->registry || !r->subs || !r->calls || !r->peers || !r->acts || !r->ident) {
+        if (!r->parser || !r->registry || !r->subs || !r->calls || !r->peers || !r->acts || !r->quotas || !r->ident) {
                 router_free(r);
                 return NULL;
         }
@@ -81,6 +84,7 @@ void router_free(struct router *r)
         subs_free(r->subs);
         calls_free(r->calls);
         activate_free(r->acts);
+        quota_table_free(r->quotas);
         if (r->peers)
                 lh_table_free(r->peers);
         free(r->ident);
@@ -180,6 +184,11 @@ static int enqueue_fd(struct router *r, struct peer *p, struct buf *b, enum send
                 mark_full(r, p);
                 err = -ENOBUFS;
         }
+        if (!err && kind == SEND_RELAY && quota_over(p->acct, QUOTA_QUEUE_BYTES, b->len)) {
+                /* its uid's connections together hold as much as it may */
+                r->stats.quota_refusals++;
+                err = -ENOBUFS;
+        }
         if (err) {
                 if (fd >= 0)
                         close(fd);
@@ -190,6 +199,7 @@ static int enqueue_fd(struct router *r, struct peer *p, struct buf *b, enum send
         if (fd >= 0)
                 p->fds_sent++;
         p->queued_bytes += b->len;
+        quota_add(p->acct, QUOTA_QUEUE_BYTES, b->len);
         p->queued_msgs++;
         p->msgs_out++;
         r->stats.messages_out++;
@@ -222,6 +232,11 @@ static void send_own(struct router *r, struct peer *p, const struct msg *m, stru
                 buf_unref(e);
         }
         buf_unref(b);
+}
+
+void router_send_own(struct router *r, struct peer *p, struct buf *b)
+{
+        send_own(r, p, NULL, b);
 }
 
 static void send_error(struct router *r, struct peer *p, bool has_id, uint64_t id, const char *code,
@@ -274,6 +289,10 @@ static void notify_drops(struct router *r, struct peer *p)
 {
         if (!p->drops_pending || p->queued_bytes > r->cfg.limits.queue_bytes / 2)
                 return;
+        /* nor while its uid's queues are still over half their quota: the
+         * notice would be followed by another drop at once */
+        if (p->acct && p->acct->used[QUOTA_QUEUE_BYTES] > p->acct->limit[QUOTA_QUEUE_BYTES] / 2)
+                return;
         struct json_object *o = json_object_new_object();
         json_object_object_add(o, "type", json_object_new_string("dropped"));
         json_object_object_add(o, "count", json_object_new_uint64(p->drops_pending));
@@ -297,6 +316,7 @@ static void send_notice(struct router *r, struct peer *p, const char *type, cons
 
 bool router_peer_wrote(struct router *r, struct peer *p, size_t bytes, size_t msgs)
 {
+        quota_sub(p->acct, QUOTA_QUEUE_BYTES, bytes < p->queued_bytes ? bytes : p->queued_bytes);
         p->queued_bytes -= bytes < p->queued_bytes ? bytes : p->queued_bytes;
         p->queued_msgs -= msgs < p->queued_msgs ? msgs : p->queued_msgs;
         if (p->full_since_ms) {
@@ -312,6 +332,7 @@ bool router_peer_wrote(struct router *r, struct peer *p, size_t bytes, size_t ms
 
 void router_peer_discard_queue(struct router *r, struct peer *p)
 {
+        quota_sub(p->acct, QUOTA_QUEUE_BYTES, p->queued_bytes);
         p->queued_bytes = 0;
         p->queued_msgs = 0;
 }
@@ -415,9 +436,22 @@ static const char *request_name(struct router *r, struct peer *p, const char *na
         bool listed = false;
         if (n)
                 list_for_each(l, &n->owners) listed |= list_entry(l, struct owner, name_link)->peer == p;
+        struct policy_verdict v;
+        if (!access_check(r, p, POLICY_OWN, name, NULL, false, &v)) {
+                *ret_code = "denied";
+                snprintf(text, textlen, "owning '%s' is not allowed for uid %u: %s", name, (unsigned)p->uid, v.rule);
+                return NULL;
+        }
         if (!listed && p->n_owners >= r->cfg.limits.max_names) {
                 *ret_code = "limit";
                 snprintf(text, textlen, "you already own or wait for %u names (max_names)", p->n_owners);
+                return NULL;
+        }
+        if (!listed && quota_over(p->acct, QUOTA_NAMES, 1)) {
+                r->stats.quota_refusals++;
+                *ret_code = "limit";
+                snprintf(text, textlen, "the connections of uid %u already own or wait for %" PRIu64
+                         " names (quota names)", (unsigned)p->uid, p->acct->used[QUOTA_NAMES]);
                 return NULL;
         }
         int st = registry_request(r->registry, p, name, allow_replacement, replace, queue);
@@ -521,6 +555,7 @@ static void on_hello(struct router *r, struct peer *p, const struct msg *m)
                 return;
         }
         p->hello_done = true;
+        quota_sub(p->acct, QUOTA_HANDSHAKES, 1);
         if (m->methods)
                 p->methods = json_object_get(m->methods);
 
@@ -595,13 +630,21 @@ __attribute__((format(printf, 4, 5))) static void call_error(struct router *r, c
 static void deliver_call(struct router *r, const struct call_route *c, struct peer *callee)
 {
         struct pcall *pc = NULL;
+        struct policy_verdict v;
 
+        if (!access_check_peer(r, c->caller, POLICY_CALL, callee, c->method, false, &v)) {
+                call_error(r, c, "denied", "calling %s (%s) method %s is not allowed for uid %u: %s", c->dest,
+                           callee->unique, c->method, (unsigned)c->caller->uid, v.rule);
+                return;
+        }
         if (!c->oneway) {
-                pc = calls_add(r->calls, c->caller, c->caller_id, callee, c->dest[0] == ':' ? NULL : c->dest);
+                pc = calls_add(r->calls, c->caller, c->caller_id, callee, c->dest[0] == ':' ? NULL : c->dest,
+                               c->method);
                 if (!pc) {
                         call_error(r, c, "internal", "out of memory");
                         return;
                 }
+                pc->policy_gen = r->policy_gen;
         }
         struct buf *b = wire_call(c->oneway, pc ? pc->serial : 0, c->dest, c->method, c->params, c->caller->ident,
                                   c->caller->ident_len);
@@ -627,6 +670,15 @@ static void deliver_call(struct router *r, const struct call_route *c, struct pe
  * first one. Returns false if the name is not activatable. */
 static bool hold_call(struct router *r, const struct call_route *c)
 {
+        struct policy_verdict v;
+
+        if (!activate_lookup(r->acts, c->dest))
+                return false;
+        if (!access_check(r, c->caller, POLICY_CALL, c->dest, c->method, false, &v)) {
+                call_error(r, c, "denied", "calling %s method %s is not allowed for uid %u: %s", c->dest, c->method,
+                           (unsigned)c->caller->uid, v.rule);
+                return true;
+        }
         int h = activate_hold(r->acts, c->dest, c->caller, c->caller_id, c->oneway, c->method, c->params, r->now_ms);
 
         if (h == -ENOENT)
@@ -665,6 +717,14 @@ static void on_call(struct router *r, struct peer *p, const struct msg *m)
                 router_error_own(r, p, m, "limit",
                                  "you already have %u calls waiting for an answer (max_pending_calls)",
                                  p->n_calls_out + p->n_held);
+                return;
+        }
+        if (!m->oneway && quota_over(p->acct, QUOTA_PENDING_CALLS, 1)) {
+                r->stats.quota_refusals++;
+                router_error_own(r, p, m, "limit",
+                                 "the connections of uid %u already have %" PRIu64
+                                 " calls waiting for an answer (quota pending_calls)",
+                                 (unsigned)p->uid, p->acct->used[QUOTA_PENDING_CALLS]);
                 return;
         }
         struct peer *callee = resolve(r, m);
@@ -745,6 +805,20 @@ static void on_answer(struct router *r, struct peer *p, const struct msg *m)
         }
         struct peer *caller = pc->caller;
         uint64_t caller_id = pc->caller_id;
+        struct policy_verdict v;
+        if (pc->policy_gen != r->policy_gen &&
+            !access_check_peer(r, caller, POLICY_CALL, p, pc->method, false, &v)) {
+                /* the policy changed while the call was pending: the answer is
+                 * held to the same rule as the call */
+                char text[600];
+                snprintf(text, sizeof(text), "the answer of %s to your call of %s was withheld: the policy no longer allows uid %u that call: %s",
+                         p->unique, pc->method, (unsigned)caller->uid, v.rule);
+                calls_remove(r->calls, pc);
+                send_error(r, caller, true, caller_id, "denied", text);
+                answer_error(r, p, m, "denied", "your answer was not delivered: the policy no longer allows the call (%s)",
+                             v.rule);
+                return;
+        }
         calls_remove(r->calls, pc);
 
         struct buf *b = m->type == MSG_REPLY
@@ -853,6 +927,13 @@ static void on_publish(struct router *r, struct peer *p, const struct msg *m)
                 router_error_own(r, p, m, "reserved", "topics starting with '$' are published by the daemon only");
                 return;
         }
+        struct policy_verdict v;
+        if (!access_check(r, p, POLICY_PUBLISH, m->topic.s, NULL, false, &v)) {
+                char what[BUS_MAX_TOPIC + 32];
+                snprintf(what, sizeof(what), "publishing to '%s'", m->topic.s);
+                access_denied(r, p, m, what, &v);
+                return;
+        }
         struct fanout f = { .r = r, .topic = m->topic.s, .topic_len = m->topic.len, .data = m->data,
                             .ident = p->ident, .ident_len = p->ident_len };
         fan_out(r, &f);
@@ -868,8 +949,23 @@ static void on_publish(struct router *r, struct peer *p, const struct msg *m)
 static void on_subscribe(struct router *r, struct peer *p, const struct msg *m)
 {
         /* subscribing again to a pattern it has is a no-op, even at the limit */
-        if (p->n_subs >= r->cfg.limits.max_subscriptions && !subs_has(p, m->pattern.s)) {
+        struct policy_verdict v;
+        if (!access_check(r, p, POLICY_SUBSCRIBE, m->pattern.s, NULL, false, &v)) {
+                char what[BUS_MAX_TOPIC + 32];
+                snprintf(what, sizeof(what), "subscribing to '%s'", m->pattern.s);
+                access_denied(r, p, m, what, &v);
+                return;
+        }
+        bool has = subs_has(p, m->pattern.s);
+        if (p->n_subs >= r->cfg.limits.max_subscriptions && !has) {
                 router_error_own(r, p, m, "limit", "you already have %u subscriptions (max_subscriptions)", p->n_subs);
+                return;
+        }
+        if (!has && quota_over(p->acct, QUOTA_SUBSCRIPTIONS, 1)) {
+                r->stats.quota_refusals++;
+                router_error_own(r, p, m, "limit",
+                                 "the connections of uid %u already have %" PRIu64 " subscriptions (quota subscriptions)",
+                                 (unsigned)p->uid, p->acct->used[QUOTA_SUBSCRIPTIONS]);
                 return;
         }
         int err = subs_add(r->subs, p, m->pattern.s);
@@ -944,6 +1040,44 @@ int router_handle(struct router *r, struct peer *p, const char *data, size_t len
 
 /* ---- peers ------------------------------------------------------------------ */
 
+void router_set_policy(struct router *r, const struct policy *pol)
+{
+        r->policy = pol;
+        r->policy_gen++;
+        quota_table_set_policy(r->quotas, pol);
+        access_revoke(r);
+}
+
+int router_peer_admit(struct router *r, struct peer *p, const struct peer_ops *ops, const char *transport,
+                      const struct peer_cred *cred, size_t max_message, size_t max_recv, char *why, size_t whylen)
+{
+        struct policy_verdict v;
+        int err;
+
+        err = router_peer_add(r, p, ops, transport, cred->uid, cred->gid, cred->pid, max_message, max_recv);
+        if (err < 0)
+                return err;
+        p->groups = cred->groups;
+        p->ngroups = cred->ngroups;
+        if (!access_check(r, p, POLICY_CONNECT, NULL, NULL, false, &v)) {
+                snprintf(why, whylen, "uid %u may not connect to this bus: %s", (unsigned)p->uid, v.rule);
+                router_peer_remove(r, p);
+                return -EACCES;
+        }
+        /* router_peer_add() counted it: over means more than the quota now */
+        bool conns = quota_over(p->acct, QUOTA_CONNECTIONS, 0);
+        if (conns || quota_over(p->acct, QUOTA_HANDSHAKES, 0)) {
+                enum quota_kind k = conns ? QUOTA_CONNECTIONS : QUOTA_HANDSHAKES;
+                r->stats.quota_refusals++;
+                snprintf(why, whylen, "uid %u already has %" PRIu64 " %s (quota %s)", (unsigned)p->uid,
+                         p->acct->used[k], k == QUOTA_CONNECTIONS ? "connections" : "connections in handshake",
+                         quota_kind_name(k));
+                router_peer_remove(r, p);
+                return -EUSERS;
+        }
+        return 0;
+}
+
 int router_peer_add(struct router *r, struct peer *p, const struct peer_ops *ops, const char *transport, uid_t uid,
                     gid_t gid, pid_t pid, size_t max_message, size_t max_recv)
 {
@@ -964,12 +1098,17 @@ int router_peer_add(struct router *r, struct peer *p, const struct peer_ops *ops
         list_init(&p->calls_in);
         list_init(&p->held);
         p->ident = wire_ident(p->unique, (unsigned)uid, (unsigned)gid, (int)pid, &p->ident_len);
-        if (!p->ident || lh_table_insert(r->peers, id_key(p->id), p) < 0) {
+        p->acct = quota_acct(r->quotas, uid);
+        if (!p->ident || !p->acct || lh_table_insert(r->peers, id_key(p->id), p) < 0) {
                 free(p->ident);
                 p->ident = NULL;
+                quota_acct_release(r->quotas, p->acct);
+                p->acct = NULL;
                 p->removed = true;
                 return -ENOMEM;
         }
+        quota_add(p->acct, QUOTA_CONNECTIONS, 1);
+        quota_add(p->acct, QUOTA_HANDSHAKES, 1);
         r->next_id++;
         r->stats.connections_total++;
         return 0;
@@ -1008,4 +1147,11 @@ void router_peer_remove(struct router *r, struct peer *p)
         p->display = NULL;
         free(p->ident);
         p->ident = NULL;
+        /* last: the modules above gave back what they counted */
+        quota_sub(p->acct, QUOTA_QUEUE_BYTES, p->queued_bytes);
+        quota_sub(p->acct, QUOTA_CONNECTIONS, 1);
+        if (!p->hello_done)
+                quota_sub(p->acct, QUOTA_HANDSHAKES, 1);
+        quota_acct_release(r->quotas, p->acct);
+        p->acct = NULL;
 }

@@ -17,6 +17,8 @@
 
 #include "peer.h"
 
+struct policy;
+
 struct router;
 struct json_object;
 struct activatable;
@@ -64,6 +66,22 @@ void router_set_time(struct router *r, uint64_t now_ms);
  * until router_peer_remove(). Returns 0 or -ENOMEM. */
 int router_peer_add(struct router *r, struct peer *p, const struct peer_ops *ops, const char *transport,
                     uid_t uid, gid_t gid, pid_t pid, size_t max_message, size_t max_recv);
+/* What the kernel says about a connection (SO_PEERCRED, SO_PEERGROUPS). */
+struct peer_cred {
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+        const gid_t *groups; /* borrowed: must live as long as the peer; may be NULL */
+        size_t ngroups;
+};
+
+/* router_peer_add() with the supplementary groups, then admission: the
+ * policy's connect check and its uid's connection and handshake quotas.
+ * Returns 0; -EACCES (the policy denies it) or -EUSERS (a quota is full) with
+ * the reason in why, the peer already removed again (the carrier sends the
+ * error, `denied` or `limit`, and closes); or -ENOMEM. */
+int router_peer_admit(struct router *r, struct peer *p, const struct peer_ops *ops, const char *transport,
+                      const struct peer_cred *cred, size_t max_message, size_t max_recv, char *why, size_t whylen);
 /* Unregisters a peer: its names pass to the next in queue, its subscriptions
  * go, callers waiting on it get `callee_gone`, its own pending calls are
  * forgotten. Idempotent. Frees what the core allocated for the peer. */
@@ -102,6 +120,14 @@ size_t router_pending_calls(const struct router *r);
  * manager's status line). */
 void router_counters(const struct router *r, uint64_t *ret_messages_in, uint64_t *ret_drops);
 
+/* Puts pol in force for every check from now on (NULL: everything allowed,
+ * no per-uid quotas, the state of a new router). pol stays the caller's and
+ * must live until replaced or router_free(). Names and subscriptions the new
+ * policy no longer allows are taken back at once, each with a `revoked` error
+ * to its peer; a call pending across the change is answered only if the new
+ * policy still allows it. New quotas apply to new requests; nothing already
+ * held is taken back for a quota. */
+void router_set_policy(struct router *r, const struct policy *pol);
 /* Replaces the limits (a configuration reload). They apply to every check
  * from now on; nothing already granted is taken back: names, subscriptions and
  * pending calls beyond a lowered limit are kept (new ones are refused), and a

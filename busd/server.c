@@ -15,6 +15,8 @@
 
 #include "buslimits.h"
 #include "notify.h"
+#include "policy.h"
+#include "policyload.h"
 #include "router.h"
 
 #define READ_BUFFER_SIZE (256u * 1024u)
@@ -99,6 +101,8 @@ void server_deinit(struct server *srv)
         services_deinit(&srv->services);
         router_free(srv->router);
         srv->router = NULL;
+        policy_free(srv->policy);
+        srv->policy = NULL;
         free(srv->rbuf);
         free(srv->pbuf);
         srv->rbuf = srv->pbuf = NULL;
@@ -113,7 +117,9 @@ static void on_stream_connection(uv_stream_t *s, int status)
                 return;
         }
         int r = conn_new_stream(l->srv, &l->h.pipe);
-        if (r < 0 && r != -EMFILE)
+        /* refusals (limits, the policy) are told to the client and counted;
+         * logging each would let a client fill the log */
+        if (r < 0 && r != -EMFILE && r != -EACCES && r != -EUSERS)
                 server_log(l->srv, "new connection on %s: %s", l->sock.addr.path, strerror(-r));
 }
 
@@ -148,7 +154,7 @@ static void on_seq_accept(uv_poll_t *h, int status, int events)
                         return;
                 }
                 int r = conn_new_seqpacket(srv, fd, l->max_message);
-                if (r < 0 && r != -EMFILE)
+                if (r < 0 && r != -EMFILE && r != -EACCES && r != -EUSERS)
                         server_log(srv, "new connection on %s: %s", l->sock.addr.path, strerror(-r));
         }
 }
@@ -324,6 +330,37 @@ static void check_listen(struct server *srv, const struct config *file)
                    now, want);
 }
 
+int server_load_policy(struct server *srv, char *err, size_t errlen)
+{
+        const struct options *o = srv->opt;
+        char dir[PATH_MAX];
+        struct policy *pol = NULL;
+        size_t nfiles = 0;
+        int r;
+
+        if (o->policy_dir)
+                snprintf(dir, sizeof(dir), "%s", o->policy_dir);
+        else if ((r = policyload_default_dir(o->system, dir, sizeof(dir))) < 0)
+                dir[0] = '\0'; /* no home directory: the built-in policy */
+        if (dir[0]) {
+                r = policyload(dir, o->system, getuid(), &pol, &nfiles, err, errlen);
+                if (r < 0)
+                        return r;
+        } else if (!(pol = policy_default(o->system, getuid()))) {
+                snprintf(err, errlen, "out of memory");
+                return -ENOMEM;
+        }
+        router_set_policy(srv->router, pol);
+        policy_free(srv->policy);
+        srv->policy = pol;
+        if (nfiles)
+                server_log(srv, "policy: %zu file%s from %s", nfiles, nfiles == 1 ? "" : "s", dir);
+        else
+                server_log(srv, "policy: the built-in %s-bus policy (no file in %s)", o->system ? "system" : "user",
+                           dir[0] ? dir : "(no home directory)");
+        return 0;
+}
+
 int server_reload(struct server *srv)
 {
         struct options *o = srv->opt;
@@ -355,6 +392,8 @@ int server_reload(struct server *srv)
         }
         size_t loaded = services_load(&srv->services);
         server_log(srv, "SIGHUP: %zu activatable names", loaded);
+        if (server_load_policy(srv, err, sizeof(err)) < 0)
+                server_log(srv, "SIGHUP: the policy was not reloaded, the one in force stays: %s", err);
         char text[sizeof(srv->status)];
         status_text(srv, text, sizeof(text));
         memcpy(srv->status, text, sizeof(text));

@@ -42,6 +42,7 @@ struct server {
         uv_loop_t *loop;
         struct options *opt; /* the settings in force; a reload changes them */
         struct router *router;
+        struct policy *policy;    /* in force (the router borrows it) */
         struct services services; /* service activation: files and started processes */
         struct listener listeners[OPTIONS_MAX_LISTEN];
         size_t nlisteners;
@@ -110,6 +111,10 @@ int server_init(struct server *srv, uv_loop_t *loop, struct options *opt);
  * opt->listen, bound here. Once every socket serves, announces readiness
  * (--ready-fd, READY=1). Returns 0 or a negative errno (after logging why). */
 int server_start(struct server *srv, struct listen_sock *adopted, size_t nadopted);
+/* Loads the policy files (opt->policy_dir or the default directory) and puts
+ * them in force. Returns 0, or a negative errno with the reason in err: then
+ * the policy in force, if any, stays (fail closed: at start busd exits). */
+int server_load_policy(struct server *srv, char *err, size_t errlen);
 /* Re-reads the configuration file and applies it (SIGHUP). On failure the
  * settings in force stay and the reason is logged; returns 0 or the negative
  * errno of options_read_config(). Connections are kept either way. */

@@ -11,6 +11,7 @@
 #include "buslimits.h"
 #include "list.h"
 #include "peer.h"
+#include "quota.h"
 
 struct node {
         struct node *parent;
@@ -180,6 +181,7 @@ int subs_add(struct subs *s, struct peer *p, const char *pattern)
         list_append(&n->subs, &sb->node_link);
         list_append(&p->subs, &sb->peer_link);
         p->n_subs++;
+        quota_add(p->acct, QUOTA_SUBSCRIPTIONS, 1);
         s->count++;
         return 0;
 }
@@ -191,6 +193,7 @@ static void drop(struct subs *s, struct sub *sb)
         list_unlink(&sb->node_link);
         list_unlink(&sb->peer_link);
         sb->peer->n_subs--;
+        quota_sub(sb->peer->acct, QUOTA_SUBSCRIPTIONS, 1);
         s->count--;
         free(sb);
         prune(n);
@@ -207,6 +210,21 @@ int subs_remove(struct subs *s, struct peer *p, const char *pattern)
                 }
         }
         return -ENOENT;
+}
+
+size_t subs_filter(struct subs *s, struct peer *p, bool (*keep)(void *ud, const char *pattern), void *ud)
+{
+        size_t n = 0;
+
+        list_for_each_safe(l, tmp, &p->subs)
+        {
+                struct sub *sb = list_entry(l, struct sub, peer_link);
+                if (!keep(ud, sb->pattern)) {
+                        drop(s, sb);
+                        n++;
+                }
+        }
+        return n;
 }
 
 void subs_peer_gone(struct subs *s, struct peer *p)

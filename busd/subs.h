@@ -27,6 +27,9 @@ int subs_add(struct subs *s, struct peer *p, const char *pattern);
 /* Returns 0 or -ENOENT. */
 int subs_remove(struct subs *s, struct peer *p, const char *pattern);
 void subs_peer_gone(struct subs *s, struct peer *p);
+/* Removes p's patterns for which keep() says false (it must not change p's
+ * subscriptions itself). Returns how many went. */
+size_t subs_filter(struct subs *s, struct peer *p, bool (*keep)(void *ud, const char *pattern), void *ud);
 /* Calls fn once for each peer with a pattern matching the valid topic.
  * Returns the number of peers reported. */
 size_t subs_match(struct subs *s, const char *topic, size_t len, subs_match_fn fn, void *userdata);

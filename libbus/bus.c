@@ -180,6 +180,11 @@ static int handshake(struct bus *bus, const char *display_name)
                 char code[sizeof(bus->err_code)], text[sizeof(bus->err)];
                 memcpy(code, bus->err_code, sizeof(code));
                 memcpy(text, bus->err, sizeof(text));
+                /* refused at accept (docs/protocol.md §3): its policy or a quota */
+                if (strcmp(code, "denied") == 0)
+                        return bus__fail(bus, -EACCES, code, "the daemon refused the connection: %s", text);
+                if (strcmp(code, "limit") == 0)
+                        return bus__fail(bus, -EUSERS, code, "the daemon refused the connection: %s", text);
                 return bus__fail(bus, -EPROTO, code, "the daemon refused the hello: %s: %s", code, text);
         }
         if (r < 0 && bus->dead == -EPROTO)

@@ -82,8 +82,17 @@ ssize_t loop_read(struct bus *bus, size_t budget)
         bus->reading = true;
         r = transport_read(&bus->t, budget, on_message, bus);
         bus->reading = false;
+        if (r == -ECONNRESET && bus->dead) {
+                /* our write already failed: the kernel reports the reset once,
+                 * before what the daemon sent last (e.g. why it refused us) */
+                bus->reading = true;
+                r = transport_read(&bus->t, budget, on_message, bus);
+                bus->reading = false;
+        }
         if (r >= 0)
                 return r;
+        if (bus->dead)
+                bus->eof = true; /* nothing more will come */
         if (r == -ECONNRESET)
                 bus__disconnect(bus, (int)r, "the daemon closed the connection");
         else if (r == -EMSGSIZE)
@@ -133,7 +142,9 @@ int loop_wait_answer(struct bus *bus, uint64_t id, int64_t deadline, struct inms
                         r = 0;
                         break;
                 }
-                if (bus->dead) {
+                /* a hello that could not be written may still have its answer
+                 * to read: a daemon refusing the connection says why first */
+                if (bus->dead && (bus->eof || !bus->handshaking)) {
                         r = bus->dead;
                         break;
                 }

@@ -75,6 +75,8 @@ def expected_files(p):
         p.sysusers + "/busd.conf": "file",
         p.datadir + "/busd/services": "dir",
         p.datadir + "/busd/user-services": "dir",
+        p.sysconfdir + "/busd/policy.json": "file",
+        p.sysconfdir + "/busd/policy.d": "dir",
     }
     cmakedir = p.libdir + "/cmake/libbus"
     config = (p.build_type or "noconfig").lower()

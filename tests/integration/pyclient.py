@@ -221,8 +221,18 @@ class Client:
         """§3: hello, then wait for the welcome. Members: name, names, methods,
         protocol. Raises BusError if the daemon refuses the hello."""
         id = self.new_id()
-        self.send(dict(members, type="hello", id=id))
-        msg = self.next(lambda m: m["type"] in ("welcome", "error") and m.get("id") == id)
+        try:
+            self.send(dict(members, type="hello", id=id))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused at accept (§3): the daemon's reason is still there to read
+        for _ in range(2):  # a reset is reported once, before the data that is left
+            try:
+                msg = self.next(lambda m: m["type"] in ("welcome", "error") and m.get("id") in (id, None))
+                break
+            except ConnectionResetError:
+                continue
+        else:
+            raise Closed("the daemon reset the connection without saying why")
         if msg["type"] == "error":
             raise BusError(msg)
         self.welcome = msg

@@ -11,3 +11,11 @@ if(Python3_Interpreter_FOUND AND TARGET busd)
       ENVIRONMENT "BUSD=$<TARGET_FILE:busd>")
   endforeach()
 endif()
+
+# Access control and quotas (docs/policy.md): clients setuid to test uids, so
+# the tests need root (they skip otherwise); `bus policy` through the CLI.
+if(Python3_Interpreter_FOUND AND TARGET busd AND TARGET bus_cli)
+  add_test(NAME py_policy COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_policy.py)
+  set_tests_properties(py_policy PROPERTIES LABELS integration TIMEOUT 300
+    ENVIRONMENT "BUSD=$<TARGET_FILE:busd>;BUS=$<TARGET_FILE:bus_cli>")
+endif()

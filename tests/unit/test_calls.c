@@ -22,9 +22,9 @@ int main(void)
         CHECK(c);
         init(&a);
         init(&b);
-        struct pcall *p1 = calls_add(c, &a, 7, &b, "org.x");
-        struct pcall *p2 = calls_add(c, &a, 8, &b, NULL);
-        struct pcall *p3 = calls_add(c, &b, 7, &a, NULL); /* same caller id, other caller */
+        struct pcall *p1 = calls_add(c, &a, 7, &b, "org.x", "m");
+        struct pcall *p2 = calls_add(c, &a, 8, &b, NULL, "m");
+        struct pcall *p3 = calls_add(c, &b, 7, &a, NULL, "m"); /* same caller id, other caller */
         CHECK(p1 && p2 && p3);
         CHECK(p1->serial >= 1);
         CHECK(p2->serial > p1->serial && p3->serial > p2->serial);
@@ -48,7 +48,7 @@ int main(void)
         CHECK_EQ_INT(a.n_calls_out, 1);
         CHECK_EQ_INT(calls_count(c), 2);
         /* serials are never reused */
-        struct pcall *p4 = calls_add(c, &a, 7, &b, NULL);
+        struct pcall *p4 = calls_add(c, &a, 7, &b, NULL, "m");
         CHECK(p4->serial > p3->serial);
 
         /* b's incoming calls: p2 and p4 */
@@ -64,7 +64,7 @@ int main(void)
         /* many: the table grows and every serial is found */
         uint64_t serials[2000];
         for (int i = 0; i < 2000; i++)
-                serials[i] = calls_add(c, &a, (uint64_t)i, &b, NULL)->serial;
+                serials[i] = calls_add(c, &a, (uint64_t)i, &b, NULL, "m")->serial;
         for (int i = 0; i < 2000; i++)
                 CHECK(calls_lookup(c, serials[i])->caller_id == (uint64_t)i);
         list_for_each_safe(l, tmp, &a.calls_out) calls_remove(c, list_entry(l, struct pcall, caller_link));

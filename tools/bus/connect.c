@@ -64,8 +64,14 @@ static int connect_fail(const struct cli *cli, int r)
         case EACCES:
         case EPERM:
                 why = "permission denied";
-                hint = "the socket belongs to another user: is this the right bus?";
+                hint = strstr(bus_open_error(), "refused the connection")
+                               ? bus_open_error() /* the daemon's access policy, with its rule */
+                               : "the socket belongs to another user: is this the right bus?";
                 code = CLI_EXIT_NOPERM;
+                break;
+        case EUSERS:
+                why = "too many connections";
+                hint = bus_open_error();
                 break;
         case EPROTOTYPE:
                 why = "wrong socket type";
