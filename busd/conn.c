@@ -122,16 +122,22 @@ static void on_closed(uv_handle_t *h)
 /* Reads and throws away what the client sent but we did not read (bounded):
  * closing a socket with unread data makes the kernel report ECONNRESET to
  * the client, which could then miss the error we just wrote it. */
-static void discard_input(struct conn *c)
+static void discard_fd_input(int fd)
 {
-        uv_os_fd_t fd = c->fd;
         char scratch[4096];
 
-        if (!c->seqpacket && uv_fileno((uv_handle_t *)&c->h.pipe, &fd) < 0)
-                return;
         for (int i = 0; i < 256; i++)
                 if (recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT | MSG_TRUNC) <= 0)
                         break;
+}
+
+static void discard_input(struct conn *c)
+{
+        uv_os_fd_t fd = c->fd;
+
+        if (!c->seqpacket && uv_fileno((uv_handle_t *)&c->h.pipe, &fd) < 0)
+                return;
+        discard_fd_input(fd);
 }
 
 void conn_close(struct conn *c, const char *why)
@@ -662,6 +668,7 @@ static int setup(struct conn *c, int fd, const char *transport, size_t max_messa
                         /* refused either way */
                 }
                 buf_unref(b);
+                discard_fd_input(fd); /* a hello already sent must not turn our close into a reset */
         }
         if (r < 0)
                 return r;

@@ -82,9 +82,10 @@ ssize_t loop_read(struct bus *bus, size_t budget)
         bus->reading = true;
         r = transport_read(&bus->t, budget, on_message, bus);
         bus->reading = false;
-        if (r == -ECONNRESET && bus->dead) {
-                /* our write already failed: the kernel reports the reset once,
-                 * before what the daemon sent last (e.g. why it refused us) */
+        if (r == -ECONNRESET) {
+                /* the daemon closed with input of ours unread: the kernel
+                 * reports the reset once, before what the daemon sent last
+                 * (e.g. why it refused us); at a plain end this reads nothing */
                 bus->reading = true;
                 r = transport_read(&bus->t, budget, on_message, bus);
                 bus->reading = false;

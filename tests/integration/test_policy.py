@@ -163,11 +163,11 @@ class PolicyTest(unittest.TestCase):
         """Runs verb as uid in a child, with the root side of it (a service, a
         subscriber, a publisher); returns the child's report."""
         addr = self.daemon.seq_addr if seqpacket else self.daemon.stream_addr
-        ch = self.child(as_user(uid, uid if gid is None else gid, list(groups), do_verb, addr, verb))
         sub = None
-        if verb == "publish":
+        if verb == "publish":  # subscribed before the child can publish
             sub = self.daemon.connect()
             sub.subscribe("sensors.>")
+        ch = self.child(as_user(uid, uid if gid is None else gid, list(groups), do_verb, addr, verb))
         line = ch.readline()
         if line == "":
             self.fail("the child died: status %s" % ch.wait())
