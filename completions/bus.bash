@@ -48,7 +48,7 @@ _bus()
         local cur prev words cword
         _init_completion -n : || return
 
-        local verbs="call publish listen serve list introspect status ping help"
+        local verbs="call publish listen serve list introspect status ping policy help"
         local global_opts="--address --system --seqpacket --timeout --json --text --pretty --compact --color --help --version"
 
         # An option's argument.
@@ -63,6 +63,21 @@ _bus()
                 else
                         COMPREPLY=($(compgen -W "unix: seqpacket:" -- "$cur") $(compgen -f -- "$cur"))
                 fi
+                return
+                ;;
+        --dir)
+                COMPREPLY=($(compgen -d -- "$cur"))
+                return
+                ;;
+        --user)
+                COMPREPLY=($(compgen -u -- "$cur"))
+                return
+                ;;
+        --gid | --groups)
+                COMPREPLY=($(compgen -g -- "$cur"))
+                return
+                ;;
+        --uid)
                 return
                 ;;
         --color | --colour)
@@ -120,6 +135,7 @@ _bus()
         listen) verb_opts="--count --ready" ;;
         serve) verb_opts="--declare --params-shape --result-shape --jobs --allow-replacement --replace --queue --ready" ;;
         list) verb_opts="--peers" ;;
+        policy) verb_opts="--dir --user-bus --uid --user --gid --groups" ;;
         esac
         if [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W "$verb_opts $global_opts" -- "$cur"))
@@ -135,6 +151,12 @@ _bus()
                 ;;
         help,0)
                 COMPREPLY=($(compgen -W "${verbs% help}" -- "$cur"))
+                ;;
+        policy,0)
+                COMPREPLY=($(compgen -W "check verify" -- "$cur"))
+                ;;
+        policy,1)
+                [[ ${args[0]} == check ]] && COMPREPLY=($(compgen -W "connect own call publish subscribe see" -- "$cur"))
                 ;;
         esac
         __ltrim_colon_completions "$cur"
