@@ -59,6 +59,11 @@ struct peer {
         size_t max_recv;    /* largest message it may be sent */
         bool hello_done;
         bool removed;  /* router_peer_remove() ran */
+        bool link;     /* a bridge link to another bus (router_link_add()), not a client */
+        /* the error code and text its waiting callers get when it goes
+         * (default callee_gone; a link says link_down) */
+        const char *gone_code;
+        const char *gone_text;
         char *display; /* from hello, may be NULL */
         /* ,"sender":":5","creds":{"uid":0,"gid":0,"pid":1} ready to splice into messages */
         char *ident;

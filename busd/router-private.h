@@ -43,6 +43,7 @@ struct router {
         struct peer *actor; /* the peer whose request is being handled, if any */
         struct list stalled;
         struct router_stats stats;
+        struct router_bridge bridge; /* all NULL: no bridge */
         const struct policy *policy; /* NULL: everything allowed (unit tests) */
         uint64_t policy_gen; /* bumped by each router_set_policy() */
         struct quota_table *quotas;

@@ -397,6 +397,8 @@ static void on_name_change(void *userdata, const char *name, struct peer *old_ow
                 send_notice(r, new_owner, "name_acquired", name);
         if (new_owner && activate_pending(r->acts, name))
                 release_held(r, name, new_owner);
+        if (r->bridge.name_changed && (!old_owner) != (!new_owner))
+                r->bridge.name_changed(r->bridge.userdata, name, new_owner != NULL);
 
         char topic[BUS_MAX_TOPIC + 16];
         snprintf(topic, sizeof(topic), "$bus.name.%s", name);
@@ -592,15 +594,25 @@ static void on_declare(struct router *r, struct peer *p, const struct msg *m)
 /* ---- calls ------------------------------------------------------------------ */
 
 /* Resolves a call's destination to a peer that said hello, or NULL. */
-static struct peer *resolve(struct router *r, const struct msg *m)
+static struct peer *resolve_dest(struct router *r, const char *dest, size_t len)
 {
         struct peer *p;
 
-        if (m->dest.s[0] == ':')
-                p = router_peer_by_unique(r, m->dest.s, m->dest.len);
+        if (dest[0] == ':')
+                p = router_peer_by_unique(r, dest, len);
+        else if (!strchr(dest, '/'))
+                p = registry_owner(r->registry, dest);
         else
-                p = registry_owner(r->registry, m->dest.s);
-        return p && p->hello_done ? p : NULL;
+                p = NULL; /* BUS/NAME: the bridge decides, also for our own bus name */
+        if (p && p->hello_done)
+                return p;
+        /* a name nobody here owns: a link that leads to it, local owners first */
+        return dest[0] != ':' && r->bridge.route ? r->bridge.route(r->bridge.userdata, dest) : NULL;
+}
+
+static struct peer *resolve(struct router *r, const struct msg *m)
+{
+        return resolve_dest(r, m->dest.s, m->dest.len);
 }
 
 /* One call on its way to a callee: from a message, or held while the callee's
@@ -612,6 +624,7 @@ struct call_route {
         const char *dest;
         const char *method;
         struct json_object *params;
+        const struct remote_ident *rid; /* the caller came over a link: its identity */
 };
 
 __attribute__((format(printf, 4, 5))) static void call_error(struct router *r, const struct call_route *c,
@@ -632,7 +645,10 @@ static void deliver_call(struct router *r, const struct call_route *c, struct pe
         struct pcall *pc = NULL;
         struct policy_verdict v;
 
-        if (!access_check_peer(r, c->caller, POLICY_CALL, callee, c->method, false, &v)) {
+        /* a remote callee is checked by the name called (BUS/NAME: the name) */
+        const char *slash = strchr(c->dest, '/');
+        if (callee->link ? !access_check(r, c->caller, POLICY_CALL, slash ? slash + 1 : c->dest, c->method, false, &v)
+                         : !access_check_peer(r, c->caller, POLICY_CALL, callee, c->method, false, &v)) {
                 call_error(r, c, "denied", "calling %s (%s) method %s is not allowed for uid %u: %s", c->dest,
                            callee->unique, c->method, (unsigned)c->caller->uid, v.rule);
                 return;
@@ -646,17 +662,31 @@ static void deliver_call(struct router *r, const struct call_route *c, struct pe
                 }
                 pc->policy_gen = r->policy_gen;
         }
-        struct buf *b = wire_call(c->oneway, pc ? pc->serial : 0, c->dest, c->method, c->params, c->caller->ident,
-                                  c->caller->ident_len);
-        int err = b ? enqueue(r, callee, b, SEND_RELAY) : -ENOMEM;
-        buf_unref(b);
+        int err;
+        if (callee->link) {
+                /* over the bridge: the link carries the caller's identity itself */
+                err = r->bridge.call(r->bridge.userdata, callee, pc ? pc->serial : 0, c->oneway, c->dest, c->method,
+                                     c->params, c->rid ? NULL : c->caller, c->rid);
+        } else {
+                const char *ident = c->rid ? c->rid->splice : c->caller->ident;
+                size_t ident_len = c->rid ? c->rid->splice_len : c->caller->ident_len;
+                struct buf *b = wire_call(c->oneway, pc ? pc->serial : 0, c->dest, c->method, c->params, ident,
+                                          ident_len);
+                err = b ? enqueue(r, callee, b, SEND_RELAY) : -ENOMEM;
+                buf_unref(b);
+        }
         if (err == 0) {
                 r->stats.calls++;
                 return;
         }
         if (pc)
                 calls_remove(r->calls, pc);
-        if (err == -ENOBUFS)
+        if (err == -ENOBUFS && callee->link)
+                call_error(r, c, "queue_full", "the link to %s is full: call to %s not sent", callee->display,
+                           c->dest);
+        else if (err == -ENOTCONN && callee->link)
+                call_error(r, c, "link_down", "the link to %s is down: call to %s not sent", callee->display, c->dest);
+        else if (err == -ENOBUFS)
                 call_error(r, c, "queue_full", "the queue of %s (%s) is full (%zu bytes): call not delivered",
                            callee->unique, c->dest, callee->queued_bytes);
         else if (err == -EMSGSIZE)
@@ -702,7 +732,7 @@ static bool hold_call(struct router *r, const struct call_route *c)
 
 static void on_call(struct router *r, struct peer *p, const struct msg *m)
 {
-        const struct call_route c = { p, m->id, m->oneway, m->dest.s, m->method.s, m->params };
+        const struct call_route c = { p, m->id, m->oneway, m->dest.s, m->method.s, m->params, NULL };
 
         if (calls_find_by_caller(p, m->id) || activate_find_held(p, m->id)) {
                 router_error_own(r, p, m, "invalid_message", "id %" PRIu64 " is already used by one of your pending calls",
@@ -749,7 +779,7 @@ static void release_held(struct router *r, const char *name, struct peer *owner)
         list_for_each_safe(l, tmp, &taken)
         {
                 struct held_call *h = list_entry(l, struct held_call, link);
-                const struct call_route c = { h->caller, h->caller_id, h->oneway, h->name, h->method, h->params };
+                const struct call_route c = { h->caller, h->caller_id, h->oneway, h->name, h->method, h->params, NULL };
                 deliver_call(r, &c, owner);
                 held_call_free(h);
         }
@@ -937,6 +967,8 @@ static void on_publish(struct router *r, struct peer *p, const struct msg *m)
         struct fanout f = { .r = r, .topic = m->topic.s, .topic_len = m->topic.len, .data = m->data,
                             .ident = p->ident, .ident_len = p->ident_len };
         fan_out(r, &f);
+        if (r->bridge.publish)
+                r->bridge.publish(r->bridge.userdata, p, m->topic.s, m->topic.len, m->data);
         if (m->has_id) {
                 struct json_object *o = json_object_new_object();
                 json_object_object_add(o, "delivered", json_object_new_uint64(f.delivered));
@@ -1129,9 +1161,12 @@ void router_peer_remove(struct router *r, struct peer *p)
                 struct peer *caller = pc->caller;
                 uint64_t id = pc->caller_id;
                 calls_remove(r->calls, pc);
-                char text[200];
-                snprintf(text, sizeof(text), "%s disconnected before answering", p->unique);
-                send_error(r, caller, true, id, "callee_gone", text);
+                char text[300];
+                if (p->gone_text)
+                        snprintf(text, sizeof(text), "%s", p->gone_text);
+                else
+                        snprintf(text, sizeof(text), "%s disconnected before answering", p->unique);
+                send_error(r, caller, true, id, p->gone_code ? p->gone_code : "callee_gone", text);
         }
         activate_peer_gone(r->acts, p);
         /* its own calls are forgotten; late answers get no_such_call */
@@ -1154,4 +1189,145 @@ void router_peer_remove(struct router *r, struct peer *p)
                 quota_sub(p->acct, QUOTA_HANDSHAKES, 1);
         quota_acct_release(r->quotas, p->acct);
         p->acct = NULL;
+}
+
+/* ---- the bridge ---------------------------------------------------------------- */
+
+void router_set_bridge(struct router *r, const struct router_bridge *b)
+{
+        if (b)
+                r->bridge = *b;
+        else
+                memset(&r->bridge, 0, sizeof(r->bridge));
+}
+
+int router_link_add(struct router *r, struct peer *p, const struct peer_ops *ops, const char *bus, size_t max_recv)
+{
+        int err = router_peer_add(r, p, ops, "link", r->cfg.uid, r->cfg.gid, r->cfg.pid, max_recv, max_recv);
+
+        if (err < 0)
+                return err;
+        /* links are not clients: no uid account, no policy (their filters decide) */
+        quota_sub(p->acct, QUOTA_CONNECTIONS, 1);
+        quota_sub(p->acct, QUOTA_HANDSHAKES, 1);
+        quota_acct_release(r->quotas, p->acct);
+        p->acct = NULL;
+        p->link = true;
+        p->hello_done = true;
+        p->display = strdup(bus);
+        if (!p->display) {
+                router_peer_remove(r, p);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+void router_remote_event(struct router *r, const char *topic, size_t topic_len, struct json_object *data,
+                         const struct remote_ident *rid)
+{
+        struct fanout f = { .r = r, .topic = topic, .topic_len = topic_len, .data = data,
+                            .ident = rid->splice, .ident_len = rid->splice_len };
+
+        r->stats.messages_in++;
+        fan_out(r, &f);
+}
+
+void router_remote_call(struct router *r, struct peer *link, uint64_t id, bool oneway, const char *dest,
+                        const char *method, struct json_object *params, const struct remote_ident *rid)
+{
+        const struct call_route c = { link, id, oneway, dest, method, params, rid };
+        const char *local = dest;
+
+        r->stats.messages_in++;
+        if (link->removed)
+                return;
+        if (!oneway && calls_find_by_caller(link, id)) {
+                call_error(r, &c, "invalid_message", "id %" PRIu64 " is already used by a call pending over this link",
+                           id);
+                return;
+        }
+        if (strcmp(dest, BUS_DAEMON_NAME) == 0 || dest[0] == ':') {
+                /* the daemon and unique ids are this bus's own business */
+                call_error(r, &c, "no_owner", "'%s' cannot be called over the bridge", dest);
+                return;
+        }
+        struct peer *callee = resolve_dest(r, dest, strlen(dest));
+        if (callee == link) {
+                call_error(r, &c, "no_owner", "no connection owns '%s' on this side of the link", dest);
+                return;
+        }
+        if (!callee) {
+                const char *slash = strchr(dest, '/');
+                call_error(r, &c, "no_owner", "no connection owns the name '%s'", slash ? slash + 1 : local);
+                return;
+        }
+        deliver_call(r, &c, callee);
+}
+
+void router_remote_answer(struct router *r, struct peer *link, uint64_t serial, bool error, struct json_object *result,
+                          const char *code, const char *message, struct json_object *data, const char *sender)
+{
+        struct pcall *pc = calls_lookup(r->calls, serial);
+
+        r->stats.messages_in++;
+        if (!pc || pc->callee != link)
+                return; /* the caller left or cancelled: nothing waits for it */
+        struct peer *caller = pc->caller;
+        uint64_t caller_id = pc->caller_id;
+        calls_remove(r->calls, pc);
+        struct buf *b = error ? wire_error(true, caller_id, -1, code, message, sender, data)
+                              : wire_reply(caller_id, result, sender);
+        int err = b ? enqueue(r, caller, b, SEND_RELAY) : -ENOMEM;
+        buf_unref(b);
+        if (err == 0) {
+                r->stats.replies++;
+                return;
+        }
+        char text[300];
+        snprintf(text, sizeof(text), "the answer from %s could not be delivered: %s", sender,
+                 err == -ENOBUFS ? "your queue was full" : err == -EMSGSIZE ? "larger than your transport accepts"
+                                                                             : "internal error");
+        send_error(r, caller, true, caller_id, err == -ENOBUFS ? "queue_full" : err == -EMSGSIZE ? "too_large" : "internal",
+                   text);
+}
+
+void router_remote_cancel(struct router *r, struct peer *link, uint64_t id)
+{
+        struct pcall *pc = calls_find_by_caller(link, id);
+
+        if (pc)
+                calls_remove(r->calls, pc);
+}
+
+void router_publish_daemon(struct router *r, const char *topic, struct json_object *data)
+{
+        publish_internal(r, topic, data);
+}
+
+struct peer *router_local_owner(struct router *r, const char *name)
+{
+        struct peer *p = registry_owner(r->registry, name);
+
+        return p && p->hello_done && !p->link ? p : NULL;
+}
+
+struct name_walk {
+        void (*fn)(const char *name, void *ud);
+        void *ud;
+};
+
+static int walk_name(struct name *n, void *ud)
+{
+        struct name_walk *w = ud;
+
+        if (!list_empty(&n->owners))
+                w->fn(n->str, w->ud);
+        return 0;
+}
+
+void router_foreach_name(struct router *r, void (*fn)(const char *name, void *ud), void *ud)
+{
+        struct name_walk w = { fn, ud };
+
+        registry_foreach(r->registry, walk_name, &w);
 }

@@ -120,6 +120,66 @@ size_t router_pending_calls(const struct router *r);
  * manager's status line). */
 void router_counters(const struct router *r, uint64_t *ret_messages_in, uint64_t *ret_drops);
 
+/* ---- the bridge (busd/bridge.c) ------------------------------------------------ */
+
+/* Who sent a message that came over a link, as its origin bus stamped it,
+ * and the splice the router puts into what it delivers locally:
+ * ,"sender":"busd-c/:5","remote":{"bus":"busd-c","via":"busd-b","creds":{...}} */
+struct remote_ident {
+        const char *bus;    /* the origin bus (its certificate name) */
+        const char *via;    /* the neighbour it came from (verified by TLS) */
+        const char *sender; /* the sender there (":5", "org.busd") */
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+        unsigned hops;      /* links crossed so far */
+        const char *splice;
+        size_t splice_len;
+};
+
+struct router_bridge {
+        void *userdata;
+        /* A local client published topic (after local delivery). */
+        void (*publish)(void *ud, const struct peer *from, const char *topic, size_t topic_len,
+                        struct json_object *data);
+        /* The link to reach dest (a well-known name, or BUS/NAME) when no local
+         * connection owns it, or NULL. */
+        struct peer *(*route)(void *ud, const char *dest);
+        /* Sends a call over link; its answer comes back with router_remote_answer(serial).
+         * The caller is a local peer, or (rid != NULL) the call came over another link.
+         * Returns 0, -ENOBUFS (the link's queue is full) or -ENOTCONN. */
+        int (*call)(void *ud, struct peer *link, uint64_t serial, bool oneway, const char *dest, const char *method,
+                    struct json_object *params, const struct peer *caller, const struct remote_ident *rid);
+        /* The primary owner of a well-known name changed (owned: it has one now). */
+        void (*name_changed)(void *ud, const char *name, bool owned);
+};
+
+/* Connects the bridge (NULL: none). b is copied. */
+void router_set_bridge(struct router *r, const struct router_bridge *b);
+/* Registers a link peer: like router_peer_add() for a connection that said
+ * hello, marked as a link, outside the policy and the uid quotas (what crosses
+ * a link is decided by the link's filters). `bus` is the remote bus's name. */
+int router_link_add(struct router *r, struct peer *p, const struct peer_ops *ops, const char *bus, size_t max_recv);
+/* An event from a link: delivered to the local subscribers with rid's identity. */
+void router_remote_event(struct router *r, const char *topic, size_t topic_len, struct json_object *data,
+                         const struct remote_ident *rid);
+/* A call from link (id: the link's id for it): routed as a client's call would
+ * be, its answer sent back to link with that id. */
+void router_remote_call(struct router *r, struct peer *link, uint64_t id, bool oneway, const char *dest,
+                        const char *method, struct json_object *params, const struct remote_ident *rid);
+/* The answer to call `serial` that went out over link. sender: the answering
+ * connection as the other side names it ("busd-b/:7"). */
+void router_remote_answer(struct router *r, struct peer *link, uint64_t serial, bool error, struct json_object *result,
+                          const char *code, const char *message, struct json_object *data, const char *sender);
+/* The other side gave up on call `id` it sent over link. */
+void router_remote_cancel(struct router *r, struct peer *link, uint64_t id);
+/* The local connection that owns name, or NULL. */
+struct peer *router_local_owner(struct router *r, const char *name);
+/* Calls fn for every well-known name that has an owner here. */
+void router_foreach_name(struct router *r, void (*fn)(const char *name, void *ud), void *ud);
+/* Publishes a daemon event (e.g. $bus.link.*) to the local subscribers. */
+void router_publish_daemon(struct router *r, const char *topic, struct json_object *data);
+
 /* Puts pol in force for every check from now on (NULL: everything allowed,
  * no per-uid quotas, the state of a new router). pol stays the caller's and
  * must live until replaced or router_free(). Names and subscriptions the new

@@ -26,6 +26,7 @@
 
 /* Syntax limits (docs/protocol.md §2.2). */
 #define BUS_MAX_NAME 255
+#define BUS_MAX_BUS_NAME 63 /* a bus's name on the bridge */
 #define BUS_MAX_METHOD 255
 #define BUS_MAX_TOPIC 255
 #define BUS_MAX_TOPIC_SEGMENTS 32

@@ -135,7 +135,8 @@ static const char *kind_what(enum kind k)
         case K_ID:
                 return "an integer from 0 to 9007199254740991";
         case K_DEST:
-                return "a well-known name (like org.example.Service) or a unique id (like :42)";
+                return "a well-known name (like org.example.Service), a unique id (like :42) or BUS/NAME (a name on "
+                       "another bus of the bridge, like busd-b/org.example.Service)";
         case K_NAME:
                 return "a well-known name like org.example.Service (2+ dot-separated elements of [A-Za-z0-9_-], "
                        "not starting with a digit, at most 255 bytes)";
@@ -178,7 +179,7 @@ static bool check_string(struct json_object *v, enum kind kind, struct msg_str *
         /* json-c strings may hold \u0000; the syntax checks reject it except in text */
         switch (kind) {
         case K_DEST:
-                ok = syntax_is_name(s, len) || syntax_parse_unique(s, len, &unused);
+                ok = syntax_is_name(s, len) || syntax_parse_unique(s, len, &unused) || syntax_is_remote_dest(s, len);
                 break;
         case K_NAME:
                 ok = syntax_is_name(s, len);

@@ -93,6 +93,29 @@ bool syntax_is_code(const char *s, size_t len)
         return true;
 }
 
+bool syntax_is_bus(const char *s, size_t len)
+{
+        if (len == 0 || len > BUS_MAX_BUS_NAME)
+                return false;
+        if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= '0' && s[0] <= '9')))
+                return false;
+        for (size_t i = 1; i < len; i++) {
+                char c = s[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                      c == '_' || c == '.'))
+                        return false;
+        }
+        return true;
+}
+
+bool syntax_is_remote_dest(const char *s, size_t len)
+{
+        const char *slash = memchr(s, '/', len);
+
+        return slash && syntax_is_bus(s, (size_t)(slash - s)) &&
+               syntax_is_name(slash + 1, len - (size_t)(slash - s) - 1);
+}
+
 /* Shared walk for topics and patterns. */
 static bool check_topic(const char *s, size_t len, bool wildcards)
 {

@@ -14,6 +14,11 @@ bool syntax_is_name(const char *s, size_t len);
 bool syntax_parse_unique(const char *s, size_t len, uint64_t *ret_id);
 bool syntax_is_method(const char *s, size_t len);
 bool syntax_is_code(const char *s, size_t len);
+/* A bus's name on the bridge (its certificate name): 1-63 bytes of
+ * [A-Za-z0-9._-], starting with a letter or digit. */
+bool syntax_is_bus(const char *s, size_t len);
+/* BUS/NAME: a well-known name on one bus of the bridge. */
+bool syntax_is_remote_dest(const char *s, size_t len);
 /* A topic (no wildcards). */
 bool syntax_is_topic(const char *s, size_t len);
 /* A subscription pattern: a topic whose segments may be `*`, or `>` last. */

@@ -5,7 +5,8 @@
 #   test:  also python3 (protocol tests), clang with its sanitizer and
 #          libFuzzer runtimes (fuzz targets, clang build check), systemd's
 #          tools (systemd-socket-activate, systemd-analyze), go-md2man (man
-#          pages), the Debian packaging tools and valgrind
+#          pages), the Debian packaging tools, valgrind and iproute2 (ip, tc:
+#          the network-namespace hosts of the bridge tests)
 set -euo pipefail
 
 want=(build-essential cmake pkg-config libuv1-dev libjson-c-dev libsystemd-dev)

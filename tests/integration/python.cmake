@@ -19,3 +19,12 @@ if(Python3_Interpreter_FOUND AND TARGET busd AND TARGET bus_cli)
   set_tests_properties(py_policy PROPERTIES LABELS integration TIMEOUT 300
     ENVIRONMENT "BUSD=$<TARGET_FILE:busd>;BUS=$<TARGET_FILE:bus_cli>")
 endif()
+
+# The network-namespace harness of the bridge tests (netns.py: hosts as
+# namespaces joined by veth pairs, a busd in each); needs root and iproute2
+# (skips otherwise).
+if(Python3_Interpreter_FOUND AND TARGET busd)
+  add_test(NAME py_netns_harness COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_netns_harness.py)
+  set_tests_properties(py_netns_harness PROPERTIES LABELS integration TIMEOUT 120
+    ENVIRONMENT "BUSD=$<TARGET_FILE:busd>")
+endif()

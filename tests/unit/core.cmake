@@ -13,3 +13,5 @@ bus_unit_test(test_subs_diff ${CMAKE_CURRENT_SOURCE_DIR}/test_subs_diff.c LIBS b
 bus_unit_test(test_router ${CMAKE_CURRENT_SOURCE_DIR}/test_router.c LIBS test_core_fake)
 bus_unit_test(test_activate ${CMAKE_CURRENT_SOURCE_DIR}/test_activate.c LIBS test_core_fake)
 bus_unit_test(test_actfile ${CMAKE_CURRENT_SOURCE_DIR}/test_actfile.c LIBS busdcore)
+# the bridge's core between in-memory routers (no sockets, no TLS)
+bus_unit_test(test_bridge ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge.c LIBS test_core_fake)
