@@ -408,7 +408,15 @@ static void link_event(struct bridge *b, struct blink *l, const char *state, con
 static int link_peer_send(struct peer *p, struct buf *b)
 {
         struct blink *l = (struct blink *)p;
-        return l->ops->send(l, b, false);
+        int r = l->ops->send(l, b, false);
+
+        if (r == 0) {
+                /* counted by the router after this returns: settled by the
+                 * carrier's next bridge_link_wrote() */
+                l->unreported += b->len;
+                l->unreported_msgs++;
+        }
+        return r;
 }
 
 static void link_peer_kill(struct peer *p, const char *reason)
@@ -495,9 +503,31 @@ void bridge_link_down(struct bridge *b, struct blink *l, const char *why)
         link_event(b, l, "down", why);
 }
 
-void bridge_link_wrote(struct bridge *b, struct blink *l, size_t bytes, size_t msgs)
+void bridge_link_wrote(struct bridge *b, struct blink *l)
 {
+        if (!l->unreported_msgs)
+                return;
+        size_t bytes = l->unreported, msgs = l->unreported_msgs;
+        l->unreported = l->unreported_msgs = 0;
         router_peer_wrote(b->r, &l->peer, bytes, msgs);
+}
+
+struct json_object *bridge_link_json(const struct blink *l)
+{
+        struct json_object *o = json_object_new_object();
+
+#define U64(k, v) json_object_object_add(o, k, json_object_new_uint64(v))
+        U64("events_in", l->st.events_in);
+        U64("events_out", l->st.events_out);
+        U64("calls_in", l->st.calls_in);
+        U64("calls_out", l->st.calls_out);
+        U64("dropped", l->st.dropped);
+        U64("duplicates", l->st.duplicates);
+        U64("filtered", l->st.filtered);
+        U64("too_far", l->st.too_far);
+        U64("names", l->offers ? (uint64_t)lh_table_length(l->offers) : 0);
+#undef U64
+        return o;
 }
 
 void bridge_foreach_link(struct bridge *b, void (*fn)(const struct blink *l, void *ud), void *ud)

@@ -81,6 +81,7 @@ struct blink {
         struct lh_table *sent;     /* name -> hops: what we advertised to it */
         struct list link;          /* in bridge->links */
         struct bridge_link_stats st;
+        size_t unreported, unreported_msgs; /* router-made answers handed to the carrier */
 };
 
 struct bridge *bridge_new(struct router *r, const char *self, unsigned max_hops, uint64_t epoch);
@@ -101,8 +102,11 @@ void bridge_link_down(struct bridge *b, struct blink *l, const char *why);
 /* One message (a line without its line feed) from the link. Returns 0, or
  * -EPROTO with the reason in why: the carrier closes the link. */
 int bridge_link_input(struct bridge *b, struct blink *l, const char *data, size_t len, char *why, size_t whylen);
-/* The carrier wrote `bytes` of router-made messages (answers) to the link. */
-void bridge_link_wrote(struct bridge *b, struct blink *l, size_t bytes, size_t msgs);
+/* The carrier wrote what it had queued (call after each completed write):
+ * the router's accounting of answers queued for the link is settled. */
+void bridge_link_wrote(struct bridge *b, struct blink *l);
+/* The link's counters and what it offers, as JSON (for stats). */
+struct json_object *bridge_link_json(const struct blink *l);
 
 /* Calls fn for each link that is up (for stats and status). */
 void bridge_foreach_link(struct bridge *b, void (*fn)(const struct blink *l, void *ud), void *ud);

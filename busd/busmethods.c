@@ -212,6 +212,8 @@ static struct json_object *do_stats(struct router *r)
         U64("quota_refusals", s->quota_refusals);
 #undef U64
         json_object_object_add(o, "uids", uid_stats(r));
+        if (r->stats_fn)
+                json_object_object_add(o, r->stats_key, r->stats_fn(r->stats_ud));
         /* the connections with the most queued first, at most STATS_MAX_PEERS:
          * the answer must fit a client's max_recv however many are connected */
         size_t n = 0, total = router_peer_count(r);

@@ -29,6 +29,12 @@ static void usage(FILE *f)
                 "  --check-config           check the configuration file, then exit 0 or 1\n"
                 "  --policy-dir DIR         read policy.json and policy.d/ from DIR (default /etc/busd\n"
                 "                           for --system, else $XDG_CONFIG_HOME/busd)\n"
+                "  --bridge-config FILE     join other hosts' buses as the bridge file says (docs/bridge.md)\n"
+                "  --bridge-listen ADDR     accept bridge links on ADDR (0.0.0.0:7400, [::]:7400); repeatable\n"
+                "  --bridge-connect ADDR    dial a bridge link to ADDR (10.0.0.2:7400); repeatable\n"
+                "  --bridge-peer NAME       the certificate name the other buses must present; repeatable\n"
+                "  --bridge-cert FILE, --bridge-key FILE, --bridge-ca FILE\n"
+                "                           this bus's certificate and key, and the CA of its peers (PEM)\n"
                 "  --services-dir DIR       read activation files from DIR (repeatable; replaces the\n"
                 "                           default directories, see busd(8))\n"
                 "  --listen ADDRESS         unix:/path (stream) or seqpacket:/path; repeatable;\n"
@@ -69,7 +75,8 @@ static int number(const char *opt, const char *s, unsigned long min, unsigned lo
 }
 
 enum { O_LISTEN = 256, O_READY, O_QUEUE, O_PENDING, O_NAMES, O_SUBS, O_STALL, O_MAXCONN, O_HANDSHAKES,
-       O_HELLO_TIMEOUT, O_CONFIG, O_CHECK_CONFIG, O_SERVICES_DIR, O_POLICY_DIR };
+       O_HELLO_TIMEOUT, O_CONFIG, O_CHECK_CONFIG, O_SERVICES_DIR, O_POLICY_DIR, O_BRIDGE_CONFIG, O_BRIDGE_LISTEN,
+       O_BRIDGE_CONNECT, O_BRIDGE_PEER, O_BRIDGE_CERT, O_BRIDGE_KEY, O_BRIDGE_CA };
 
 /* Options that set a configuration key: the ranges are the file's (config.c). */
 static const struct {
@@ -130,6 +137,13 @@ int options_parse(struct options *o, int argc, char **argv)
                 { "check-config", no_argument, NULL, O_CHECK_CONFIG },
                 { "services-dir", required_argument, NULL, O_SERVICES_DIR },
                 { "policy-dir", required_argument, NULL, O_POLICY_DIR },
+                { "bridge-config", required_argument, NULL, O_BRIDGE_CONFIG },
+                { "bridge-listen", required_argument, NULL, O_BRIDGE_LISTEN },
+                { "bridge-connect", required_argument, NULL, O_BRIDGE_CONNECT },
+                { "bridge-peer", required_argument, NULL, O_BRIDGE_PEER },
+                { "bridge-cert", required_argument, NULL, O_BRIDGE_CERT },
+                { "bridge-key", required_argument, NULL, O_BRIDGE_KEY },
+                { "bridge-ca", required_argument, NULL, O_BRIDGE_CA },
                 { "listen", required_argument, NULL, O_LISTEN },
                 { "ready-fd", required_argument, NULL, O_READY },
                 { "queue-bytes", required_argument, NULL, O_QUEUE },
@@ -177,6 +191,35 @@ int options_parse(struct options *o, int argc, char **argv)
                         }
                         o->policy_dir = optarg;
                         break;
+                case O_BRIDGE_CONFIG:
+                        o->bridge_config = optarg;
+                        break;
+                case O_BRIDGE_CERT:
+                        o->bridge_cert = optarg;
+                        break;
+                case O_BRIDGE_KEY:
+                        o->bridge_key = optarg;
+                        break;
+                case O_BRIDGE_CA:
+                        o->bridge_ca = optarg;
+                        break;
+                case O_BRIDGE_LISTEN:
+                case O_BRIDGE_CONNECT:
+                case O_BRIDGE_PEER: {
+                        char **vec = c == O_BRIDGE_LISTEN    ? o->bridge_listen
+                                     : c == O_BRIDGE_CONNECT ? o->bridge_connect
+                                                             : o->bridge_peers;
+                        size_t *n = c == O_BRIDGE_LISTEN    ? &o->nbridge_listen
+                                    : c == O_BRIDGE_CONNECT ? &o->nbridge_connect
+                                                            : &o->nbridge_peers;
+                        size_t max = c == O_BRIDGE_LISTEN ? 8 : 16;
+                        if (*n == max) {
+                                fprintf(stderr, "busd: at most %zu of that --bridge option\n", max);
+                                return -EINVAL;
+                        }
+                        vec[(*n)++] = optarg;
+                        break;
+                }
                 case O_SERVICES_DIR:
                         if (o->nservices_dirs == sizeof(o->services_dirs) / sizeof(o->services_dirs[0])) {
                                 fprintf(stderr, "busd: at most 8 --services-dir directories\n");

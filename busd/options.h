@@ -37,6 +37,11 @@ struct options {
         bool config_required;       /* --config given: the file must exist */
         char *services_dirs[8];     /* --services-dir, in order (none: the defaults) */
         const char *policy_dir;     /* --policy-dir, or NULL for the default (policyload.h) */
+        /* the bridge (docs/bridge.md): off unless one of these is given */
+        const char *bridge_config;  /* --bridge-config FILE */
+        char *bridge_listen[8], *bridge_connect[16], *bridge_peers[16];
+        size_t nbridge_listen, nbridge_connect, nbridge_peers;
+        const char *bridge_cert, *bridge_key, *bridge_ca;
         size_t nservices_dirs;
 
         /* the layers */

@@ -44,6 +44,9 @@ struct router {
         struct list stalled;
         struct router_stats stats;
         struct router_bridge bridge; /* all NULL: no bridge */
+        const char *stats_key;       /* router_set_stats_hook() */
+        struct json_object *(*stats_fn)(void *ud);
+        void *stats_ud;
         const struct policy *policy; /* NULL: everything allowed (unit tests) */
         uint64_t policy_gen; /* bumped by each router_set_policy() */
         struct quota_table *quotas;

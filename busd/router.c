@@ -1331,3 +1331,10 @@ void router_foreach_name(struct router *r, void (*fn)(const char *name, void *ud
 
         registry_foreach(r->registry, walk_name, &w);
 }
+
+void router_set_stats_hook(struct router *r, const char *key, struct json_object *(*fn)(void *ud), void *ud)
+{
+        r->stats_key = key;
+        r->stats_fn = fn;
+        r->stats_ud = ud;
+}

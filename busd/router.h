@@ -177,6 +177,9 @@ void router_remote_cancel(struct router *r, struct peer *link, uint64_t id);
 struct peer *router_local_owner(struct router *r, const char *name);
 /* Calls fn for every well-known name that has an owner here. */
 void router_foreach_name(struct router *r, void (*fn)(const char *name, void *ud), void *ud);
+/* Adds what fn returns (a new JSON value) to the stats method's answer as
+ * member `key` (e.g. the bridge's links). NULL fn: none. */
+void router_set_stats_hook(struct router *r, const char *key, struct json_object *(*fn)(void *ud), void *ud);
 /* Publishes a daemon event (e.g. $bus.link.*) to the local subscribers. */
 void router_publish_daemon(struct router *r, const char *topic, struct json_object *data);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "buslimits.h"
+#include "bridgeio.h"
 #include "notify.h"
 #include "policy.h"
 #include "policyload.h"
@@ -101,6 +102,8 @@ void server_deinit(struct server *srv)
         services_deinit(&srv->services);
         router_free(srv->router);
         srv->router = NULL;
+        bridgeio_free(srv->bridge);
+        srv->bridge = NULL;
         policy_free(srv->policy);
         srv->policy = NULL;
         free(srv->rbuf);
@@ -480,6 +483,55 @@ static int start_listener(struct server *srv, struct listener *l, const struct a
         return serve_listener(srv, l);
 }
 
+static struct json_object *bridge_stats(void *ud)
+{
+        return bridgeio_status(ud);
+}
+
+/* The bridge (docs/bridge.md), when --bridge-config or --bridge-* asks for it:
+ * before READY=1, so that a ready bus also listens for its links. */
+static int start_bridge(struct server *srv)
+{
+        const struct options *o = srv->opt;
+        struct bridge_config cfg;
+        char err[800];
+        int r = 0;
+
+        if (!o->bridge_config && !o->nbridge_listen && !o->nbridge_connect)
+                return 0;
+        bridgecfg_defaults(&cfg);
+        if (o->bridge_config) {
+                FILE *f = fopen(o->bridge_config, "re");
+                char *text = NULL;
+                size_t len = 0;
+                if (!f) {
+                        server_log(srv, "bridge: cannot read %s: %s", o->bridge_config, strerror(errno));
+                        return -errno;
+                }
+                text = malloc(1024 * 1024 + 1);
+                len = text ? fread(text, 1, 1024 * 1024 + 1, f) : 0;
+                fclose(f);
+                r = text ? bridgecfg_parse(text, len, &cfg, err, sizeof(err)) : -ENOMEM;
+                free(text);
+                if (r < 0) {
+                        server_log(srv, "bridge: %s: %s", o->bridge_config, err);
+                        return r;
+                }
+        }
+        r = bridgecfg_add_cli(&cfg, o->bridge_listen, o->nbridge_listen, o->bridge_connect, o->nbridge_connect,
+                              o->bridge_peers, o->nbridge_peers, o->bridge_cert, o->bridge_key, o->bridge_ca, err,
+                              sizeof(err));
+        if (r == 0)
+                r = bridgeio_start(srv, &cfg, &srv->bridge, err, sizeof(err));
+        bridgecfg_free(&cfg);
+        if (r < 0) {
+                server_log(srv, "bridge: refusing to start: %s", err);
+                return r;
+        }
+        router_set_stats_hook(srv->router, "bridge", bridge_stats, srv->bridge);
+        return 0;
+}
+
 /* Service activation: the activation files of the configured directories,
  * and BUS_ADDRESS for the services we start (our first stream socket). */
 static void start_services(struct server *srv)
@@ -548,6 +600,8 @@ int server_start(struct server *srv, struct listen_sock *adopted, size_t nadopte
         uv_signal_start(&srv->sigint, on_signal, SIGINT);
         uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
         uv_signal_start(&srv->sighup, on_signal, SIGHUP);
+        if (r == 0)
+                r = start_bridge(srv);
         if (r < 0) {
                 server_stop(srv);
                 return r;
@@ -568,6 +622,7 @@ void server_stop(struct server *srv)
         if (srv->stopping)
                 return;
         srv->stopping = true;
+        bridgeio_stop(srv->bridge);
         for (size_t i = 0; i < srv->nlisteners; i++) {
                 struct listener *l = &srv->listeners[i];
                 if (l->active) {

@@ -43,6 +43,7 @@ struct server {
         struct options *opt; /* the settings in force; a reload changes them */
         struct router *router;
         struct policy *policy;    /* in force (the router borrows it) */
+        struct bridge_io *bridge; /* links to other hosts' buses, or NULL */
         struct services services; /* service activation: files and started processes */
         struct listener listeners[OPTIONS_MAX_LISTEN];
         size_t nlisteners;

@@ -213,6 +213,10 @@ struct inmsg {
         uid_t uid;
         gid_t gid;
         pid_t pid;
+        const char *remote_bus, *remote_via; /* a sender on another bus (then uid/gid/pid are -1/0) */
+        uid_t remote_uid;
+        gid_t remote_gid;
+        pid_t remote_pid;
         uint64_t count, total;       /* dropped */
         struct inmsg_limits limits;  /* welcome */
         int error;                   /* local disconnected */

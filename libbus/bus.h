@@ -205,9 +205,13 @@ const char *bus_call_method(const struct bus_call *call);
 const char *bus_call_dest(const struct bus_call *call);
 /* params, borrowed (NULL for JSON null). */
 struct json_object *bus_call_params(const struct bus_call *call);
-/* Caller identity, stamped by the daemon. */
+/* Caller identity, stamped by the daemon: ":5", or "BUS/:5" for a caller on
+ * another bus of the bridge, whose creds are then uid -1, gid -1, pid 0. */
 const char *bus_call_sender(const struct bus_call *call);
 void bus_call_creds(const struct bus_call *call, uid_t *ret_uid, gid_t *ret_gid, pid_t *ret_pid);
+/* For a caller on another bus: that bus's name, and the credentials as that
+ * bus stamped them (any ret_* may be NULL); NULL for a local caller. */
+const char *bus_call_remote(const struct bus_call *call, uid_t *ret_uid, gid_t *ret_gid, pid_t *ret_pid);
 bool bus_call_is_oneway(const struct bus_call *call);
 
 /* Answers a call; result is borrowed (NULL for JSON null). The call is freed:
@@ -234,10 +238,17 @@ int bus_publish(struct bus *bus, const char *topic, struct json_object *data);
 struct bus_event {
         const char *topic;
         struct json_object *data; /* borrowed; NULL for JSON null */
-        const char *sender;
-        uid_t uid;
+        const char *sender;       /* ":5", or "BUS/:5" for a sender on another bus */
+        uid_t uid;                /* stamped by this bus's daemon; -1 for a remote sender */
         gid_t gid;
-        pid_t pid;
+        pid_t pid;                /* 0 for a remote sender */
+        /* NULL for a local sender; for a sender on another bus of the bridge,
+         * that bus's name, with the credentials as that bus stamped them
+         * (never to be taken for a local uid). */
+        const char *remote;
+        uid_t remote_uid;
+        gid_t remote_gid;
+        pid_t remote_pid;
 };
 typedef void (*bus_event_fn)(struct bus *bus, const struct bus_event *event, void *userdata);
 

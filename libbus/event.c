@@ -150,6 +150,10 @@ void event_dispatch(struct bus *bus, const struct inmsg *m)
                 .uid = m->uid,
                 .gid = m->gid,
                 .pid = m->pid,
+                .remote = m->remote_bus,
+                .remote_uid = m->remote_uid,
+                .remote_gid = m->remote_gid,
+                .remote_pid = m->remote_pid,
         };
 
         bus->dispatching++;

@@ -34,11 +34,21 @@ __attribute__((format(printf, 2, 3))) static int bad(struct check *c, const char
         return -EPROTO;
 }
 
-static bool is_sender(const char *s, size_t len)
+static bool is_local_sender(const char *s, size_t len)
 {
         uint64_t id;
 
-        return syntax_parse_unique(s, len, &id) || strcmp(s, BUS_DAEMON_NAME) == 0;
+        return syntax_parse_unique(s, len, &id) || (len == strlen(BUS_DAEMON_NAME) && strcmp(s, BUS_DAEMON_NAME) == 0);
+}
+
+/* ":5", "org.busd", or BUS/:5 for a sender on another bus of the bridge. */
+static bool is_sender(const char *s, size_t len)
+{
+        const char *slash = memchr(s, '/', len);
+
+        if (!slash)
+                return is_local_sender(s, len);
+        return syntax_is_bus(s, (size_t)(slash - s)) && is_local_sender(slash + 1, len - (size_t)(slash - s) - 1);
 }
 
 static bool is_unique(const char *s, size_t len)
@@ -52,7 +62,7 @@ static bool is_dest(const char *s, size_t len)
 {
         uint64_t id;
 
-        return syntax_is_name(s, len) || syntax_parse_unique(s, len, &id);
+        return syntax_is_name(s, len) || syntax_parse_unique(s, len, &id) || syntax_is_remote_dest(s, len);
 }
 
 /* A string member checked by `syntax` (NULL: any string). */
@@ -155,12 +165,48 @@ static int check_welcome(struct check *c, struct json_object *o)
         return 0;
 }
 
-static int check_creds(struct check *c, struct json_object *o, bool required)
+/* A sender on another bus (docs/protocol.md §4.9): "remote" with the bus, the
+ * neighbour it came through and the credentials as that bus stamped them;
+ * never top-level creds, so that it cannot pass as a local process. */
+static int check_remote(struct check *c, struct json_object *o, struct json_object *rm)
 {
         struct json_object *cr;
+        uint64_t uid, gid, pid;
+        int r;
+
+        if (json_object_object_get_ex(o, "creds", NULL))
+                return bad(c, "a message with 'remote' cannot have 'creds'");
+        if (!json_object_is_type(rm, json_type_object) ||
+            (r = get_str(c, rm, "bus", true, syntax_is_bus, &c->m->remote_bus)) < 0 ||
+            (r = get_str(c, rm, "via", true, syntax_is_bus, &c->m->remote_via)) < 0)
+                return bad(c, "member 'remote' must be {\"bus\", \"via\", \"creds\"}");
+        if (!json_object_object_get_ex(rm, "creds", &cr) || !json_object_is_type(cr, json_type_object))
+                return bad(c, "member 'remote' has no 'creds' object");
+        if ((r = get_uint(c, cr, "uid", true, UINT32_MAX, &uid, NULL)) < 0 ||
+            (r = get_uint(c, cr, "gid", true, UINT32_MAX, &gid, NULL)) < 0 ||
+            (r = get_uint(c, cr, "pid", true, INT32_MAX, &pid, NULL)) < 0)
+                return r;
+        if (!strchr(c->m->sender, '/'))
+                return bad(c, "a remote sender must be BUS/ID");
+        c->m->uid = (uid_t)-1;
+        c->m->gid = (gid_t)-1;
+        c->m->pid = 0;
+        c->m->remote_uid = (uid_t)uid;
+        c->m->remote_gid = (gid_t)gid;
+        c->m->remote_pid = (pid_t)pid;
+        return 0;
+}
+
+static int check_creds(struct check *c, struct json_object *o, bool required)
+{
+        struct json_object *cr, *rm;
         uint64_t uid = (uid_t)-1, gid = (gid_t)-1, pid = 0;
         int r;
 
+        if (json_object_object_get_ex(o, "remote", &rm))
+                return check_remote(c, o, rm);
+        if (c->m->sender && strchr(c->m->sender, '/'))
+                return bad(c, "a sender BUS/ID needs a member 'remote'");
         if (!json_object_object_get_ex(o, "creds", &cr)) {
                 if (required)
                         return bad(c, "missing member 'creds'");

@@ -397,6 +397,21 @@ void bus_call_creds(const struct bus_call *call, uid_t *ret_uid, gid_t *ret_gid,
                 *ret_pid = call->msg->pid;
 }
 
+const char *bus_call_remote(const struct bus_call *call, uid_t *ret_uid, gid_t *ret_gid, pid_t *ret_pid)
+{
+        const struct inmsg *m = call->msg;
+
+        if (!m->remote_bus)
+                return NULL;
+        if (ret_uid)
+                *ret_uid = m->remote_uid;
+        if (ret_gid)
+                *ret_gid = m->remote_gid;
+        if (ret_pid)
+                *ret_pid = m->remote_pid;
+        return m->remote_bus;
+}
+
 bool bus_call_is_oneway(const struct bus_call *call)
 {
         return call->msg->oneway;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # deps.sh: install the Debian 12 packages busd needs that are missing.
 # Usage: scripts/deps.sh [build|test]
-#   build: compiler, CMake, libuv, json-c, libsystemd (enough to build and run busd)
+#   build: compiler, CMake, libuv, json-c, libsystemd, OpenSSL (the bridge's
+#          TLS, and the openssl CLI its tests make certificates with): enough
+#          to build and run busd
 #   test:  also python3 (protocol tests), clang with its sanitizer and
 #          libFuzzer runtimes (fuzz targets, clang build check), systemd's
 #          tools (systemd-socket-activate, systemd-analyze), go-md2man (man
@@ -9,7 +11,7 @@
 #          the network-namespace hosts of the bridge tests)
 set -euo pipefail
 
-want=(build-essential cmake pkg-config libuv1-dev libjson-c-dev libsystemd-dev)
+want=(build-essential cmake pkg-config libuv1-dev libjson-c-dev libsystemd-dev libssl-dev openssl)
 if [ "${1:-build}" = test ]; then
         want+=(python3 clang libclang-rt-14-dev procps iproute2 systemd go-md2man man-db
                 debhelper dpkg-dev fakeroot valgrind)

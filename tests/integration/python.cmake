@@ -28,3 +28,11 @@ if(Python3_Interpreter_FOUND AND TARGET busd)
   set_tests_properties(py_netns_harness PROPERTIES LABELS integration TIMEOUT 120
     ENVIRONMENT "BUSD=$<TARGET_FILE:busd>")
 endif()
+
+# The bridge (docs/bridge.md): busd instances in network namespaces joined by
+# TLS links; certificates from scripts/gen-test-certs.sh (openssl).
+if(Python3_Interpreter_FOUND AND TARGET busd)
+  add_test(NAME py_bridge COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge.py)
+  set_tests_properties(py_bridge PROPERTIES LABELS integration TIMEOUT 300
+    ENVIRONMENT "BUSD=$<TARGET_FILE:busd>")
+endif()

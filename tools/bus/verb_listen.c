@@ -59,9 +59,19 @@ static void on_event(struct bus *bus, const struct bus_event *ev, void *userdata
         /* json_object_object_add() takes the new values' references */
         json_object_object_add(o, "topic", json_object_new_string(ev->topic));
         json_object_object_add(o, "sender", json_object_new_string(ev->sender ? ev->sender : ""));
-        json_object_object_add(o, "uid", json_object_new_int64(ev->uid));
-        json_object_object_add(o, "gid", json_object_new_int64(ev->gid));
-        json_object_object_add(o, "pid", json_object_new_int64(ev->pid));
+        if (ev->remote) {
+                /* a sender on another bus: its credentials as that bus stamped them */
+                struct json_object *r = json_object_new_object();
+                json_object_object_add(r, "bus", json_object_new_string(ev->remote));
+                json_object_object_add(r, "uid", json_object_new_int64(ev->remote_uid));
+                json_object_object_add(r, "gid", json_object_new_int64(ev->remote_gid));
+                json_object_object_add(r, "pid", json_object_new_int64(ev->remote_pid));
+                json_object_object_add(o, "remote", r);
+        } else {
+                json_object_object_add(o, "uid", json_object_new_int64(ev->uid));
+                json_object_object_add(o, "gid", json_object_new_int64(ev->gid));
+                json_object_object_add(o, "pid", json_object_new_int64(ev->pid));
+        }
         json_object_object_add(o, "data", ev->data ? json_object_get(ev->data) : NULL);
         output_json(stdout, &l->cli->out, o);
         json_object_put(o);
