@@ -100,10 +100,10 @@ int server_init(struct server *srv, uv_loop_t *loop, struct options *opt)
 void server_deinit(struct server *srv)
 {
         services_deinit(&srv->services);
+        bridgeio_free(srv->bridge); /* before the router it is hooked into */
+        srv->bridge = NULL;
         router_free(srv->router);
         srv->router = NULL;
-        bridgeio_free(srv->bridge);
-        srv->bridge = NULL;
         policy_free(srv->policy);
         srv->policy = NULL;
         free(srv->rbuf);

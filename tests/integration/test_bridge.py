@@ -455,6 +455,27 @@ class Refusals(unittest.TestCase):
         p.lines_until_closed()
         self.log_says("forged identity")
 
+    def test_silent_connections_are_capped_and_closed_at_the_handshake_deadline(self):
+        port = self.PORT + 1
+        f = bridge_file(self.dir, "busd-a", [link("from-c", ["busd-c"])], listen=["127.0.0.1:%d" % port],
+                        max_half_open=3, handshake_timeout_ms=500)
+        d = Daemon("--bridge-config", f)
+        self.addCleanup(d.stop)
+        silent = [socket.create_connection(("127.0.0.1", port), timeout=WAIT) for _ in range(6)]
+        wait_until("refusals beyond max_half_open",
+                   lambda: d.stats()["bridge"]["refused_half_open"] >= 3)
+        for s in silent:  # each is closed: refused at once, or at the deadline
+            try:
+                self.assertEqual(s.recv(1), b"")
+            except ConnectionResetError:
+                pass
+            s.close()
+        wait_until("the deadline in the log", lambda: "no TLS handshake within 500 ms" in d.log())
+        self.assertIn("max_half_open", d.log())
+        # the real peer still gets in
+        p = TlsPeer(port, pem("busd-c"), key("busd-c"))
+        self.assertEqual(p.accepted(), b"\x01")
+
     def test_a_real_peer_gets_in(self):
         p = TlsPeer(self.PORT, pem("busd-c"), key("busd-c"))
         self.assertEqual(p.accepted(), b"\x01")

@@ -201,7 +201,7 @@ static void check_topology(const char *what, size_t n, const int (*edges)[2], si
         struct host h[6];
         struct mlink *links[30];
         struct fake subs[6];
-        char names[6][16];
+        char names[6][32];
 
         memset(subs, 0, sizeof(subs));
         for (size_t i = 0; i < n; i++) {

@@ -191,6 +191,32 @@ static int print_object_table(const struct output *o, struct json_object *arr)
         return r;
 }
 
+/* The bridge's links (docs/bridge.md), one row each with the same columns
+ * whatever their state. */
+static void print_bridge(const struct output *o, struct json_object *res)
+{
+        static const char *const cols[] = { "link", "peer", "state", "address", "events_in", "events_out",
+                                            "calls_in", "calls_out", "dropped", "duplicates", "last_error" };
+        struct json_object *br, *links, *rows;
+
+        if (!json_object_object_get_ex(res, "bridge", &br) || !json_object_object_get_ex(br, "links", &links) ||
+            !json_object_is_type(links, json_type_array))
+                return;
+        const char *bus = get_string(br, "bus");
+        printf("\n%sbridge%s: this bus is %s\n", output_bold(o), output_reset(o), bus ? bus : "?");
+        rows = json_object_new_array();
+        for (size_t i = 0; i < json_object_array_length(links); i++) {
+                struct json_object *l = json_object_array_get_idx(links, i), *row = json_object_new_object(), *v;
+                for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]); c++)
+                        json_object_object_add(row, cols[c],
+                                               json_object_object_get_ex(l, cols[c], &v) ? json_object_get(v) : NULL);
+                json_object_array_add(rows, row);
+        }
+        if (json_object_array_length(rows))
+                print_object_table(o, rows);
+        json_object_put(rows);
+}
+
 static void print_stats(const struct output *o, struct json_object *res)
 {
         json_object_object_foreach(res, key, val) {
@@ -215,6 +241,7 @@ static void print_stats(const struct output *o, struct json_object *res)
                 printf("\n%s%s%s:\n", output_bold(o), k2, output_reset(o));
                 print_object_table(o, v2);
         }
+        print_bridge(o, res);
 }
 
 static int run_status(struct cli *cli, int argc, char **argv)
@@ -246,7 +273,8 @@ const struct cli_verb cli_verb_status = {
         .summary = "show the daemon's counters and connections",
         .help = "Calls org.busd stats and prints the counters (uptime, connections, messages,\n"
                 "calls, events, drops, errors, ...) and a table of the connections with their\n"
-                "queues; the daemon's JSON when not on a terminal or with --json.\n"
+                "queues, the per-uid accounts, and the bridge's links to other hosts (state,\n"
+                "counters, last error); the daemon's JSON when not on a terminal or with --json.\n"
                 "This connection (`bus status` itself) is one of those listed.\n",
         .run = run_status,
 };
