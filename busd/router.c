@@ -821,6 +821,33 @@ __attribute__((format(printf, 5, 6))) static void answer_error(struct router *r,
                  wire_error(false, 0, m->id <= INT64_MAX ? (int64_t)m->id : -1, code, text, BUS_DAEMON_NAME, NULL));
 }
 
+/* Relays an answer (from `sender`) to the caller of a call that has just been
+ * removed from the pending table. The caller gets exactly one answer: when it
+ * cannot have this one, an error in its place. Returns 0 or why not (-ENOBUFS,
+ * -EMSGSIZE, -ENOMEM). */
+static int relay_answer(struct router *r, struct peer *caller, uint64_t caller_id, bool error,
+                        struct json_object *result, const char *code, const char *message, struct json_object *data,
+                        const char *sender)
+{
+        struct buf *b = error ? wire_error(true, caller_id, -1, code, message, sender, data)
+                              : wire_reply(caller_id, result, sender);
+        int err = b ? enqueue(r, caller, b, SEND_RELAY) : -ENOMEM;
+        char text[300];
+
+        buf_unref(b);
+        if (err == 0) {
+                r->stats.replies++;
+                return 0;
+        }
+        snprintf(text, sizeof(text), "the answer from %s %s", sender,
+                 err == -ENOBUFS    ? "was dropped: your queue was full"
+                 : err == -EMSGSIZE ? "is larger than your transport accepts"
+                                    : "could not be relayed");
+        send_error(r, caller, true, caller_id,
+                   err == -ENOBUFS ? "queue_full" : err == -EMSGSIZE ? "too_large" : "internal", text);
+        return err;
+}
+
 /* A reply or error from a callee. */
 static void on_answer(struct router *r, struct peer *p, const struct msg *m)
 {
@@ -850,31 +877,14 @@ static void on_answer(struct router *r, struct peer *p, const struct msg *m)
                 return;
         }
         calls_remove(r->calls, pc);
-
-        struct buf *b = m->type == MSG_REPLY
-                                ? wire_reply(caller_id, m->result, p->unique)
-                                : wire_error(true, caller_id, -1, m->code.s, m->message.s, p->unique, m->err_data);
-        int err = b ? enqueue(r, caller, b, SEND_RELAY) : -ENOMEM;
-        buf_unref(b);
-        if (err == 0) {
-                r->stats.replies++;
-                return;
-        }
-        /* the caller still gets exactly one answer: an error in place of the reply */
-        char text[300];
-        if (err == -ENOBUFS) {
-                snprintf(text, sizeof(text), "the answer from %s was dropped: your queue was full", p->unique);
-                send_error(r, caller, true, caller_id, "queue_full", text);
+        int err = relay_answer(r, caller, caller_id, m->type == MSG_ERROR, m->result, m->code.s, m->message.s,
+                               m->err_data, p->unique);
+        if (err == -ENOBUFS)
                 answer_error(r, p, m, "queue_full", "your answer was not delivered: the queue of %s is full",
-                                 caller->unique);
-        } else if (err == -EMSGSIZE) {
-                snprintf(text, sizeof(text), "the answer from %s is larger than your transport accepts", p->unique);
-                send_error(r, caller, true, caller_id, "too_large", text);
-                answer_error(r, p, m, "too_large", "your answer is larger than %s accepts (%zu bytes)",
-                                 caller->unique, caller->max_recv);
-        } else {
-                send_error(r, caller, true, caller_id, "internal", "the answer could not be relayed");
-        }
+                             caller->unique);
+        else if (err == -EMSGSIZE)
+                answer_error(r, p, m, "too_large", "your answer is larger than %s accepts (%zu bytes)", caller->unique,
+                             caller->max_recv);
 }
 
 static void on_cancel(struct router *r, struct peer *p, const struct msg *m)
@@ -1275,20 +1285,7 @@ void router_remote_answer(struct router *r, struct peer *link, uint64_t serial, 
         struct peer *caller = pc->caller;
         uint64_t caller_id = pc->caller_id;
         calls_remove(r->calls, pc);
-        struct buf *b = error ? wire_error(true, caller_id, -1, code, message, sender, data)
-                              : wire_reply(caller_id, result, sender);
-        int err = b ? enqueue(r, caller, b, SEND_RELAY) : -ENOMEM;
-        buf_unref(b);
-        if (err == 0) {
-                r->stats.replies++;
-                return;
-        }
-        char text[300];
-        snprintf(text, sizeof(text), "the answer from %s could not be delivered: %s", sender,
-                 err == -ENOBUFS ? "your queue was full" : err == -EMSGSIZE ? "larger than your transport accepts"
-                                                                             : "internal error");
-        send_error(r, caller, true, caller_id, err == -ENOBUFS ? "queue_full" : err == -EMSGSIZE ? "too_large" : "internal",
-                   text);
+        relay_answer(r, caller, caller_id, error, result, code, message, data, sender);
 }
 
 void router_remote_cancel(struct router *r, struct peer *link, uint64_t id)

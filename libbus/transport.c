@@ -314,22 +314,33 @@ static int on_line(const char *line, size_t len, void *userdata)
         return f->error < 0; /* pause: the connection is over anyway */
 }
 
+/* One recvmsg() into t->in, taking the descriptors that come with it. Returns
+ * its result (errno set when negative); *ret_flags gets msg_flags. */
+static ssize_t recv_in(struct transport *t, int *ret_flags)
+{
+        union {
+                struct cmsghdr h;
+                char space[CMSG_SPACE(4 * sizeof(int))];
+        } ctl;
+        struct iovec iov = { t->in, t->in_cap };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
+                             .msg_controllen = sizeof(ctl.space) };
+        ssize_t n = recvmsg(t->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+        if (n > 0)
+                collect_fds(t, &mh);
+        *ret_flags = mh.msg_flags;
+        return n;
+}
+
 static ssize_t read_stream(struct transport *t, size_t budget, transport_msg_fn fn, void *userdata)
 {
         struct feed f = { fn, userdata, 0 };
         size_t total = 0;
 
         while (total < budget) {
-                union {
-                        struct cmsghdr h;
-                        char space[CMSG_SPACE(4 * sizeof(int))];
-                } ctl;
-                struct iovec iov = { t->in, t->in_cap };
-                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
-                                     .msg_controllen = sizeof(ctl.space) };
-                ssize_t n = recvmsg(t->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-                if (n > 0)
-                        collect_fds(t, &mh);
+                int flags = 0;
+                ssize_t n = recv_in(t, &flags);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -363,16 +374,8 @@ static ssize_t read_seqpacket(struct transport *t, size_t budget, transport_msg_
         size_t total = 0;
 
         while (total < budget) {
-                union {
-                        struct cmsghdr h;
-                        char space[CMSG_SPACE(4 * sizeof(int))];
-                } ctl;
-                struct iovec iov = { t->in, t->in_cap };
-                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
-                                     .msg_controllen = sizeof(ctl.space) };
-                ssize_t n = recvmsg(t->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-                if (n > 0)
-                        collect_fds(t, &mh);
+                int flags = 0;
+                ssize_t n = recv_in(t, &flags);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -384,7 +387,7 @@ static ssize_t read_seqpacket(struct transport *t, size_t budget, transport_msg_
                 }
                 if (n == 0)
                         return -ECONNRESET;
-                if ((mh.msg_flags & MSG_TRUNC) || (size_t)n > t->max_recv)
+                if ((flags & MSG_TRUNC) || (size_t)n > t->max_recv)
                         return -EMSGSIZE;
                 total += (size_t)n;
                 size_t len = (size_t)n;
