@@ -136,10 +136,12 @@ int cli_check_dest(const struct cli *cli, const char *dest)
 {
         uint64_t id;
 
-        if (syntax_is_name(dest, strlen(dest)) || syntax_parse_unique(dest, strlen(dest), &id))
+        if (syntax_is_name(dest, strlen(dest)) || syntax_parse_unique(dest, strlen(dest), &id) ||
+            syntax_is_remote_dest(dest, strlen(dest)))
                 return 0;
-        return cli_usage_error(cli, "'%s' is neither a bus name (like org.example.Clock) nor a unique id "
-                                    "(like :42)", dest);
+        return cli_usage_error(cli, "'%s' is neither a bus name (like org.example.Clock), a unique id (like :42) "
+                                    "nor BUS/NAME (a name on another host's bus, like busd-b/org.example.Clock)",
+                               dest);
 }
 
 int cli_check_name(const struct cli *cli, const char *name)

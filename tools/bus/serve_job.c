@@ -58,7 +58,7 @@ static bool is_ours(const char *entry)
 {
         static const char *const names[] = { "BUS_ADDRESS=", "BUS_METHOD=", "BUS_DEST=", "BUS_SENDER=",
                                              "BUS_SENDER_UID=", "BUS_SENDER_GID=", "BUS_SENDER_PID=",
-                                             "BUS_ONEWAY=" };
+                                             "BUS_ONEWAY=", "BUS_SENDER_BUS=" };
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
                 if (strncmp(entry, names[i], strlen(names[i])) == 0)
                         return true;
@@ -77,13 +77,21 @@ static char **make_env(const struct serve_job *j, const char *address)
 
         while (environ[n])
                 n++;
-        char **env = calloc(n + 9, sizeof(*env));
+        char **env = calloc(n + 10, sizeof(*env));
         if (!env)
                 return NULL;
         for (size_t i = 0; i < n; i++)
                 if (!is_ours(environ[i]) && !(env[k++] = strdup(environ[i])))
                         goto fail;
-        bus_call_creds(j->call, &uid, &gid, &pid);
+        /* a caller on another bus: its credentials as that bus stamped them,
+         * and BUS_SENDER_BUS says which bus (never set for a local caller) */
+        const char *remote = bus_call_remote(j->call, &uid, &gid, &pid);
+        if (!remote)
+                bus_call_creds(j->call, &uid, &gid, &pid);
+        if (remote && asprintf(&env[k++], "BUS_SENDER_BUS=%s", remote) < 0) {
+                env[k - 1] = NULL;
+                goto fail;
+        }
         if (asprintf(&env[k++], "BUS_ADDRESS=%s", address) < 0 ||
             asprintf(&env[k++], "BUS_METHOD=%s", bus_call_method(j->call)) < 0 ||
             asprintf(&env[k++], "BUS_DEST=%s", bus_call_dest(j->call)) < 0 ||
