@@ -198,7 +198,7 @@ static int get_strings(struct ctx *x, const char *at, struct json_object *v, siz
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 struct json_object *e = json_object_array_get_idx(v, i);
-                char sub[160];
+                char sub[160 + 24]; /* at (< 160, from get_filter) + "[index]": never cut */
                 snprintf(sub, sizeof(sub), "%s[%zu]", at, i);
                 if (!json_object_is_type(e, json_type_string) || !ok(json_object_get_string(e))) {
                         free_strv(out, i);

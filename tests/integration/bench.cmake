@@ -15,3 +15,13 @@ if(TARGET bus_bench AND TARGET busd)
     COMMAND bus_bench --quick --check --json --scenario call,pubsub --transport stream --busd $<TARGET_FILE:busd>)
   set_tests_properties(bench_json PROPERTIES LABELS integration TIMEOUT 300)
 endif()
+# Across the network bridge (scripts/bench-bridge.sh, docs/benchmarks.md
+# "Across the bridge"): two busd in network namespaces joined by a TLS link,
+# bus-bench --quick --check with the subscriber and the service on the other
+# bus. Only sane numbers are checked, never speed. Needs root (skipped, exit
+# 77, otherwise).
+if(TARGET bus_bench AND TARGET busd AND TARGET bus_cli)
+  add_test(NAME bench_bridge
+    COMMAND ${PROJECT_SOURCE_DIR}/scripts/bench-bridge.sh --quick --check ${CMAKE_BINARY_DIR})
+  set_tests_properties(bench_bridge PROPERTIES LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77)
+endif()

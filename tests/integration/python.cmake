@@ -34,5 +34,5 @@ endif()
 if(Python3_Interpreter_FOUND AND TARGET busd)
   add_test(NAME py_bridge COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge.py)
   set_tests_properties(py_bridge PROPERTIES LABELS integration TIMEOUT 300
-    ENVIRONMENT "BUSD=$<TARGET_FILE:busd>")
+    ENVIRONMENT "BUSD=$<TARGET_FILE:busd>;BUS=$<TARGET_FILE:bus_cli>")
 endif()

@@ -204,6 +204,18 @@ class Topologies(unittest.TestCase):
             self.assertEqual(ev["remote"]["via"], "busd-b")
             self.assertEqual(ev["sender"], "busd-a/" + pub.unique)
             self.assertEqual(ev["remote"]["creds"]["pid"], os.getpid())
+            # the CLI shows a remote publisher as remote
+            bus = os.environ.get("BUS")
+            if bus:
+                p = subprocess.Popen([bus, "-a", dc.stream_addr, "listen", "--count", "1", "--ready", "cli.>"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                self.assertEqual(p.stderr.readline().strip(), "ready")  # bus(1): on standard error
+                pub.publish("cli.x", 3)
+                line = json.loads(p.stdout.readline())
+                p.wait(WAIT)
+                self.assertEqual(line["remote"]["bus"], "busd-a")
+                self.assertNotIn("uid", line)
+                self.assertEqual(line["sender"], "busd-a/" + pub.unique)
             # calls a -> c and c -> a, through b
             sc = Service(dc, "org.example.OnC")
             sa = Service(da, "org.example.OnA")

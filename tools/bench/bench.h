@@ -44,6 +44,9 @@ struct bench_opts {
         unsigned subscribers; /* fan-out width */
         const char *busd;   /* daemon binary */
         const char *address; /* an existing bus (then no daemon is started) */
+        const char *remote_address; /* a second bus, bridged to address: subscribers
+                                     * and services connect there (across the bridge) */
+        bool scenarios_given; /* --scenario was on the command line */
 };
 
 /* Returns 0, 1 (--help printed: exit 0) or -EINVAL (message printed). */
@@ -65,6 +68,7 @@ struct snap {
         uint64_t cpu_ns;      /* utime+stime (or schedstat run time, finer) */
         uint64_t cpu_tick_ns; /* utime+stime alone, from /proc/PID/stat */
         uint64_t calls, replies, events, deliveries, drops, messages_in, messages_out;
+        uint64_t link_events_out, link_dropped; /* summed over the bridge links in stats */
         long rss_kib;
 };
 
@@ -207,8 +211,19 @@ struct bench {
         struct bench_opts opt;
         struct daemon d;
         struct bus *ctl; /* the main process's connection, stream: stats */
+        /* --remote-address: the other bus (rd.child is always -1) and a
+         * control connection to it; rctl NULL without the option */
+        struct daemon rd;
+        struct bus *rctl;
         struct report rep; /* the current round */
 };
+
+/* Samples the daemon (and the remote one with --remote-address, into r;
+ * r may be NULL without it). Returns 0 or a negative errno. */
+int bench_snap(const struct bench *b, struct snap *local, struct snap *remote);
+/* CPU time of both daemons between two samples (one without --remote-address). */
+uint64_t bench_cpu_ns(const struct bench *b, const struct snap *l0, const struct snap *l1, const struct snap *r0,
+                      const struct snap *r1);
 
 /* Default counts per scenario, --quick or not, unless --count. */
 uint64_t bench_count(const struct bench *b, enum scenario s);

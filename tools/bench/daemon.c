@@ -202,8 +202,31 @@ int daemon_snap(const struct daemon *d, struct bus *ctl, struct snap *ret)
                 s.drops = get_u64(st, "drops");
                 s.messages_in = get_u64(st, "messages_in");
                 s.messages_out = get_u64(st, "messages_out");
+                struct json_object *bridge, *links;
+                if (json_object_object_get_ex(st, "bridge", &bridge) &&
+                    json_object_object_get_ex(bridge, "links", &links) && json_object_is_type(links, json_type_array))
+                        for (size_t i = 0; i < json_object_array_length(links); i++) {
+                                struct json_object *l = json_object_array_get_idx(links, i);
+                                s.link_events_out += get_u64(l, "events_out");
+                                s.link_dropped += get_u64(l, "dropped");
+                        }
                 json_object_put(st);
         }
         *ret = s;
         return 0;
+}
+
+int bench_snap(const struct bench *b, struct snap *local, struct snap *remote)
+{
+        int r = daemon_snap(&b->d, b->ctl, local);
+
+        if (r < 0 || !b->rctl)
+                return r;
+        return daemon_snap(&b->rd, b->rctl, remote);
+}
+
+uint64_t bench_cpu_ns(const struct bench *b, const struct snap *l0, const struct snap *l1, const struct snap *r0,
+                      const struct snap *r1)
+{
+        return (l1->cpu_ns - l0->cpu_ns) + (b->rctl ? r1->cpu_ns - r0->cpu_ns : 0);
 }

@@ -59,9 +59,14 @@ static void describe_machine(const struct bench *b, char *buf, size_t len)
                 fclose(f);
         if (uname(&u) < 0)
                 snprintf(u.release, sizeof(u.release), "?");
-        snprintf(buf, len, "%s, %ld CPUs, Linux %s, bus-bench compiler %s; payload %zu bytes; busd pid %d%s",
-                 model, sysconf(_SC_NPROCESSORS_ONLN), u.release, __VERSION__, b->opt.payload, (int)b->d.pid,
-                 b->d.child > 0 ? "" : " (external)");
+        int n = snprintf(buf, len, "%s, %ld CPUs, Linux %s, bus-bench compiler %s; payload %zu bytes; busd pid %d%s",
+                         model, sysconf(_SC_NPROCESSORS_ONLN), u.release, __VERSION__, b->opt.payload, (int)b->d.pid,
+                         b->d.child > 0 ? "" : " (external)");
+        if (b->rctl && n > 0 && (size_t)n < len)
+                snprintf(buf + n, len - (size_t)n,
+                         "; across a bridge: subscribers and services on %s (busd pid %d), publishers and callers "
+                         "on %s; busd us counts both daemons",
+                         b->opt.remote_address, (int)b->rd.pid, b->opt.address);
 }
 
 static bool sane(const struct row *r)
@@ -110,7 +115,7 @@ static void run(struct bench *b, unsigned round)
 int main(int argc, char **argv)
 {
         struct bench b;
-        char machine[512];
+        char machine[1024];
         int r;
 
         memset(&b, 0, sizeof(b));
@@ -130,11 +135,28 @@ int main(int argc, char **argv)
         }
         if (daemon_identify(&b.d, b.ctl) < 0 || daemon_rss_kib(&b.d) < 0)
                 fprintf(stderr, "bus-bench: cannot read the daemon's /proc entry: no CPU or memory figures\n");
+        if (b.opt.remote_address) {
+                /* the other end of the bridge: only clients and stats, never started here */
+                if (daemon_attach(&b.rd, b.opt.remote_address) < 0) {
+                        bus_close(b.ctl);
+                        return 1;
+                }
+                r = bus_open(b.rd.addr[T_STREAM], "bench-control", &b.rctl);
+                if (r < 0) {
+                        fprintf(stderr, "bus-bench: cannot connect to %s: %s\n", b.rd.addr[T_STREAM], bus_open_error());
+                        bus_close(b.ctl);
+                        return 1;
+                }
+                if (daemon_identify(&b.rd, b.rctl) < 0 || daemon_rss_kib(&b.rd) < 0)
+                        fprintf(stderr, "bus-bench: cannot read the remote daemon's /proc entry: no CPU figures\n");
+        }
         struct report *rounds = calloc(b.opt.repeat, sizeof(*rounds));
         struct report merged;
         if (!rounds) {
                 fprintf(stderr, "bus-bench: out of memory\n");
                 bus_close(b.ctl);
+                if (b.rctl)
+                        bus_close(b.rctl);
                 daemon_stop(&b.d);
                 return 1;
         }
@@ -147,8 +169,10 @@ int main(int argc, char **argv)
         free(rounds);
         b.rep = merged;
         report_floor_ratios(&b.rep);
-        bus_close(b.ctl);
         describe_machine(&b, machine, sizeof(machine));
+        bus_close(b.ctl);
+        if (b.rctl)
+                bus_close(b.rctl);
         daemon_stop(&b.d);
         if (b.opt.json)
                 report_print_json(&b.rep, &b.opt, machine);

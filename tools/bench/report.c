@@ -169,6 +169,11 @@ void report_print_json(const struct report *rep, const struct bench_opts *o, con
         json_object_object_add(root, "payload", json_object_new_uint64(o->payload));
         json_object_object_add(root, "quick", json_object_new_boolean(o->quick));
         json_object_object_add(root, "repeat", json_object_new_int((int)o->repeat));
+        if (o->remote_address) {
+                /* across a bridge: subscribers and services on remote_address */
+                json_object_object_add(root, "address", json_object_new_string(o->address));
+                json_object_object_add(root, "remote_address", json_object_new_string(o->remote_address));
+        }
         for (size_t i = 0; i < rep->n; i++) {
                 const struct row *r = &rep->rows[i];
                 struct json_object *j = json_object_new_object();
