@@ -4,15 +4,38 @@
 #   1. gcc build with -Werror, the whole ctest suite (unit, integration, fuzz corpus replay);
 #   2. the same suite again in an ASan+UBSan build; any sanitizer report from
 #      any process (daemon, CLI, tests) fails the run;
-#   3. a clang -Werror build (compile check) and a short libFuzzer run of every
-#      fuzz target (FUZZ_SECONDS each, default 10; 0 skips).
-# Build trees: build-test/, build-asan/, build-clang/, build-fuzz/.
+#   3. the build matrix (scripts/build-matrix.sh): gcc and clang, each at -O0
+#      and at -O3 -DNDEBUG, with -Werror, and the unit tests in both -O3
+#      -DNDEBUG trees (the suite passes with asserts off);
+#   4. valgrind (scripts/valgrind.sh --ci): every C unit test program, the
+#      fuzz corpus replays and most libbus integration tests under memcheck,
+#      and a representative set of integration tests with busd under valgrind;
+#      any valgrind report fails the run (the full run: docs/reliability.md);
+#   5. the Debian packages (scripts/build-debs.sh): dpkg-buildpackage -us -uc -b
+#      on a copy of the tree, each package's `dpkg -c` against the expected
+#      list, then unpacked with `dpkg -x` into a scratch root and run from there;
+#   6. a short libFuzzer run of every fuzz target (FUZZ_SECONDS each, default
+#      10; 0 skips).
+# Build trees: build-test/, build-asan/, build-matrix/, build-valgrind/,
+# build-fuzz/; packages in build-debs/. At the end, the time each step took.
 set -euo pipefail
 cd "$(dirname "$0")"
 jobs=$(nproc)
 fuzz_seconds=${FUZZ_SECONDS:-10}
 
-step() { printf '\n=== %s ===\n' "$*"; }
+# step NAME: starts a step; the previous one's time is recorded for the summary
+times=()
+t_all=$(date +%s)
+t_step=$t_all
+current=
+step() {
+        local now
+        now=$(date +%s)
+        [ -z "$current" ] || times+=("$(printf '%5d s  %s' $((now - t_step)) "$current")")
+        t_step=$now
+        current=$*
+        printf '\n=== %s ===\n' "$*"
+}
 
 step "dependencies"
 scripts/deps.sh test
@@ -42,9 +65,15 @@ fi
 rm -rf "$asan_logs"
 [ "${status:-0}" -eq 0 ] || { echo "FAILED under ASan+UBSan" >&2; exit 1; }
 
-step "clang build (-Werror)"
-CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUS_WERROR=ON >/dev/null
-cmake --build build-clang -j"$jobs"
+# (it replaces the clang RelWithDebInfo compile check this step used to be)
+step "build matrix: gcc, clang x -O0, -O3 -DNDEBUG (-Werror), unit tests at -O3 -DNDEBUG"
+scripts/build-matrix.sh build-matrix
+
+step "valgrind (CI subset)"
+scripts/valgrind.sh --ci build-valgrind
+
+step "Debian packages: build, dpkg -c, unpack and run"
+scripts/build-debs.sh build-debs
 
 if [ "$fuzz_seconds" -gt 0 ] && [ -x tests/fuzz/run.sh ]; then
         step "fuzzing, $fuzz_seconds s per target"
@@ -64,3 +93,5 @@ if [ "$fuzz_seconds" -gt 0 ] && [ -x tests/fuzz/run.sh ]; then
 fi
 
 step "all passed"
+printf '%s\n' "${times[@]}"
+printf '%5d s  total\n' $(($(date +%s) - t_all))

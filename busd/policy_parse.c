@@ -67,8 +67,8 @@ static const char *shown_str(const char *s, size_t len, char *buf, size_t blen)
 
         for (size_t i = 0; i < len; i++) {
                 if (n >= max) {
-                        while (n > 0 && ((unsigned char)buf[n] & 0xc0) == 0x80)
-                                n--; /* buf[n] would start a cut sequence */
+                        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+                                n--; /* s[n] (not yet copied) continues a sequence begun before n */
                         memcpy(buf + n, "...", 3);
                         n += 3;
                         break;
@@ -644,8 +644,9 @@ static int parse_file(struct ctx *x, struct jsonparse *jp, const struct policy_s
                 return -EINVAL;
         }
         if (!is_type(root, json_type_object)) {
-                json_object_put(root);
-                return fail(x, "", "a policy file holds one JSON object ({} at least), not %s", type_of(root));
+                r = fail(x, "", "a policy file holds one JSON object ({} at least), not %s", type_of(root));
+                json_object_put(root); /* after type_of(root) */
+                return r;
         }
         r = 0;
         json_object_object_foreach(root, key, val)

@@ -32,8 +32,12 @@ step "dpkg-buildpackage (busd $version, $arch) in $out"
 tree=$out/busd-$version
 rm -rf "$tree" "$out"/*.deb "$out"/*.buildinfo "$out"/*.changes "$out/root"
 mkdir -p "$tree"
-(cd "$src" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - --no-recursion) |
-        tar -C "$tree" -xf -
+# one tar reading the list (xargs could split it into several archives, and
+# the extracting tar stops at the first one's end); files git knows but that
+# are deleted in the work tree are left out
+(cd "$src" && git ls-files -z --cached --others --exclude-standard |
+        while IFS= read -r -d '' f; do if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi; done |
+        tar --null --no-recursion -T - -cf -) | tar -C "$tree" -xf -
 (cd "$tree" && DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=$(nproc)" \
         dpkg-buildpackage -us -uc -b >"$out/build.log" 2>&1) || {
         tail -n 60 "$out/build.log" >&2
@@ -51,7 +55,8 @@ expect_busd() {
                 ./usr/lib/systemd/user/busd.service ./usr/lib/systemd/user/busd.socket \
                 ./usr/lib/systemd/user/busd-seqpacket.socket \
                 ./usr/lib/sysusers.d/busd.conf ./usr/share/man/man8/busd.8.gz \
-                ./etc/busd/services/ ./usr/share/busd/services/ ./usr/share/busd/user-services/
+                ./etc/busd/services/ ./usr/share/busd/services/ ./usr/share/busd/user-services/ \
+                ./etc/busd/policy.json ./etc/busd/policy.d/
         doc busd
 }
 expect_libbus0() {
@@ -116,6 +121,8 @@ done
 export LD_LIBRARY_PATH=$root/usr/lib/$multiarch
 "$root/usr/bin/busd" --version
 "$root/usr/bin/bus" --version
+"$root/usr/bin/busd" --help >/dev/null || fail "busd --help"
+"$root/usr/bin/bus" --help >/dev/null || fail "bus --help"
 [ "$(readelf -d "$root/usr/bin/bus" | grep -c 'libbus.so.0')" -eq 1 ] || fail "bus does not link libbus.so.0"
 
 run=$(mktemp -d /tmp/busd-debs-run.XXXXXX)
