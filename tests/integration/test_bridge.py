@@ -132,6 +132,7 @@ class Service:
             call = c.next_call()
             m = call["method"]
             if m == "hold":
+                report("held")
                 continue
             if m == "fail":
                 c.error(call, "nope", "asked to fail")
@@ -240,6 +241,13 @@ class Topologies(unittest.TestCase):
                 with self.assertRaises(BusError) as e:
                     ca.call("busd-b/org.example.OnC", "echo")
                 self.assertEqual(e.exception.code, "no_owner")
+                # the callee vanishes with the call pending: the error crosses back at once
+                id = ca.call_async("org.example.OnC", "hold")
+                self.assertEqual(sc.child.readline(), "held")
+                sc.stop()
+                ans = ca.answer(id)
+                self.assertEqual((ans["type"], ans["code"]), ("error", "callee_gone"))
+                self.assertTrue(ans["sender"].startswith("busd-c/"), ans)
             finally:
                 sc.stop()
                 sa.stop()
