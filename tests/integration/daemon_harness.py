@@ -70,12 +70,13 @@ def busd_command(*args):
     return WRAPPER + [BUSD] + list(args)
 
 
-def spawn_busd(args, env=None, log=None):
-    """Starts busd with args plus --ready-fd; returns (Popen, ready line) once
-    it is ready, or once it exited (ready line b"")."""
+def spawn_busd(args, env=None, log=None, prefix=()):
+    """Starts busd with args plus --ready-fd (after the command `prefix`, e.g.
+    `ip netns exec NS`); returns (Popen, ready line) once it is ready, or once
+    it exited (ready line b"")."""
     r, w = os.pipe()
     try:
-        proc = subprocess.Popen(busd_command(*args, "--ready-fd", str(w)), pass_fds=(w,),
+        proc = subprocess.Popen(list(prefix) + busd_command(*args, "--ready-fd", str(w)), pass_fds=(w,),
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                                 preexec_fn=_die_with_parent)
     finally:

@@ -87,7 +87,6 @@ import atexit
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -299,19 +298,7 @@ class NetDaemon(daemon_harness.Daemon):
 
 def _spawn_in(ns, args, env=None, log=None):
     """daemon_harness.spawn_busd, inside namespace ns."""
-    r, w = os.pipe()
-    try:
-        proc = subprocess.Popen([IP, "netns", "exec", ns] + busd_command(*args, "--ready-fd", str(w)),
-                                pass_fds=(w,), stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-                                preexec_fn=daemon_harness._die_with_parent)
-    finally:
-        os.close(w)
-    try:
-        ready, _, _ = select.select([r], [], [], WAIT)
-        line = os.read(r, 64) if ready else b""
-    finally:
-        os.close(r)
-    return proc, line
+    return daemon_harness.spawn_busd(args, env=env, log=log, prefix=(IP, "netns", "exec", ns))
 
 
 _LISTENER = r"""
