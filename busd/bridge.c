@@ -288,11 +288,12 @@ static struct peer *route(void *ud, const char *dest)
         return &via->peer;
 }
 
-static void on_publish(void *ud, const struct peer *from, const char *topic, size_t topic_len,
-                       struct json_object *data)
+static size_t on_publish(void *ud, const struct peer *from, const char *topic, size_t topic_len,
+                         struct json_object *data)
 {
         struct bridge *b = ud;
         uint64_t seq = 0;
+        size_t lost = 0;
 
         (void)topic_len;
         list_for_each(i, &b->links)
@@ -312,11 +313,14 @@ static void on_publish(void *ud, const struct peer *from, const char *topic, siz
                 json_object_object_add(m, "data", json_object_get(data));
                 json_object_object_add(m, "sender", json_object_new_string(from->unique));
                 json_object_object_add(m, "creds", creds_obj(from->uid, from->gid, from->pid));
-                if (send_obj(l, m, true) == 0)
+                if (send_obj(l, m, true) == 0) {
                         l->st.events_out++;
-                else
+                } else {
                         l->st.dropped++;
+                        lost++;
+                }
         }
+        return lost;
 }
 
 static int send_call(void *ud, struct peer *link, uint64_t serial, bool oneway, const char *dest, const char *method,

@@ -977,8 +977,11 @@ static void on_publish(struct router *r, struct peer *p, const struct msg *m)
         struct fanout f = { .r = r, .topic = m->topic.s, .topic_len = m->topic.len, .data = m->data,
                             .ident = p->ident, .ident_len = p->ident_len };
         fan_out(r, &f);
-        if (r->bridge.publish)
-                r->bridge.publish(r->bridge.userdata, p, m->topic.s, m->topic.len, m->data);
+        if (r->bridge.publish) {
+                size_t lost = r->bridge.publish(r->bridge.userdata, p, m->topic.s, m->topic.len, m->data);
+                f.dropped += lost;
+                r->stats.drops += lost;
+        }
         if (m->has_id) {
                 struct json_object *o = json_object_new_object();
                 json_object_object_add(o, "delivered", json_object_new_uint64(f.delivered));

@@ -139,9 +139,11 @@ struct remote_ident {
 
 struct router_bridge {
         void *userdata;
-        /* A local client published topic (after local delivery). */
-        void (*publish)(void *ud, const struct peer *from, const char *topic, size_t topic_len,
-                        struct json_object *data);
+        /* A local client published topic (after local delivery). Returns how
+         * many links dropped it (their queue was full): the publisher's
+         * acknowledgement counts them with its dropped events. */
+        size_t (*publish)(void *ud, const struct peer *from, const char *topic, size_t topic_len,
+                          struct json_object *data);
         /* The link to reach dest (a well-known name, or BUS/NAME) when no local
          * connection owns it, or NULL. */
         struct peer *(*route)(void *ud, const char *dest);

@@ -525,10 +525,15 @@ static void test_a_full_link_drops_events_and_counts_them(void)
         pump(all, 2);
         fake_hello(a.r, &pub);
         ab.event_cap = 5;
-        for (int i = 0; i < 20; i++)
-                fake_in(a.r, &pub, "{\"type\":\"publish\",\"topic\":\"t.x\"}");
+        int64_t acked_drops = 0;
+        for (int i = 0; i < 20; i++) {
+                fake_in(a.r, &pub, "{\"type\":\"publish\",\"id\":%d,\"topic\":\"t.x\"}", i + 1);
+                acked_drops += jint(fake_expect(&pub, "reply"), "result/dropped");
+        }
         CHECK_EQ_INT(ab.bl.st.events_out, 5);
         CHECK_EQ_INT(ab.bl.st.dropped, 15);
+        /* and the publisher was told, event by event */
+        CHECK_EQ_INT(acked_drops, 15);
         disconnect_pair(&ab, &ba);
         fake_remove(a.r, &pub);
         host_deinit(&a);
