@@ -156,6 +156,58 @@ static bool is_address(const char *s)
         return bridgecfg_address(s, &ss) == 0;
 }
 
+int bridgecfg_host_port(const char *s, char *host, size_t hostlen, char *port, size_t portlen)
+{
+        struct sockaddr_storage ss;
+        const char *colon = strrchr(s, ':');
+
+        if (bridgecfg_address(s, &ss) == 0) {
+                /* numeric: the host is what precedes the port, without brackets */
+                size_t n = (size_t)(colon - s) - (s[0] == '[' ? 2 : 0);
+                if (n >= hostlen || strlen(colon + 1) >= portlen)
+                        return -EINVAL;
+                memcpy(host, s + (s[0] == '[' ? 1 : 0), n);
+                host[n] = '\0';
+                snprintf(port, portlen, "%s", colon + 1);
+                return 0;
+        }
+        if (!colon || colon == s || (size_t)(colon - s) > 253 || (size_t)(colon - s) >= hostlen)
+                return -EINVAL;
+        /* a DNS name: labels of [A-Za-z0-9-], 1-63 bytes, not starting or ending with '-' */
+        size_t label = 0;
+        for (const char *p = s; p < colon; p++) {
+                char c = *p;
+                if (c == '.') {
+                        if (label == 0 || p[-1] == '-')
+                                return -EINVAL;
+                        label = 0;
+                } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                           (c == '-' && label > 0)) {
+                        if (++label > 63)
+                                return -EINVAL;
+                } else {
+                        return -EINVAL;
+                }
+        }
+        if (label == 0 || colon[-1] == '-')
+                return -EINVAL;
+        char *end;
+        unsigned long pn = strtoul(colon + 1, &end, 10);
+        if (!colon[1] || *end || pn == 0 || pn > 65535 || strlen(colon + 1) >= portlen)
+                return -EINVAL;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+        snprintf(port, portlen, "%s", colon + 1);
+        return 0;
+}
+
+/* What a link may dial: a numeric address or a DNS name, and a port. */
+static bool is_dial_address(const char *s)
+{
+        char host[256], port[8];
+        return bridgecfg_host_port(s, host, sizeof(host), port, sizeof(port)) == 0;
+}
+
 static bool is_bus(const char *s)
 {
         return syntax_is_bus(s, strlen(s));
@@ -254,8 +306,10 @@ static int get_link(struct ctx *x, const char *at, struct json_object *v, struct
                                 return fail(x, sub, "must be a short name ([A-Za-z0-9._-], up to 63 bytes)");
                         r = get_string(x, sub, val, &l->name);
                 } else if (strcmp(key, "connect") == 0) {
-                        if (!json_object_is_type(val, json_type_string) || !is_address(json_object_get_string(val)))
-                                return fail(x, sub, "must be a numeric address and port: 10.0.0.2:7400 or [fd00::2]:7400");
+                        if (!json_object_is_type(val, json_type_string) ||
+                            !is_dial_address(json_object_get_string(val)))
+                                return fail(x, sub, "must be an address or host name and a port: 10.0.0.2:7400, "
+                                                    "[fd00::2]:7400 or busd-b.example.org:7400");
                         r = get_string(x, sub, val, &l->connect);
                 } else if (strcmp(key, "peers") == 0) {
                         r = get_strings(x, sub, val, BRIDGECFG_MAX_PEERS, is_bus,
@@ -444,8 +498,9 @@ int bridgecfg_add_cli(struct bridge_config *c, char *const *listen, size_t nlist
                 return -ENOMEM;
         for (size_t i = 0; i < nconnect; i++) {
                 char name[40];
-                if (!is_address(connect[i]))
-                        return fail(&x, "--bridge-connect", "'%s' is not a numeric address and port", connect[i]);
+                if (!is_dial_address(connect[i]))
+                        return fail(&x, "--bridge-connect", "'%s' is not an address or host name and a port",
+                                    connect[i]);
                 snprintf(name, sizeof(name), "cli-connect-%zu", i + 1);
                 if (cli_link(c, name, connect[i], peers, npeers) < 0)
                         return -ENOMEM;

@@ -34,7 +34,7 @@
 
 struct bridge_link_config {
         char *name;
-        char *connect; /* "host:port" or "[v6]:port"; NULL: accepted on listen */
+        char *connect; /* "10.0.0.2:7400", "[v6]:port" or "host.name:port"; NULL: accepted on listen */
         char **peers;  /* certificate names allowed at the other end */
         size_t npeers;
         struct bridge_filter exp, imp;
@@ -76,3 +76,6 @@ void bridgecfg_free(struct bridge_config *c);
  * Returns 0 or -EINVAL. */
 struct sockaddr_storage;
 int bridgecfg_address(const char *s, struct sockaddr_storage *ret);
+/* A dial address ("host:port", "[v6]:port" or "dns.name:port") split into
+ * host (brackets removed) and port. Returns 0 or -EINVAL. */
+int bridgecfg_host_port(const char *s, char *host, size_t hostlen, char *port, size_t portlen);

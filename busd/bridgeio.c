@@ -44,7 +44,9 @@ struct bconn {
 struct bdial {
         struct bridge_io *io;
         const struct bridge_link_config *lc;
-        struct sockaddr_storage sa;
+        struct sockaddr_storage sa; /* a numeric address; else resolved at each dial */
+        bool numeric;
+        char host[256], port[8];
         uv_timer_t timer;
         struct bconn *conn;
         unsigned attempts;
@@ -88,15 +90,20 @@ static void schedule_dial(struct bdial *d, bool failed);
 
 /* ---- closing --------------------------------------------------------------------- */
 
-static void on_conn_closed(uv_handle_t *h)
+/* Drops one of the things that keep c's memory (its two handles, a name
+ * being resolved for it); frees it after the last. */
+static void conn_unref(struct bconn *c)
 {
-        struct bconn *c = h->data;
-
         if (--c->open_handles > 0)
                 return;
         frame_deinit(&c->frame);
         tls_conn_free(c->tls);
         free(c);
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+        conn_unref(h->data);
 }
 
 static void bconn_close(struct bconn *c, const char *why)
@@ -502,6 +509,71 @@ static void on_connected(uv_connect_t *req, int status)
         flush_out(c);
 }
 
+struct resolving {
+        uv_getaddrinfo_t req;
+        struct bconn *c;
+};
+
+/* The name resolved: dial its first address. */
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+        struct resolving *rs = (struct resolving *)req;
+        struct bconn *c = rs->c;
+        struct addrinfo *ai = res;
+        char why[400];
+
+        free(rs);
+        if (c->closing) {
+                /* stopped while resolving: only the memory was waiting for us */
+                uv_freeaddrinfo(res);
+                conn_unref(c);
+                return;
+        }
+        c->open_handles--; /* the handles still hold it */
+        while (ai && ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+                ai = ai->ai_next;
+        if (status < 0 || !ai) {
+                snprintf(why, sizeof(why), "cannot resolve %s: %s", c->dial->host,
+                         status < 0 ? uv_strerror(status) : "no IPv4 or IPv6 address");
+                uv_freeaddrinfo(res);
+                bconn_close(c, why);
+                return;
+        }
+        memset(&c->dial->sa, 0, sizeof(c->dial->sa));
+        memcpy(&c->dial->sa, ai->ai_addr, ai->ai_addrlen);
+        uv_freeaddrinfo(res);
+        uv_connect_t *creq = malloc(sizeof(*creq));
+        if (!creq) {
+                bconn_close(c, "out of memory");
+                return;
+        }
+        creq->data = c;
+        int r = uv_tcp_connect(creq, &c->tcp, (const struct sockaddr *)&c->dial->sa, on_connected);
+        if (r < 0) {
+                free(creq);
+                bconn_close(c, uv_strerror(r));
+        }
+}
+
+static void resolve(struct bconn *c)
+{
+        struct resolving *rs = malloc(sizeof(*rs));
+        const struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+
+        if (!rs) {
+                bconn_close(c, "out of memory");
+                return;
+        }
+        rs->c = c;
+        c->open_handles++; /* c must outlive the lookup, even if closed meanwhile */
+        int r = uv_getaddrinfo(c->io->loop, &rs->req, on_resolved, c->dial->host, c->dial->port, &hints);
+        if (r < 0) {
+                free(rs);
+                c->open_handles--;
+                bconn_close(c, uv_strerror(r));
+        }
+}
+
 static void dial_now(uv_timer_t *t)
 {
         struct bdial *d = t->data;
@@ -525,6 +597,11 @@ static void dial_now(uv_timer_t *t)
                 return;
         }
         req->data = c;
+        if (!d->numeric) {
+                free(req);
+                resolve(c);
+                return;
+        }
         int r = uv_tcp_connect(req, &c->tcp, (const struct sockaddr *)&d->sa, on_connected);
         if (r < 0) {
                 free(req);
@@ -631,7 +708,8 @@ int bridgeio_start(struct server *srv, struct bridge_config *cfg, struct bridge_
                 d->io = io;
                 d->lc = lc;
                 d->since_ms = now_ms(io);
-                bridgecfg_address(lc->connect, &d->sa);
+                d->numeric = bridgecfg_address(lc->connect, &d->sa) == 0;
+                bridgecfg_host_port(lc->connect, d->host, sizeof(d->host), d->port, sizeof(d->port));
                 uv_timer_init(io->loop, &d->timer);
                 d->timer.data = d;
                 schedule_dial(d, false);

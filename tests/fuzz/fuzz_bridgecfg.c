@@ -26,8 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < c.nlinks; i++) {
                 struct sockaddr_storage ss;
                 FUZZ_CHECK(c.links[i].name && c.links[i].npeers > 0);
+                char host[256], port[8];
+                (void)ss;
                 if (c.links[i].connect)
-                        FUZZ_CHECK(bridgecfg_address(c.links[i].connect, &ss) == 0);
+                        FUZZ_CHECK(bridgecfg_host_port(c.links[i].connect, host, sizeof(host), port, sizeof(port)) == 0);
         }
         for (size_t i = 0; i < c.nlisten; i++) {
                 struct sockaddr_storage ss;

@@ -509,6 +509,34 @@ class Refusals(unittest.TestCase):
         self.assertNotIn("creds", ev)
 
 
+class HostNames(unittest.TestCase):
+    def test_a_link_dials_a_host_name(self):
+        port = 17000 + (os.getpid() + 7) % 20000
+        d = tempfile.mkdtemp(prefix="busd-bridge-")
+        # localhost may resolve to ::1 or 127.0.0.1 first: listen on both
+        fa = bridge_file(d, "busd-a", [link("from-b", ["busd-b"])],
+                         listen=["127.0.0.1:%d" % port, "[::1]:%d" % port])
+        fb = bridge_file(d, "busd-b", [link("to-a", ["busd-a"], connect="localhost:%d" % port)])
+        da = Daemon("--bridge-config", fa)
+        self.addCleanup(da.stop)
+        db = Daemon("--bridge-config", fb)
+        self.addCleanup(db.stop)
+        links_up(db, 1)
+        sub = da.connect()
+        sub.subscribe("named.>")
+        db.connect().publish("named.x")
+        self.assertEqual(sub.next_event()["remote"]["bus"], "busd-b")
+
+    def test_a_name_that_does_not_resolve_is_retried_and_reported(self):
+        d = tempfile.mkdtemp(prefix="busd-bridge-")
+        fb = bridge_file(d, "busd-b", [link("to-nowhere", ["busd-a"], connect="no-such-host.invalid:7400")])
+        db = Daemon("--bridge-config", fb)
+        self.addCleanup(db.stop)
+        wait_until("the resolution error in the status", lambda: "cannot resolve no-such-host.invalid" in
+                   (db.stats()["bridge"]["links"][0].get("last_error") or ""))
+        self.assertIn(db.stats()["bridge"]["links"][0]["state"], ("down", "connecting"))
+
+
 class Startup(unittest.TestCase):
     def run_busd(self, *args):
         d = tempfile.mkdtemp(prefix="busd-bridge-")
