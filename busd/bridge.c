@@ -105,6 +105,13 @@ bool bridge_filter_topic(const struct bridge_filter *f, const char *topic)
         return false;
 }
 
+bool bridge_map_topic(const struct bridge_filter *f, const char *topic, char *buf, size_t len)
+{
+        int n = snprintf(buf, len, "%s%s", f && f->prefix ? f->prefix : "", topic);
+
+        return n > 0 && (size_t)n < len && syntax_is_topic(buf, (size_t)n);
+}
+
 bool bridge_filter_name(const struct bridge_filter *f, const char *name)
 {
         if (!f)
@@ -299,8 +306,13 @@ static size_t on_publish(void *ud, const struct peer *from, const char *topic, s
         list_for_each(i, &b->links)
         {
                 struct blink *l = list_entry(i, struct blink, link);
+                char out[BUS_MAX_TOPIC + 1];
                 if (!l->hello_seen || !bridge_filter_topic(l->exp, topic))
                         continue;
+                if (!bridge_map_topic(l->exp, topic, out, sizeof(out))) {
+                        l->st.filtered++; /* the prefix would make it too long */
+                        continue;
+                }
                 if (!seq)
                         seq = ++b->seq;
                 struct json_object *m = json_object_new_object();
@@ -309,7 +321,7 @@ static size_t on_publish(void *ud, const struct peer *from, const char *topic, s
                 json_object_object_add(m, "epoch", json_object_new_uint64(b->epoch));
                 json_object_object_add(m, "seq", json_object_new_uint64(seq));
                 json_object_object_add(m, "hops", json_object_new_int(1));
-                json_object_object_add(m, "topic", json_object_new_string(topic));
+                json_object_object_add(m, "topic", json_object_new_string(out));
                 json_object_object_add(m, "data", json_object_get(data));
                 json_object_object_add(m, "sender", json_object_new_string(from->unique));
                 json_object_object_add(m, "creds", creds_obj(from->uid, from->gid, from->pid));
@@ -704,10 +716,12 @@ static int in_event(struct bridge *b, struct blink *l, struct json_object *o, st
                 return r < 0 ? r : 0;
         }
         l->st.events_in++;
-        if (!bridge_filter_topic(l->imp, topic)) {
+        char local[BUS_MAX_TOPIC + 1];
+        if (!bridge_filter_topic(l->imp, topic) || !bridge_map_topic(l->imp, topic, local, sizeof(local))) {
                 l->st.filtered++;
                 return 0;
         }
+        topic = local; /* from here on, the topic as this bus knows it */
         bool refused;
         if (seen(b, rid.bus, epoch, seq, &refused)) {
                 l->st.duplicates++;
@@ -721,20 +735,35 @@ static int in_event(struct bridge *b, struct blink *l, struct json_object *o, st
                 return 0;
         }
         struct buf *fwd = NULL;
+        json_object_object_add(o, "hops", json_object_new_uint64(rid.hops + 1));
+        json_object_object_add(o, "topic", json_object_new_string(topic));
         list_for_each(i, &b->links)
         {
                 struct blink *m = list_entry(i, struct blink, link);
+                char out[BUS_MAX_TOPIC + 1];
                 if (m == l || !m->hello_seen || !bridge_filter_topic(m->exp, topic) || strcmp(m->remote, rid.bus) == 0)
                         continue;
-                if (!fwd) {
-                        /* serialised once for all the links, one hop further */
-                        json_object_object_add(o, "hops", json_object_new_uint64(rid.hops + 1));
-                        fwd = wire_object(o);
+                if (!bridge_map_topic(m->exp, topic, out, sizeof(out))) {
+                        m->st.filtered++;
+                        continue;
                 }
-                if (fwd && m->ops->send(m, fwd, true) == 0)
+                struct buf *bb;
+                if (m->exp->prefix) {
+                        /* this link renames the topic: a message of its own */
+                        json_object_object_add(o, "topic", json_object_new_string(out));
+                        bb = wire_object(o);
+                        json_object_object_add(o, "topic", json_object_new_string(topic));
+                } else {
+                        /* serialised once for all the links that keep the topic */
+                        if (!fwd)
+                                fwd = wire_object(o);
+                        bb = fwd ? buf_ref(fwd) : NULL;
+                }
+                if (bb && m->ops->send(m, bb, true) == 0)
                         m->st.events_out++;
                 else
                         m->st.dropped++;
+                buf_unref(bb);
         }
         buf_unref(fwd);
         return 0;

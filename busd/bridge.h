@@ -44,6 +44,9 @@ struct bridge_filter {
         size_t ntopics;
         char **names;  /* name forms: "org.example.Svc", "org.example.*", "*"; none: no name */
         size_t nnames;
+        /* topics crossing in this direction get this prefix ("site-a."), after
+         * the filter matched them as they were; NULL: none */
+        char *prefix;
 };
 
 struct blink_ops {
@@ -114,6 +117,9 @@ size_t bridge_link_count(const struct bridge *b);
 /* Events dropped as duplicates or over the hop limit, over all links. */
 uint64_t bridge_duplicates(const struct bridge *b);
 
+/* The topic as it crosses in f's direction (f's prefix + topic) into buf;
+ * false if that is not a valid topic (too long, too many segments). */
+bool bridge_map_topic(const struct bridge_filter *f, const char *topic, char *buf, size_t len);
 /* Does the filter let this topic / name through? */
 bool bridge_filter_topic(const struct bridge_filter *f, const char *topic);
 bool bridge_filter_name(const struct bridge_filter *f, const char *name);

@@ -58,6 +58,7 @@ static void free_filter(struct bridge_filter *f)
 {
         free_strv(f->topics, f->ntopics);
         free_strv(f->names, f->nnames);
+        free(f->prefix);
         memset(f, 0, sizeof(*f));
 }
 
@@ -283,8 +284,16 @@ static int get_filter(struct ctx *x, const char *at, struct json_object *v, stru
                 else if (strcmp(key, "names") == 0)
                         r = get_strings(x, sub, val, BRIDGECFG_MAX_PATTERNS, is_name_form,
                                         "well-known names, prefixes like org.example.* or *", &f->names, &f->nnames);
-                else
-                        r = fail(x, at, "unknown key '%.40s' (keys: topics, names)", key);
+                else if (strcmp(key, "prefix") == 0) {
+                        /* "site-a.": one or more topic segments and a final dot */
+                        const char *p = json_object_is_type(val, json_type_string) ? json_object_get_string(val) : "";
+                        size_t n = strlen(p);
+                        if (n < 2 || p[n - 1] != '.' || p[0] == '$' || !syntax_is_topic(p, n - 1) ||
+                            n - 1 > BUS_MAX_TOPIC / 2)
+                                return fail(x, sub, "must be topic segments and a final dot, like \"site-a.\"");
+                        r = get_string(x, sub, val, &f->prefix);
+                } else
+                        r = fail(x, at, "unknown key '%.40s' (keys: topics, names, prefix)", key);
                 if (r < 0)
                         return r;
         }

@@ -8,7 +8,7 @@
  *     "links": [
  *       { "name": "to-b", "connect": "10.0.0.2:7400", "peers": ["busd-b"],
  *         "export": { "topics": ["sensors.>"], "names": ["org.example.*"] },
- *         "import": { "topics": [">"], "names": ["*"] } },
+ *         "import": { "topics": [">"], "names": ["*"], "prefix": "site-b." } },
  *       { "name": "from-c", "peers": ["busd-c"], "export": {...}, "import": {...} }
  *     ],
  *     "max_hops": 8, "queue_bytes": 4194304, "keepalive_ms": 1000, "timeout_ms": 5000,

@@ -74,7 +74,7 @@ static void lp_kill(struct peer *p, const char *reason)
 static const struct peer_ops lp_ops = { .send = lp_send, .kill = lp_kill };
 
 static char *all_t[] = { ">" }, *all_n[] = { "*" };
-static const struct bridge_filter all = { all_t, 1, all_n, 1 };
+static const struct bridge_filter all = { all_t, 1, all_n, 1, NULL };
 
 static void up(struct bridge *b, struct fl *l, const char *name)
 {

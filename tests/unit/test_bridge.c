@@ -57,7 +57,7 @@ static const struct blink_ops mops = { .send = m_send, .close = m_close };
 
 static char *all_topics[] = { ">" };
 static char *all_names[] = { "*" };
-static const struct bridge_filter everything = { all_topics, 1, all_names, 1 };
+static const struct bridge_filter everything = { all_topics, 1, all_names, 1, NULL };
 
 static void host_init(struct host *h, const char *name)
 {
@@ -385,7 +385,7 @@ static void test_filters_keep_out_what_is_not_exported(void)
 {
         static char *pub_topics[] = { "public.>" };
         static char *svc_names[] = { "org.example.Public.*" };
-        static const struct bridge_filter narrow = { pub_topics, 1, svc_names, 1 };
+        static const struct bridge_filter narrow = { pub_topics, 1, svc_names, 1, NULL };
         struct host a, b;
         struct mlink ab, ba;
         struct fake pub = { 0 }, sub = { 0 }, svc = { 0 }, cl = { 0 };
@@ -540,6 +540,57 @@ static void test_a_full_link_drops_events_and_counts_them(void)
         host_deinit(&b);
 }
 
+static void test_prefixes_rename_topics_per_direction(void)
+{
+        static char *all_t[] = { ">" }, *all_n[] = { "*" };
+        static const struct bridge_filter out_a = { all_t, 1, all_n, 1, "site-a." };
+        static const struct bridge_filter in_b = { all_t, 1, all_n, 1, "in." };
+        struct host a, b, c;
+        struct mlink ab, ba, bc, cb;
+        struct fake pub = { 0 }, subb = { 0 }, subc = { 0 };
+        char long_topic[BUS_MAX_TOPIC + 1];
+
+        host_init(&a, "busd-a");
+        host_init(&b, "busd-b");
+        host_init(&c, "busd-c");
+        /* a -> b: a adds "site-a." on the way out, b adds "in." on the way in */
+        memset(&ab, 0, sizeof(ab));
+        memset(&ba, 0, sizeof(ba));
+        ab.h = &a, ba.h = &b, ab.other = &ba, ba.other = &ab, ab.up = ba.up = true;
+        CHECK_EQ_INT(bridge_link_up(a.b, &ab.bl, "busd-b", "l", &out_a, &everything, &mops, &ab), 0);
+        CHECK_EQ_INT(bridge_link_up(b.b, &ba.bl, "busd-a", "l", &everything, &in_b, &mops, &ba), 0);
+        connect_pair(&bc, &cb, &b, &c, &everything, &everything);
+        struct mlink *all[] = { &ab, &ba, &bc, &cb };
+        pump(all, 4);
+        fake_hello(a.r, &pub);
+        fake_hello(b.r, &subb);
+        fake_hello(c.r, &subc);
+        fake_in(b.r, &subb, "{\"type\":\"subscribe\",\"id\":1,\"pattern\":\">\"}");
+        fake_in(c.r, &subc, "{\"type\":\"subscribe\",\"id\":1,\"pattern\":\">\"}");
+        fake_skip(&subb);
+        fake_skip(&subc);
+        fake_in(a.r, &pub, "{\"type\":\"publish\",\"topic\":\"t.x\"}");
+        pump(all, 4);
+        CHECK_STREQ(jstr(fake_expect(&subb, "event"), "topic"), "in.site-a.t.x");
+        /* b passes it on under its own name for it */
+        CHECK_STREQ(jstr(fake_expect(&subc, "event"), "topic"), "in.site-a.t.x");
+        /* a topic the prefix would make too long does not cross, and is counted */
+        memset(long_topic, 'x', BUS_MAX_TOPIC - 2);
+        long_topic[BUS_MAX_TOPIC - 2] = '\0';
+        fake_in(a.r, &pub, "{\"type\":\"publish\",\"topic\":\"%s\"}", long_topic);
+        pump(all, 4);
+        CHECK_EQ_INT(ab.bl.st.filtered, 1);
+        fake_expect_none(&subb, "the long topic stayed at home");
+        disconnect_pair(&ab, &ba);
+        disconnect_pair(&bc, &cb);
+        fake_remove(a.r, &pub);
+        fake_remove(b.r, &subb);
+        fake_remove(c.r, &subc);
+        host_deinit(&a);
+        host_deinit(&b);
+        host_deinit(&c);
+}
+
 int main(void)
 {
         test_line_events_cross_once_with_remote_identity();
@@ -549,6 +600,7 @@ int main(void)
         test_filters_keep_out_what_is_not_exported();
         test_forged_identity_is_refused();
         test_a_full_link_drops_events_and_counts_them();
+        test_prefixes_rename_topics_per_direction();
         printf("test_bridge: ok\n");
         return 0;
 }
