@@ -362,6 +362,29 @@ static int send_call(void *ud, struct peer *link, uint64_t serial, bool oneway, 
         return r;
 }
 
+static void foreach_remote(void *ud,
+                           void (*fn)(void *arg, const char *name, const char *bus, unsigned hops, const char *via),
+                           void *arg)
+{
+        struct bridge *b = ud;
+        struct lh_entry *e;
+
+        list_for_each(i, &b->links)
+        {
+                struct blink *l = list_entry(i, struct blink, link);
+                lh_foreach(l->offers, e)
+                {
+                        const char *name = (const char *)lh_entry_k(e);
+                        struct blink *best = NULL;
+                        struct offer o;
+                        /* once per name: from the link that is its best way, and
+                         * not at all when a local connection owns it */
+                        if (best_route(b, name, NULL, &best, &o) && best == l)
+                                fn(arg, name, o.origin, o.hops, l->remote);
+                }
+        }
+}
+
 /* ---- lifetime ----------------------------------------------------------------- */
 
 struct bridge *bridge_new(struct router *r, const char *self, unsigned max_hops, uint64_t epoch)
@@ -383,7 +406,7 @@ struct bridge *bridge_new(struct router *r, const char *self, unsigned max_hops,
         }
         const struct router_bridge hooks = {
                 .userdata = b, .publish = on_publish, .route = route, .call = send_call,
-                .name_changed = on_name_changed,
+                .name_changed = on_name_changed, .foreach_remote = foreach_remote,
         };
         router_set_bridge(r, &hooks);
         return b;

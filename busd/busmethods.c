@@ -111,6 +111,21 @@ static void add_activatable(const struct activatable *e, bool pending, void *ud)
         json_object_array_add(ud, o);
 }
 
+/* A name on another bus of the bridge (docs/bridge.md), if the asker may see it. */
+static void add_remote(void *arg, const char *name, const char *bus, unsigned hops, const char *via)
+{
+        struct viewer *v = arg;
+
+        if (!may_see_name(v, name))
+                return;
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(name));
+        json_object_object_add(o, "bus", json_object_new_string(bus));
+        json_object_object_add(o, "hops", json_object_new_uint64(hops));
+        json_object_object_add(o, "via", json_object_new_string(via));
+        json_object_array_add(v->arr, o);
+}
+
 static struct json_object *do_list(struct router *r, struct peer *asker)
 {
         struct json_object *res = json_object_new_object(), *names = json_object_new_array(),
@@ -139,6 +154,11 @@ static struct json_object *do_list(struct router *r, struct peer *asker)
         struct json_object *act = json_object_new_array();
         activate_foreach(r->acts, add_activatable, act);
         json_object_object_add(res, "activatable", act);
+        if (r->bridge.foreach_remote) {
+                struct viewer rv = { r, asker, json_object_new_array() };
+                r->bridge.foreach_remote(r->bridge.userdata, add_remote, &rv);
+                json_object_object_add(res, "remote", rv.arr);
+        }
         return res;
 }
 

@@ -154,6 +154,11 @@ struct router_bridge {
                     struct json_object *params, const struct peer *caller, const struct remote_ident *rid);
         /* The primary owner of a well-known name changed (owned: it has one now). */
         void (*name_changed)(void *ud, const char *name, bool owned);
+        /* Calls fn for every name reachable over a link (the best way to each:
+         * the bus that owns it, its hop count, the link's bus), for `list`. */
+        void (*foreach_remote)(void *ud,
+                               void (*fn)(void *arg, const char *name, const char *bus, unsigned hops, const char *via),
+                               void *arg);
 };
 
 /* Connects the bridge (NULL: none). b is copied. */

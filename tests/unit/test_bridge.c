@@ -281,6 +281,15 @@ static void test_calls_cross_and_answers_come_back(void)
         fake_skip(&svc);
         pump(all, 4);
 
+        /* a lists what it can reach over the bridge */
+        fake_in(a.r, &cl, "{\"type\":\"call\",\"id\":6,\"dest\":\"org.busd\",\"method\":\"list\"}");
+        struct json_object *remote = jget(fake_expect(&cl, "reply"), "result/remote");
+        CHECK_EQ_INT(json_object_array_length(remote), 1);
+        CHECK_STREQ(jstr(json_object_array_get_idx(remote, 0), "name"), "org.example.Svc");
+        CHECK_STREQ(jstr(json_object_array_get_idx(remote, 0), "bus"), "busd-c");
+        CHECK_EQ_INT(jint(json_object_array_get_idx(remote, 0), "hops"), 2);
+        CHECK_STREQ(jstr(json_object_array_get_idx(remote, 0), "via"), "busd-b");
+
         /* a -> b -> c and back */
         fake_in(a.r, &cl, "{\"type\":\"call\",\"id\":7,\"dest\":\"org.example.Svc\",\"method\":\"get\",\"params\":[1]}");
         pump(all, 4);

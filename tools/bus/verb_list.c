@@ -91,6 +91,19 @@ static int print_names(const struct output *o, struct json_object *res)
                 r = add_row(&t, row, 6);
                 json_object_put(state);
         }
+        /* names on other hosts' buses (docs/bridge.md): OWNER is BUS/ */
+        struct json_object *remote = array_member(res, "remote");
+        for (size_t i = 0; remote && i < json_object_array_length(remote) && r == 0; i++) {
+                struct json_object *e = json_object_array_get_idx(remote, i);
+                char where[160];
+                snprintf(where, sizeof(where), "%s/ (%s hop%s via %s)", json_object_get_string(member(e, "bus")),
+                         json_object_get_string(member(e, "hops")),
+                         json_object_get_int(member(e, "hops")) == 1 ? "" : "s", json_object_get_string(member(e, "via")));
+                struct json_object *owner = json_object_new_string(where);
+                struct json_object *row[] = { member(e, "name"), owner, NULL, NULL, NULL, NULL };
+                r = add_row(&t, row, 6);
+                json_object_put(owner);
+        }
         if (r == 0)
                 r = table_print(stdout, o, &t);
         if (r == 0 && t.nrows == 1)
@@ -160,7 +173,8 @@ const struct cli_verb cli_verb_list = {
         .help = "On a terminal, prints a table of the well-known names with the unique id, pid,\n"
                 "uid and display name of each owner and the methods it declared; with --peers,\n"
                 "a table of all connections instead. Otherwise (piped, or --json) prints the\n"
-                "daemon's answer as JSON: {\"names\": [...], \"peers\": [...], \"activatable\": [...]}.\n"
+                "daemon's answer as JSON: {\"names\": [...], \"peers\": [...], \"activatable\": [...],\n"
+                "\"remote\": [...] (names on other hosts' buses, with the bridge)}.\n"
                 "Names the daemon can start on demand are listed with the owner\n"
                 "(activatable), or (starting) while their service starts.\n"
                 "\n"
