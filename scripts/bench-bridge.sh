@@ -146,12 +146,17 @@ import json, sys
 links = json.load(sys.stdin).get("bridge", {}).get("links", [])
 sys.exit(0 if any(l.get("state") == "up" for l in links) else 1)' 2>/dev/null
 }
+up=false
 for _ in $(seq 300); do
-        link_up a && link_up b && break
+        if link_up a && link_up b; then
+                up=true
+                break
+        fi
         sleep 0.1
 done
-if ! link_up a || ! link_up b; then
+if ! $up; then
         cat "$dir"/a/busd.log "$dir"/b/busd.log >&2
+        "$bus" -a "unix:$dir/a/bus" status --json >&2
         fail "the bridge link did not come up within 30 s"
 fi
 
