@@ -154,7 +154,10 @@ static void log_msg(struct router *r, const char *fmt, ...)
 
 static void mark_full(struct router *r, struct peer *p)
 {
-        if (p->full_since_ms)
+        /* a peer being removed is never stalled: it would stay linked in
+         * r->stalled after its memory is reused (router_peer_remove unlinks
+         * it before its names go, which may still publish to it) */
+        if (p->full_since_ms || p->removed)
                 return;
         p->full_since_ms = r->now_ms ? r->now_ms : 1;
         list_append(&r->stalled, &p->stalled_link);
@@ -926,6 +929,9 @@ static void deliver(struct peer *p, void *userdata)
 {
         struct fanout *f = userdata;
         struct router *r = f->r;
+
+        if (p->removed)
+                return; /* leaving: its subscriptions go in a moment; not a drop */
 
         if (!f->b && !(f->b = wire_event(f->topic, f->topic_len, f->data, f->ident, f->ident_len))) {
                 drop_event(r, p, f);

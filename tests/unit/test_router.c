@@ -1110,6 +1110,32 @@ static void test_counters_exact(void)
         router_free(r);
 }
 
+/* A connection that owns a name and watches $bus.name.> leaves: the name's
+ * event is published while it is being removed; it must not be taken for a
+ * stalled subscriber (found by fuzz_router: it stayed linked in the stalled
+ * list after its memory was reused, and router_tick looped or read freed
+ * memory). */
+static void test_leaving_watcher_is_not_stalled(void)
+{
+        struct router *r = fake_router(NULL);
+        struct fake a = { 0 }, other = { 0 };
+
+        fake_hello(r, &a);
+        fake_hello(r, &other);
+        fake_in(r, &a, "{\"type\":\"subscribe\",\"id\":1,\"pattern\":\"$bus.name.>\"}");
+        fake_in(r, &a, "{\"type\":\"request_name\",\"id\":2,\"name\":\"org.example.W\"}");
+        router_peer_remove(r, &a.peer);
+        CHECK(list_empty(&a.peer.stalled_link) || a.peer.stalled_link.next == &a.peer.stalled_link);
+        /* long past any stall deadline: nobody is killed, least of all the one that left */
+        router_set_time(r, 1000000 + 3600 * 1000);
+        router_tick(r);
+        CHECK_EQ_INT(a.kills, 0);
+        CHECK_EQ_INT(other.kills, 0);
+        fake_remove(r, &a);
+        fake_remove(r, &other);
+        router_free(r);
+}
+
 int main(void)
 {
         test_hello();
@@ -1129,5 +1155,6 @@ int main(void)
         test_busmethods();
         test_counters_back_to_zero();
         test_counters_exact();
+        test_leaving_watcher_is_not_stalled();
         return 0;
 }
