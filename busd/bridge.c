@@ -295,11 +295,15 @@ static struct peer *route(void *ud, const char *dest)
         return &via->peer;
 }
 
+/* A local publish goes to every link whose export filter lets it through:
+ * one message object, serialised once for the links that keep the topic and
+ * once per link that renames it (export prefix), as in in_event(). */
 static size_t on_publish(void *ud, const struct peer *from, const char *topic, size_t topic_len,
                          struct json_object *data)
 {
         struct bridge *b = ud;
-        uint64_t seq = 0;
+        struct json_object *m = NULL;
+        struct buf *same = NULL;
         size_t lost = 0;
 
         (void)topic_len;
@@ -313,25 +317,38 @@ static size_t on_publish(void *ud, const struct peer *from, const char *topic, s
                         l->st.filtered++; /* the prefix would make it too long */
                         continue;
                 }
-                if (!seq)
-                        seq = ++b->seq;
-                struct json_object *m = json_object_new_object();
-                json_object_object_add(m, "type", json_object_new_string("event"));
-                json_object_object_add(m, "origin", json_object_new_string(b->self));
-                json_object_object_add(m, "epoch", json_object_new_uint64(b->epoch));
-                json_object_object_add(m, "seq", json_object_new_uint64(seq));
-                json_object_object_add(m, "hops", json_object_new_int(1));
-                json_object_object_add(m, "topic", json_object_new_string(out));
-                json_object_object_add(m, "data", json_object_get(data));
-                json_object_object_add(m, "sender", json_object_new_string(from->unique));
-                json_object_object_add(m, "creds", creds_obj(from->uid, from->gid, from->pid));
-                if (send_obj(l, m, true) == 0) {
+                if (!m) {
+                        m = json_object_new_object();
+                        json_object_object_add(m, "type", json_object_new_string("event"));
+                        json_object_object_add(m, "origin", json_object_new_string(b->self));
+                        json_object_object_add(m, "epoch", json_object_new_uint64(b->epoch));
+                        json_object_object_add(m, "seq", json_object_new_uint64(++b->seq));
+                        json_object_object_add(m, "hops", json_object_new_int(1));
+                        json_object_object_add(m, "topic", json_object_new_string(topic));
+                        json_object_object_add(m, "data", json_object_get(data));
+                        json_object_object_add(m, "sender", json_object_new_string(from->unique));
+                        json_object_object_add(m, "creds", creds_obj(from->uid, from->gid, from->pid));
+                }
+                struct buf *bb;
+                if (l->exp->prefix) {
+                        json_object_object_add(m, "topic", json_object_new_string(out));
+                        bb = wire_object(m);
+                        json_object_object_add(m, "topic", json_object_new_string(topic));
+                } else {
+                        if (!same)
+                                same = wire_object(m);
+                        bb = same ? buf_ref(same) : NULL;
+                }
+                if (bb && l->ops->send(l, bb, true) == 0) {
                         l->st.events_out++;
                 } else {
                         l->st.dropped++;
                         lost++;
                 }
+                buf_unref(bb);
         }
+        buf_unref(same);
+        json_object_put(m);
         return lost;
 }
 
@@ -342,7 +359,6 @@ static int send_call(void *ud, struct peer *link, uint64_t serial, bool oneway, 
         struct blink *l = (struct blink *)link;
         struct json_object *m = json_object_new_object();
 
-        (void)b;
         json_object_object_add(m, "type", json_object_new_string("call"));
         if (oneway)
                 json_object_object_add(m, "oneway", json_object_new_boolean(true));
