@@ -33,7 +33,8 @@ static void check_valid(const struct msg *m)
         switch (m->type) {
         case MSG_CALL:
                 FUZZ_CHECK(m->has_id && str_ok(&m->dest) && str_ok(&m->method));
-                FUZZ_CHECK(syntax_is_name(m->dest.s, m->dest.len) || syntax_parse_unique(m->dest.s, m->dest.len, &u));
+                FUZZ_CHECK(syntax_is_name(m->dest.s, m->dest.len) || syntax_parse_unique(m->dest.s, m->dest.len, &u) ||
+                           syntax_is_remote_dest(m->dest.s, m->dest.len)); /* BUS/NAME across the bridge */
                 FUZZ_CHECK(syntax_is_method(m->method.s, m->method.len));
                 /* what wire_call splices unescaped needs no escaping */
                 FUZZ_CHECK(strlen(m->dest.s) == m->dest.len && !strpbrk(m->dest.s, "\"\\"));
