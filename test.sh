@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # test.sh: the README's second command, and what CI runs (.ci/run).
 # Installs what is missing, then:
+#   0. the layout rules (scripts/check-layout.py: include circles, layers, file
+#      size, the wire vocabulary, one address parser) and the format
+#      (scripts/check-format.sh: .clang-format), before anything is built;
 #   1. gcc build with -Werror, the whole ctest suite (unit, integration, fuzz corpus replay);
 #   2. the same suite again in an ASan+UBSan build; any sanitizer report from
 #      any process (daemon, CLI, tests) fails the run;
@@ -39,6 +42,12 @@ step() {
 
 step "dependencies"
 scripts/deps.sh test
+
+step "layout rules (scripts/check-layout.py)"
+python3 scripts/check-layout.py
+
+step "format (scripts/check-format.sh)"
+scripts/check-format.sh
 
 step "gcc build (-Werror)"
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUS_WERROR=ON >/dev/null

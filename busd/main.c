@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sysexits.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -47,8 +48,8 @@ static int default_listen(struct options *o)
         return r;
 }
 
-/* --check-config: 0 when the file is good (or there is none and none is
- * required), 1 with the reason otherwise. */
+/* --check-config: the exit status, EXIT_SUCCESS when the file is good (or
+ * there is none and none is required), EXIT_FAILURE with the reason otherwise. */
 static int check_config(const struct options *o)
 {
         struct config file;
@@ -57,14 +58,14 @@ static int check_config(const struct options *o)
 
         if (r < 0) {
                 fprintf(stderr, "busd: %s\n", err);
-                return 1;
+                return EXIT_FAILURE;
         }
         if (r == 1)
                 printf("%s%s: no file; the built-in defaults apply\n", o->config_path[0] ? "" : "(no home directory)",
                        o->config_path);
         else
                 printf("%s: OK\n", o->config_path);
-        return 0;
+        return EXIT_SUCCESS;
 }
 
 /* Sockets from systemd, or none: then the addresses of the command line, the
@@ -112,26 +113,27 @@ int main(int argc, char **argv)
         char err[800];
         int r = options_parse(&opt, argc, argv);
 
+        /* > 0: --help or --version answered; < 0: a bad command line (reported) */
         if (r != 0)
-                return r > 0 ? 0 : 64;
+                return r > 0 ? EXIT_SUCCESS : EX_USAGE;
         if (opt.check_config)
                 return check_config(&opt);
         r = options_read_config(&opt, &file, err, sizeof(err));
         if (r < 0) {
                 fprintf(stderr, "busd: %s\n", err);
-                return 1;
+                return EXIT_FAILURE;
         }
         options_apply(&opt, &file, true);
         int nadopted = choose_sockets(&opt, adopted);
         if (nadopted < 0)
-                return 1;
+                return EXIT_FAILURE;
         signal(SIGPIPE, SIG_IGN);
         raise_fd_limit();
         if (uv_loop_init(&loop) < 0)
-                return 1;
+                return EXIT_FAILURE;
         if (server_init(&srv, &loop, &opt) < 0) {
                 fprintf(stderr, "busd: out of memory\n");
-                return 1;
+                return EXIT_FAILURE;
         }
         if (r == 0)
                 server_log(&srv, "configuration from %s", opt.config_path);
@@ -140,12 +142,12 @@ int main(int argc, char **argv)
                 fprintf(stderr, "busd: refusing to start: %s\n", err);
                 server_deinit(&srv);
                 uv_loop_close(&loop);
-                return 1;
+                return EXIT_FAILURE;
         }
         r = server_start(&srv, adopted, (size_t)nadopted);
         uv_run(&loop, UV_RUN_DEFAULT);
         server_deinit(&srv);
         if (uv_loop_close(&loop) != 0)
                 fprintf(stderr, "busd: warning: handles left open at exit\n");
-        return r == 0 ? 0 : 1;
+        return r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -3,7 +3,8 @@
  *
  * One concern per file; internal functions carry the file name as prefix
  * (bus.c uses `bus__`, as `bus_` is the public prefix):
- *   address.c    address syntax and the default user bus address
+ *   address.c    which address bus_open() uses, the default user bus address
+ *                (the syntax is proto/address.c's)
  *   transport.c  the socket: connect, batched output, framed input (no JSON)
  *   outmsg.c     writing client messages into the output buffer
  *   inmsg.c      parsing and checking daemon messages (no I/O)
@@ -31,9 +32,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "address.h"
 #include "buf.h"
-#include "frame.h"
 #include "buslimits.h"
+#include "frame.h"
 #include "list.h"
 
 struct jsonparse;
@@ -67,16 +69,13 @@ struct jsonparse;
 
 /* ---- address.c ----------------------------------------------------------- */
 
-struct address {
-        bool seqpacket;
-        char path[108]; /* sizeof(sun_path) */
-};
+/* The syntax (struct address, address_parse()) and the default locations are
+ * proto/address.h's, shared with busd and the tools. */
 
-/* Parses "unix:/path", "seqpacket:/path" or "/path". Returns 0 or -EINVAL
- * (empty path, unknown scheme, relative bare path, path too long). */
-int address_parse(const char *s, struct address *ret);
-/* The address bus_open() uses: s, else $BUS_ADDRESS, else the user bus. On
- * failure writes the reason into errbuf. */
+/* The address bus_open() uses: s, else $BUS_ADDRESS (if set and not empty),
+ * else the user bus. Returns 0, or -EINVAL (malformed: see address_parse())
+ * or -ENAMETOOLONG (the user bus path does not fit) with the reason in
+ * errbuf; *ret is untouched on failure. */
 int address_resolve(const char *s, struct address *ret, char *errbuf, size_t errlen);
 
 /* ---- transport.c --------------------------------------------------------- */
@@ -88,16 +87,16 @@ typedef int (*transport_msg_fn)(const char *msg, size_t len, void *userdata);
 struct transport {
         int fd;
         bool seqpacket;
-        struct buf *out;    /* queued output: bytes [out_head, out->len) */
+        struct buf *out; /* queued output: bytes [out_head, out->len) */
         size_t out_head;
-        size_t *pkts;       /* seqpacket: lengths of the queued packets [pkt_head, pkt_n) */
+        size_t *pkts; /* seqpacket: lengths of the queued packets [pkt_head, pkt_n) */
         size_t pkt_head, pkt_n, pkt_cap;
         struct frame frame; /* stream input */
         char *in;           /* receive buffer */
         size_t in_cap;
-        size_t max_recv;    /* longest message accepted from the daemon */
-        uint64_t writes;    /* send()/sendmmsg() calls made, for tests and statistics */
-        bool drained;       /* the last read emptied the socket (bus_run() then waits instead of reading) */
+        size_t max_recv; /* longest message accepted from the daemon */
+        uint64_t writes; /* send()/sendmmsg() calls made, for tests and statistics */
+        bool drained;    /* the last read emptied the socket (bus_run() then waits instead of reading) */
         /* descriptors the daemon passed (SCM_RIGHTS), oldest first, with their
          * ordinal on this connection (1, 2, ...: a pidfd answer names its own) */
         int rfds[8];
@@ -152,8 +151,8 @@ ssize_t transport_read(struct transport *t, size_t budget, transport_msg_fn fn, 
 struct outmsg {
         struct transport *t;
         size_t mark;
-        int error;       /* 0 or the first negative errno */
-        int max_depth;   /* nesting limit for values (from the welcome) */
+        int error;     /* 0 or the first negative errno */
+        int max_depth; /* nesting limit for values (from the welcome) */
         char why[160];
 };
 
@@ -202,9 +201,9 @@ struct inmsg {
         struct list link;
         struct json_object *root; /* owned */
         enum inmsg_type type;
-        size_t size;              /* bytes on the wire */
-        uint64_t seq;             /* arrival order */
-        uint64_t gen;             /* the connection it came from (bus->gen then) */
+        size_t size;  /* bytes on the wire */
+        uint64_t seq; /* arrival order */
+        uint64_t gen; /* the connection it came from (bus->gen then) */
         bool has_id;
         uint64_t id;
         const char *sender, *dest, *method, *topic, *name, *code, *message, *unique;
@@ -217,10 +216,10 @@ struct inmsg {
         uid_t remote_uid;
         gid_t remote_gid;
         pid_t remote_pid;
-        uint64_t count, total;       /* dropped */
-        struct inmsg_limits limits;  /* welcome */
-        int error;                   /* local disconnected */
-        bool notify, reconnecting;   /* local disconnected */
+        uint64_t count, total;      /* dropped */
+        struct inmsg_limits limits; /* welcome */
+        int error;                  /* local disconnected */
+        bool notify, reconnecting;  /* local disconnected */
 };
 
 /* Parses and checks one message from the daemon (docs/protocol.md §2.4).
@@ -260,33 +259,33 @@ struct restore {
 
 struct bus {
         struct transport t;
-        int epfd;              /* bus_open() buses: the epoll fd bus_get_fd() returns; else -1 */
-        bool out_blocked;      /* the last write left output (the socket is full) */
-        bool ep_out;           /* epfd watches the socket for EPOLLOUT too */
-        bool reading;          /* inside transport_read(): the transport must not be reset */
+        int epfd;         /* bus_open() buses: the epoll fd bus_get_fd() returns; else -1 */
+        bool out_blocked; /* the last write left output (the socket is full) */
+        bool ep_out;      /* epfd watches the socket for EPOLLOUT too */
+        bool reading;     /* inside transport_read(): the transport must not be reset */
         struct jsonparse *parser;
-        int parser_depth;  /* its nesting limit */
+        int parser_depth; /* its nesting limit */
         char unique[32];
         struct inmsg_limits limits;
         uint64_t next_id;
-        size_t out_tried;  /* bytes queued after the last write attempt */
+        size_t out_tried; /* bytes queued after the last write attempt */
 
-        int dead;          /* 0, or the negative errno that ended the connection */
+        int dead; /* 0, or the negative errno that ended the connection */
         char dead_why[256];
-        bool eof;          /* nothing more will be read (end of stream, read error, bad input) */
-        bool lost;         /* the end of the connection was handled (conn_lost) */
-        bool handshaking;  /* the next message answers the hello */
+        bool eof;         /* nothing more will be read (end of stream, read error, bad input) */
+        bool lost;        /* the end of the connection was handled (conn_lost) */
+        bool handshaking; /* the next message answers the hello */
 
         /* reconnection (reconnect.c) */
         enum bus_state state;
-        bool reconnect;          /* reconnect when the connection ends (bus_set_reconnect) */
+        bool reconnect;            /* reconnect when the connection ends (bus_set_reconnect) */
         bus_connect_fn connect_fn; /* NULL: the bus cannot reconnect (bus_open_fd) */
-        struct address addr;     /* where bus_open() connected */
-        char *display_name;      /* for the next hello; NULL for none */
-        uint64_t gen;            /* connection generation: +1 each time one ends */
-        bool announced;          /* the application was told of this connection (open or reconnected) */
-        unsigned attempts;       /* connection attempts since the last announced connection ended */
-        int64_t retry_at;        /* WAITING: next attempt; HELLO: welcome deadline (monotonic ms) */
+        struct address addr;       /* where bus_open() connected */
+        char *display_name;        /* for the next hello; NULL for none */
+        uint64_t gen;              /* connection generation: +1 each time one ends */
+        bool announced;            /* the application was told of this connection (open or reconnected) */
+        unsigned attempts;         /* connection attempts since the last announced connection ended */
+        int64_t retry_at;          /* WAITING: next attempt; HELLO: welcome deadline (monotonic ms) */
         uint64_t hello_id;
         uint64_t rng;            /* backoff jitter (xorshift64) */
         struct inmsg *lost_msg;  /* the disconnected notice, allocated while connected */
@@ -301,24 +300,24 @@ struct bus {
         void *reconnect_ud;
 
         /* names held (name.c), for restoring them */
-        struct list names;       /* struct name_entry */
-        uint64_t name_req_id;    /* the request_name/release_name waiting for its answer, 0: none */
-        const char *name_req;    /* its name (the caller's string, valid while it waits) */
+        struct list names;    /* struct name_entry */
+        uint64_t name_req_id; /* the request_name/release_name waiting for its answer, 0: none */
+        const char *name_req; /* its name (the caller's string, valid while it waits) */
         unsigned name_req_flags;
         bool name_req_release;
 
-        struct list inq;   /* struct inmsg, received and not yet dispatched */
+        struct list inq; /* struct inmsg, received and not yet dispatched */
         size_t inq_bytes;
         uint64_t in_seq;
-        uint64_t wait_id;  /* id a blocking function waits for, 0 for none */
+        uint64_t wait_id; /* id a blocking function waits for, 0 for none */
         struct inmsg *wait_msg;
 
-        struct list pending;   /* struct pending: asynchronous calls */
-        struct list methods;   /* struct method */
+        struct list pending; /* struct pending: asynchronous calls */
+        struct list methods; /* struct method */
         unsigned n_methods;
-        struct list deferred;  /* struct bus_call kept by bus_call_defer() */
-        struct list subs;      /* struct sub */
-        unsigned dispatching;  /* > 0 while event handlers run */
+        struct list deferred; /* struct bus_call kept by bus_call_defer() */
+        struct list subs;     /* struct sub */
+        unsigned dispatching; /* > 0 while event handlers run */
 
         bus_name_fn name_fn;
         void *name_ud;
@@ -326,7 +325,7 @@ struct bus {
         void *dropped_ud;
         bus_error_fn error_fn;
         void *error_ud;
-        uint64_t drops_total;  /* dropped events reported so far (daemon's and ours) */
+        uint64_t drops_total; /* dropped events reported so far (daemon's and ours) */
 
         bool quit;
         int quit_code;
@@ -345,8 +344,7 @@ bool bus__connected(const struct bus *bus);
 int bus__open_reconnecting(int fd, const char *display_name, bus_connect_fn connect_fn, struct bus **ret_bus);
 /* Records a failure and returns error (a negative errno). code: wire code or
  * NULL for a local failure. */
-int bus__fail(struct bus *bus, int error, const char *code, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
+int bus__fail(struct bus *bus, int error, const char *code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Records the error answer m and returns -EREMOTEIO. */
 int bus__fail_answer(struct bus *bus, const struct inmsg *m);
 /* Ends the connection (idempotent): no more writing or reading; what is

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errcode.h"
 #include "jsonparse.h"
 
 /* bus_open() has no bus to record its failure on. */
@@ -51,14 +52,14 @@ bool bus__connected(const struct bus *bus)
 int bus__fail_closed(struct bus *bus)
 {
         if (bus->reconnect && bus->connect_fn)
-                return bus__fail(bus, -ENOTCONN, "disconnected", "not connected to the bus (reconnecting): %s",
+                return bus__fail(bus, -ENOTCONN, ERRCODE_DISCONNECTED, "not connected to the bus (reconnecting): %s",
                                  bus->dead_why);
-        return bus__fail(bus, -ECONNRESET, "disconnected", "the connection is closed: %s", bus->dead_why);
+        return bus__fail(bus, -ECONNRESET, ERRCODE_DISCONNECTED, "the connection is closed: %s", bus->dead_why);
 }
 
 int bus__fail_reset(struct bus *bus)
 {
-        return bus__fail(bus, -ECONNRESET, "disconnected", "the connection ended: %s", bus->dead_why);
+        return bus__fail(bus, -ECONNRESET, ERRCODE_DISCONNECTED, "the connection ended: %s", bus->dead_why);
 }
 
 void bus__disconnect(struct bus *bus, int error, const char *fmt, ...)
@@ -142,7 +143,7 @@ int bus__request(struct bus *bus, struct outmsg *m, uint64_t id, int timeout_ms,
                 return r;
         r = loop_wait_answer(bus, id, bus__now_ms() + timeout_ms, &a);
         if (r == -ETIMEDOUT)
-                return bus__fail(bus, r, "timeout", "no answer within %d ms", timeout_ms);
+                return bus__fail(bus, r, ERRCODE_TIMEOUT, "no answer within %d ms", timeout_ms);
         if (r < 0)
                 return bus__fail_reset(bus);
         if (a->type == INMSG_ERROR) {
@@ -163,8 +164,7 @@ static int handshake(struct bus *bus, const char *display_name)
         int r;
 
         if (display_name && (strlen(display_name) < 1 || strlen(display_name) > BUS_MAX_DISPLAY_NAME))
-                return bus__fail(bus, -EINVAL, NULL, "the display name must be 1 to %d bytes",
-                                 BUS_MAX_DISPLAY_NAME);
+                return bus__fail(bus, -EINVAL, NULL, "the display name must be 1 to %d bytes", BUS_MAX_DISPLAY_NAME);
         r = bus__send_begin(bus, &m, "hello");
         if (r < 0)
                 return r;
@@ -181,9 +181,9 @@ static int handshake(struct bus *bus, const char *display_name)
                 memcpy(code, bus->err_code, sizeof(code));
                 memcpy(text, bus->err, sizeof(text));
                 /* refused at accept (docs/protocol.md §3): its policy or a quota */
-                if (strcmp(code, "denied") == 0)
+                if (strcmp(code, ERRCODE_DENIED) == 0)
                         return bus__fail(bus, -EACCES, code, "the daemon refused the connection: %s", text);
-                if (strcmp(code, "limit") == 0)
+                if (strcmp(code, ERRCODE_LIMIT) == 0)
                         return bus__fail(bus, -EUSERS, code, "the daemon refused the connection: %s", text);
                 return bus__fail(bus, -EPROTO, code, "the daemon refused the hello: %s: %s", code, text);
         }
@@ -332,8 +332,8 @@ int bus_open(const char *address, const char *display_name, struct bus **ret_bus
         if (r < 0) {
                 char why[sizeof(open_error)];
                 snprintf(why, sizeof(why), "%s", open_error);
-                snprintf(open_error, sizeof(open_error), "%s:%.110s: %.380s", a.seqpacket ? "seqpacket" : "unix", a.path,
-                         why);
+                snprintf(open_error, sizeof(open_error), "%s:%.110s: %.380s", a.seqpacket ? "seqpacket" : "unix",
+                         a.path, why);
                 close(fd);
         }
         return r;

@@ -158,24 +158,24 @@ void bus_on_name(struct bus *bus, bus_name_fn fn, void *userdata);
  *   -EINVAL     bad dest or method syntax, or params the daemon would not
  *               parse (NaN/Infinity, invalid UTF-8, nested deeper than the
  *               bus allows); -EMSGSIZE params too large. */
-int bus_call(struct bus *bus, const char *dest, const char *method, struct json_object *params,
-             int timeout_ms, struct json_object **ret_result);
+int bus_call(struct bus *bus, const char *dest, const char *method, struct json_object *params, int timeout_ms,
+             struct json_object **ret_result);
 
 /* The outcome of an asynchronous call, borrowed for the callback. */
 struct bus_reply {
-        int error;              /* 0, -EREMOTEIO, -ETIMEDOUT or -ECONNRESET */
+        int error;                  /* 0, -EREMOTEIO, -ETIMEDOUT or -ECONNRESET */
         struct json_object *result; /* result (error == 0) or the error's data; may be NULL */
-        const char *code;       /* error code when error != 0 ("timeout", "disconnected" locally) */
-        const char *message;    /* error message when error != 0 */
-        const char *sender;     /* unique id that answered, or "org.busd"; NULL for local errors */
+        const char *code;           /* error code when error != 0 ("timeout", "disconnected" locally) */
+        const char *message;        /* error message when error != 0 */
+        const char *sender;         /* unique id that answered, or "org.busd"; NULL for local errors */
 };
 typedef void (*bus_reply_fn)(struct bus *bus, const struct bus_reply *reply, void *userdata);
 
 /* Sends a call without waiting; fn runs exactly once from bus_process() (or
  * bus_close()) with the outcome. Returns 0 and an id for bus_call_cancel() in
  * *ret_cookie (may be NULL), or a negative errno as bus_call(). */
-int bus_call_async(struct bus *bus, const char *dest, const char *method, struct json_object *params,
-                   int timeout_ms, bus_reply_fn fn, void *userdata, uint64_t *ret_cookie);
+int bus_call_async(struct bus *bus, const char *dest, const char *method, struct json_object *params, int timeout_ms,
+                   bus_reply_fn fn, void *userdata, uint64_t *ret_cookie);
 /* Forgets a pending asynchronous call: its callback will not run. Returns 0
  * or -ENOENT if it is not pending. */
 int bus_call_cancel(struct bus *bus, uint64_t cookie);
@@ -241,7 +241,7 @@ struct bus_event {
         const char *sender;       /* ":5", or "BUS/:5" for a sender on another bus */
         uid_t uid;                /* stamped by this bus's daemon; -1 for a remote sender */
         gid_t gid;
-        pid_t pid;                /* 0 for a remote sender */
+        pid_t pid; /* 0 for a remote sender */
         /* NULL for a local sender; for a sender on another bus of the bridge,
          * that bus's name, with the credentials as that bus stamped them
          * (never to be taken for a local uid). */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errcode.h"
 #include "syntax.h"
 
 struct pending {
@@ -99,8 +100,8 @@ int bus_call(struct bus *bus, const char *dest, const char *method, struct json_
         return 0;
 }
 
-int bus_call_async(struct bus *bus, const char *dest, const char *method, struct json_object *params,
-                   int timeout_ms, bus_reply_fn fn, void *userdata, uint64_t *ret_cookie)
+int bus_call_async(struct bus *bus, const char *dest, const char *method, struct json_object *params, int timeout_ms,
+                   bus_reply_fn fn, void *userdata, uint64_t *ret_cookie)
 {
         struct pending *p;
         struct outmsg m;
@@ -202,7 +203,7 @@ unsigned call_expire(struct bus *bus, int64_t now)
                         return n;
                 char text[64];
                 snprintf(text, sizeof(text), "no answer within %d ms", p->timeout_ms);
-                struct bus_reply r = { .error = -ETIMEDOUT, .code = "timeout", .message = text };
+                struct bus_reply r = { .error = -ETIMEDOUT, .code = ERRCODE_TIMEOUT, .message = text };
                 list_unlink(&p->link);
                 send_cancel(bus, p->id, p->gen);
                 complete(bus, p, &r);
@@ -225,7 +226,7 @@ int64_t call_next_deadline(const struct bus *bus)
 
 unsigned call_fail_gen(struct bus *bus, uint64_t gen, const char *why)
 {
-        struct bus_reply r = { .error = -ECONNRESET, .code = "disconnected", .message = why };
+        struct bus_reply r = { .error = -ECONNRESET, .code = ERRCODE_DISCONNECTED, .message = why };
         unsigned n = 0;
 
         /* restart the scan after each callback: it may cancel or make calls */
@@ -249,7 +250,7 @@ unsigned call_fail_gen(struct bus *bus, uint64_t gen, const char *why)
 
 unsigned call_fail_all(struct bus *bus)
 {
-        struct bus_reply r = { .error = -ECONNRESET, .code = "disconnected", .message = bus->dead_why };
+        struct bus_reply r = { .error = -ECONNRESET, .code = ERRCODE_DISCONNECTED, .message = bus->dead_why };
         unsigned n = 0;
         struct list *l;
 
@@ -269,15 +270,18 @@ int bus_get_pidfd(struct bus *bus, const char *peer, int *ret_fd, pid_t *ret_pid
         if (!peer || !ret_fd)
                 return bus__fail(bus, -EINVAL, NULL, "bus_get_pidfd needs a peer and ret_fd");
         params = json_object_new_object();
-        if (!params)
+        struct json_object *p = json_object_new_string(peer);
+        if (!params || !p || json_object_object_add(params, "peer", p) < 0) {
+                json_object_put(p);
+                json_object_put(params);
                 return bus__fail(bus, -ENOMEM, NULL, "out of memory");
-        json_object_object_add(params, "peer", json_object_new_string(peer));
-        r = bus_call(bus, "org.busd", "pidfd", params, BUS_TIMEOUT_DEFAULT, &res);
+        }
+        r = bus_call(bus, BUS_DAEMON_NAME, "pidfd", params, BUS_TIMEOUT_DEFAULT, &res);
         json_object_put(params);
         if (r == -EREMOTEIO && bus_last_error_code(bus)) {
-                if (strcmp(bus_last_error_code(bus), "no_owner") == 0)
+                if (strcmp(bus_last_error_code(bus), ERRCODE_NO_OWNER) == 0)
                         return -ENOENT; /* the message stays as the daemon said it */
-                if (strcmp(bus_last_error_code(bus), "unsupported") == 0)
+                if (strcmp(bus_last_error_code(bus), ERRCODE_UNSUPPORTED) == 0)
                         return -EOPNOTSUPP;
         }
         if (r < 0)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errcode.h"
 #include "syntax.h"
 
 struct sub {
@@ -130,7 +131,7 @@ int bus_unsubscribe(struct bus *bus, const char *pattern)
                 }
         }
         r = request(bus, "unsubscribe", pattern, &a);
-        if (r == -EREMOTEIO && strcmp(bus->err_code, "not_subscribed") == 0) {
+        if (r == -EREMOTEIO && strcmp(bus->err_code, ERRCODE_NOT_SUBSCRIBED) == 0) {
                 remove_sub(bus, s);
                 return -ENOENT;
         }

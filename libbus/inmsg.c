@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errcode.h"
+#include "jsonget.h"
 #include "jsonparse.h"
 #include "syntax.h"
 
@@ -69,40 +71,39 @@ static bool is_dest(const char *s, size_t len)
 static int get_str(struct check *c, struct json_object *o, const char *key, bool required,
                    bool (*syntax)(const char *, size_t), const char **ret)
 {
-        struct json_object *v;
+        const char *s;
+        size_t len;
 
-        if (!json_object_object_get_ex(o, key, &v)) {
-                if (required)
-                        return bad(c, "missing member '%s'", key);
+        switch (jsonget_string(o, key, &s, &len)) {
+        case JSONGET_OK:
+                if (syntax && !syntax(s, len))
+                        break;
+                *ret = s;
                 return 0;
+        case JSONGET_E_MISSING:
+                return required ? bad(c, "missing member '%s'", key) : 0;
+        default:
+                break;
         }
-        if (!json_object_is_type(v, json_type_string) ||
-            (syntax && !syntax(json_object_get_string(v), (size_t)json_object_get_string_len(v))))
-                return bad(c, "member '%s' is not valid", key);
-        *ret = json_object_get_string(v);
-        return 0;
+        return bad(c, "member '%s' is not valid", key);
 }
 
 /* An integer member in [0, max]. Sets *ret_has when present. */
-static int get_uint(struct check *c, struct json_object *o, const char *key, bool required, uint64_t max,
-                    uint64_t *ret, bool *ret_has)
+static int get_uint(struct check *c, struct json_object *o, const char *key, bool required, uint64_t max, uint64_t *ret,
+                    bool *ret_has)
 {
-        struct json_object *v;
-
-        if (!json_object_object_get_ex(o, key, &v)) {
-                if (required)
-                        return bad(c, "missing member '%s'", key);
+        switch (jsonget_uint(o, key, 0, max, ret)) {
+        case JSONGET_OK:
+                if (ret_has)
+                        *ret_has = true;
                 return 0;
-        }
-        if (!json_object_is_type(v, json_type_int))
+        case JSONGET_E_MISSING:
+                return required ? bad(c, "missing member '%s'", key) : 0;
+        case JSONGET_E_TYPE:
                 return bad(c, "member '%s' must be an integer", key);
-        uint64_t u = json_object_get_uint64(v);
-        if (json_object_get_int64(v) < 0 || u > max)
+        default:
                 return bad(c, "member '%s' is out of range", key);
-        *ret = u;
-        if (ret_has)
-                *ret_has = true;
-        return 0;
+        }
 }
 
 /* Any JSON value; absent and null both give NULL. */
@@ -110,7 +111,7 @@ static struct json_object *get_any(struct json_object *o, const char *key)
 {
         struct json_object *v = NULL;
 
-        json_object_object_get_ex(o, key, &v);
+        jsonget_member(o, key, &v);
         return v;
 }
 
@@ -136,7 +137,7 @@ static int check_welcome(struct check *c, struct json_object *o)
                 return r;
         if (proto != BUS_PROTOCOL_VERSION)
                 return bad(c, "protocol version %llu is not %d", (unsigned long long)proto, BUS_PROTOCOL_VERSION);
-        if (!json_object_object_get_ex(o, "limits", &lim) || !json_object_is_type(lim, json_type_object))
+        if (jsonget_object(o, "limits", &lim) != JSONGET_OK)
                 return bad(c, "member 'limits' must be an object");
         const struct {
                 const char *key;
@@ -174,13 +175,13 @@ static int check_remote(struct check *c, struct json_object *o, struct json_obje
         uint64_t uid, gid, pid;
         int r;
 
-        if (json_object_object_get_ex(o, "creds", NULL))
+        if (jsonget_member(o, "creds", &cr) == JSONGET_OK)
                 return bad(c, "a message with 'remote' cannot have 'creds'");
         if (!json_object_is_type(rm, json_type_object) ||
             (r = get_str(c, rm, "bus", true, syntax_is_bus, &c->m->remote_bus)) < 0 ||
             (r = get_str(c, rm, "via", true, syntax_is_bus, &c->m->remote_via)) < 0)
                 return bad(c, "member 'remote' must be {\"bus\", \"via\", \"creds\"}");
-        if (!json_object_object_get_ex(rm, "creds", &cr) || !json_object_is_type(cr, json_type_object))
+        if (jsonget_object(rm, "creds", &cr) != JSONGET_OK)
                 return bad(c, "member 'remote' has no 'creds' object");
         if ((r = get_uint(c, cr, "uid", true, UINT32_MAX, &uid, NULL)) < 0 ||
             (r = get_uint(c, cr, "gid", true, UINT32_MAX, &gid, NULL)) < 0 ||
@@ -203,20 +204,23 @@ static int check_creds(struct check *c, struct json_object *o, bool required)
         uint64_t uid = (uid_t)-1, gid = (gid_t)-1, pid = 0;
         int r;
 
-        if (json_object_object_get_ex(o, "remote", &rm))
+        if (jsonget_member(o, "remote", &rm) == JSONGET_OK)
                 return check_remote(c, o, rm);
         if (c->m->sender && strchr(c->m->sender, '/'))
                 return bad(c, "a sender BUS/ID needs a member 'remote'");
-        if (!json_object_object_get_ex(o, "creds", &cr)) {
+        switch (jsonget_object(o, "creds", &cr)) {
+        case JSONGET_E_MISSING:
                 if (required)
                         return bad(c, "missing member 'creds'");
-        } else {
-                if (!json_object_is_type(cr, json_type_object))
-                        return bad(c, "member 'creds' must be an object");
+                break;
+        case JSONGET_E_TYPE:
+                return bad(c, "member 'creds' must be an object");
+        default:
                 if ((r = get_uint(c, cr, "uid", true, UINT32_MAX, &uid, NULL)) < 0 ||
                     (r = get_uint(c, cr, "gid", true, UINT32_MAX, &gid, NULL)) < 0 ||
                     (r = get_uint(c, cr, "pid", true, INT32_MAX, &pid, NULL)) < 0)
                         return r;
+                break;
         }
         c->m->uid = (uid_t)uid;
         c->m->gid = (gid_t)gid;
@@ -242,7 +246,7 @@ static int check_body(struct check *c, struct json_object *o)
                 return get_str(c, o, "sender", true, is_sender, &m->sender);
         case INMSG_ERROR:
                 m->data = get_any(o, "data");
-                if (!json_object_object_get_ex(o, "id", &v))
+                if (jsonget_member(o, "id", &v) != JSONGET_OK)
                         return bad(c, "missing member 'id'");
                 if (v && (r = get_uint(c, o, "id", true, BUS_MAX_ID, &m->id, &m->has_id)) < 0)
                         return r;
@@ -252,11 +256,8 @@ static int check_body(struct check *c, struct json_object *o)
                 return get_str(c, o, "sender", true, is_sender, &m->sender);
         case INMSG_CALL:
                 m->params = get_any(o, "params");
-                if (json_object_object_get_ex(o, "oneway", &v)) {
-                        if (!json_object_is_type(v, json_type_boolean))
-                                return bad(c, "member 'oneway' must be a boolean");
-                        m->oneway = json_object_get_boolean(v);
-                }
+                if (jsonget_bool(o, "oneway", &m->oneway) == JSONGET_E_TYPE)
+                        return bad(c, "member 'oneway' must be a boolean");
                 if ((r = get_uint(c, o, "id", !m->oneway, BUS_MAX_ID, &m->id, &m->has_id)) < 0 ||
                     (r = get_str(c, o, "dest", true, is_dest, &m->dest)) < 0 ||
                     (r = get_str(c, o, "method", true, syntax_is_method, &m->method)) < 0 ||
@@ -294,7 +295,7 @@ static const char *const type_names[] = {
         [INMSG_EVENT] = "event",
         [INMSG_DROPPED] = "dropped",
         [INMSG_NAME_ACQUIRED] = "name_acquired",
-        [INMSG_NAME_LOST] = "name_lost",
+        [INMSG_NAME_LOST] = NOTICE_NAME_LOST,
         [INMSG_LOCAL_DROPPED] = "(local dropped)",
         [INMSG_LOCAL_DISCONNECTED] = "(local disconnected)",
         [INMSG_LOCAL_RECONNECTED] = "(local reconnected)",
@@ -308,14 +309,14 @@ const char *inmsg_type_name(enum inmsg_type t)
 
 int inmsg_parse(struct jsonparse *p, const char *s, size_t len, struct inmsg **ret, char *errbuf, size_t errlen)
 {
-        struct json_object *root = NULL, *tv;
+        struct json_object *root = NULL;
+        const char *type;
         struct inmsg *m;
         int r;
 
         if (jsonparse_parse(p, s, len, &root, errbuf, errlen) < 0)
                 return -EPROTO;
-        if (!json_object_is_type(root, json_type_object) || !json_object_object_get_ex(root, "type", &tv) ||
-            !json_object_is_type(tv, json_type_string)) {
+        if (jsonget_string(root, "type", &type, NULL) != JSONGET_OK) {
                 snprintf(errbuf, errlen, "not an object with a string member 'type'");
                 json_object_put(root);
                 return -EPROTO;
@@ -330,10 +331,10 @@ int inmsg_parse(struct jsonparse *p, const char *s, size_t len, struct inmsg **r
         m->size = len;
         m->type = INMSG_LOCAL_DROPPED; /* the one type the daemon cannot send */
         for (size_t t = 0; t < INMSG_LOCAL_DROPPED; t++)
-                if (strcmp(json_object_get_string(tv), type_names[t]) == 0)
+                if (strcmp(type, type_names[t]) == 0)
                         m->type = (enum inmsg_type)t;
         if (m->type == INMSG_LOCAL_DROPPED) {
-                snprintf(errbuf, errlen, "unknown message type '%.40s'", json_object_get_string(tv));
+                snprintf(errbuf, errlen, "unknown message type '%.40s'", type);
                 inmsg_free(m);
                 return -EPROTO;
         }
@@ -380,7 +381,7 @@ bool inmsg_answers(const struct inmsg *m, uint64_t id)
                 return false;
         if (!m->has_id || m->id != id)
                 return false;
-        return m->type == INMSG_REPLY || strcmp(m->code, "no_such_call") != 0;
+        return m->type == INMSG_REPLY || strcmp(m->code, ERRCODE_NO_SUCH_CALL) != 0;
 }
 
 void inmsg_free(struct inmsg *m)

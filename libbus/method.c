@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errcode.h"
 #include "jsonparse.h"
 #include "syntax.h"
 
@@ -122,9 +123,20 @@ static int make_decl(struct bus *bus, const char *method, const char *descriptio
 
         if (!decl)
                 return bus__fail(bus, -ENOMEM, NULL, "out of memory");
-        json_object_object_add(decl, "name", json_object_new_string(method));
-        if (description)
-                json_object_object_add(decl, "description", json_object_new_string(description));
+        /* every json-c constructor is checked here: a library never aborts */
+        struct json_object *name = json_object_new_string(method);
+        struct json_object *desc = description ? json_object_new_string(description) : NULL;
+        if (!name || (description && !desc) || json_object_object_add(decl, "name", name) < 0) {
+                json_object_put(name);
+                json_object_put(desc);
+                json_object_put(decl);
+                return bus__fail(bus, -ENOMEM, NULL, "out of memory");
+        }
+        if (desc && json_object_object_add(decl, "description", desc) < 0) {
+                json_object_put(desc);
+                json_object_put(decl);
+                return bus__fail(bus, -ENOMEM, NULL, "out of memory");
+        }
         if ((r = add_shape(bus, decl, "params", params_shape)) < 0 ||
             (r = add_shape(bus, decl, "result", result_shape)) < 0) {
                 json_object_put(decl);
@@ -145,8 +157,8 @@ int bus_add_method(struct bus *bus, const char *method, const char *description,
                 return bus__fail(bus, -EINVAL, NULL, "'%s' is not a valid method name", method ? method : "(null)");
         if (!fn)
                 return bus__fail(bus, -EINVAL, NULL, "bus_add_method needs a handler");
-        if (description && (strlen(description) > BUS_MAX_DESCRIPTION ||
-                            !outmsg_utf8_valid(description, strlen(description))))
+        if (description &&
+            (strlen(description) > BUS_MAX_DESCRIPTION || !outmsg_utf8_valid(description, strlen(description))))
                 return bus__fail(bus, -EINVAL, NULL, "the description must be UTF-8 of at most %d bytes",
                                  BUS_MAX_DESCRIPTION);
         me = find(bus, method);
@@ -271,7 +283,7 @@ int bus_reply(struct bus_call *call, struct json_object *result)
         if (call->answered)
                 return bus__fail(call->bus, -EALREADY, NULL, "the call was already answered");
         if (stale(call))
-                r = bus__fail(call->bus, -ECONNRESET, "disconnected",
+                r = bus__fail(call->bus, -ECONNRESET, ERRCODE_DISCONNECTED,
                               "the connection this call came on has ended: the answer is dropped");
         else if (!call->msg->oneway)
                 r = send_reply(call->bus, call->msg->id, result);
@@ -295,7 +307,7 @@ int bus_reply_error(struct bus_call *call, const char *code, const char *fmt, ..
         vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
         if (stale(call)) {
-                r = bus__fail(bus, -ECONNRESET, "disconnected",
+                r = bus__fail(bus, -ECONNRESET, ERRCODE_DISCONNECTED,
                               "the connection this call came on has ended: the answer is dropped");
         } else if (!call->msg->oneway) {
                 if (code && syntax_is_code(code, strlen(code))) {
@@ -324,7 +336,7 @@ void method_dispatch(struct bus *bus, struct inmsg *m)
 
         if (!call) {
                 if (!m->oneway && m->gen == bus->gen)
-                        send_error(bus, m->id, "internal", "the service ran out of memory");
+                        send_error(bus, m->id, ERRCODE_INTERNAL, "the service ran out of memory");
                 inmsg_free(m);
                 return;
         }
@@ -333,7 +345,7 @@ void method_dispatch(struct bus *bus, struct inmsg *m)
         call->msg = m;
         me = find(bus, m->method);
         if (!me) {
-                bus_reply_error(call, "unknown_method", "%s has no method '%s'", bus->unique, m->method);
+                bus_reply_error(call, ERRCODE_UNKNOWN_METHOD, "%s has no method '%s'", bus->unique, m->method);
                 return;
         }
         call->in_handler = true;

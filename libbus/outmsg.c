@@ -173,8 +173,7 @@ void outmsg_json(struct outmsg *m, const char *key, struct json_object *v)
         if (m->error)
                 return;
         if (v) {
-                s = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-                                                      &len);
+                s = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
                 if (!s) {
                         fail(m, -ENOMEM, "out of memory");
                         return;
@@ -195,8 +194,8 @@ int outmsg_end(struct outmsg *m, size_t max_message)
         if (!m->error) {
                 size_t size = m->t->out->len - m->mark;
                 if (size > max_message)
-                        fail(m, -EMSGSIZE, "the message is %zu bytes, the bus accepts at most %zu (max_message)",
-                             size, max_message);
+                        fail(m, -EMSGSIZE, "the message is %zu bytes, the bus accepts at most %zu (max_message)", size,
+                             max_message);
         }
         if (!m->error && transport_commit(m->t, m->mark) < 0)
                 fail(m, -ENOMEM, "out of memory");

@@ -477,8 +477,8 @@ bool reconnect_step(struct bus *bus, bool from_send)
         int64_t now = bus__now_ms();
         if (bus->state == BUS_HELLO && (bus->dead || now >= bus->retry_at)) {
                 if (!bus->dead)
-                        snprintf(bus->dead_why, sizeof(bus->dead_why),
-                                 "connection attempt %u: no welcome within %d ms", bus->attempts, BUS_HELLO_TIMEOUT_MS);
+                        snprintf(bus->dead_why, sizeof(bus->dead_why), "connection attempt %u: no welcome within %d ms",
+                                 bus->attempts, BUS_HELLO_TIMEOUT_MS);
                 to_waiting(bus);
                 did = true;
         }

@@ -22,8 +22,8 @@ int transport_connect(const struct address *a, bool nonblock, int *ret_fd)
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd, r;
 
-        fd = socket(AF_UNIX, (a->seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0),
-                    0);
+        fd = socket(AF_UNIX,
+                    (a->seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
         if (fd < 0)
                 return -errno;
         memcpy(sa.sun_path, a->path, strlen(a->path) + 1);
@@ -323,8 +323,9 @@ static ssize_t recv_in(struct transport *t, int *ret_flags)
                 char space[CMSG_SPACE(4 * sizeof(int))];
         } ctl;
         struct iovec iov = { t->in, t->in_cap };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
-                             .msg_controllen = sizeof(ctl.space) };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space, .msg_controllen = sizeof(ctl.space)
+        };
         ssize_t n = recvmsg(t->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
         if (n > 0)

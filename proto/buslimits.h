@@ -35,7 +35,7 @@
 #define BUS_MAX_DISPLAY_NAME 64
 #define BUS_MAX_DESCRIPTION 256
 #define BUS_MAX_ID 9007199254740991ull /* 2^53 - 1 */
-#define BUS_MAX_METHODS 256u /* declarations per connection */
+#define BUS_MAX_METHODS 256u           /* declarations per connection */
 /* Nesting of a declaration's params/result shape, so that an introspect
  * answer (4 levels around it) stays far within BUS_MAX_DEPTH. */
 #define BUS_MAX_SHAPE_DEPTH 16
@@ -49,3 +49,10 @@
 /* Connections that have not said hello yet: how many at once, and for how long. */
 #define BUS_DEFAULT_MAX_HANDSHAKES 1024u
 #define BUS_DEFAULT_HELLO_TIMEOUT_MS 10000u
+
+/* Files the daemon reads whole (util/readfile.h): larger ones are refused
+ * before they are parsed. */
+#define BUS_MAX_CONFIG_FILE (1024u * 1024u)   /* busd.json (busd/config/options.c) */
+#define BUS_MAX_POLICY_FILE (1024u * 1024u)   /* each policy file (busd/policy/policyload.c) */
+#define BUS_MAX_ACTIVATION_FILE (64u * 1024u) /* each activation file (busd/io/services.c) */
+#define BUS_MAX_BRIDGE_FILE (1024u * 1024u)   /* the bridge file (busd/io/server.c) */

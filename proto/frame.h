@@ -22,11 +22,11 @@ enum {
 typedef int (*frame_line_fn)(const char *line, size_t len, void *userdata);
 
 struct frame {
-        char *buf;    /* kept bytes: complete lines not yet delivered, then a partial line */
-        size_t len;   /* bytes in buf */
+        char *buf;  /* kept bytes: complete lines not yet delivered, then a partial line */
+        size_t len; /* bytes in buf */
         size_t cap;
-        size_t max;   /* longest line accepted, line feed and carriage return excluded */
-        bool paused;  /* buf may hold complete lines */
+        size_t max;  /* longest line accepted, line feed and carriage return excluded */
+        bool paused; /* buf may hold complete lines */
 };
 
 void frame_init(struct frame *f, size_t max);

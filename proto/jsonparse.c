@@ -109,8 +109,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 
 /* The lexical pass; max_depth > 0 also limits nesting (json-c does not count
  * an empty innermost container). */
-static int check(const char *s, size_t len, int max_depth, size_t *ret_pos, const char **ret_why,
-                 size_t *ret_members)
+static int check(const char *s, size_t len, int max_depth, size_t *ret_pos, const char **ret_why, size_t *ret_members)
 {
         const char *why = NULL;
         size_t i = 0, members = 0;
@@ -174,9 +173,25 @@ static int check(const char *s, size_t len, int max_depth, size_t *ret_pos, cons
                 /* outside strings, ':' only separates an object member's name and value */
                 members += c == ':';
                 switch (c) {
-                case '{': case '}': case '[': case ']': case ':': case ',':
-                case ' ': case '\t': case '\r': case '\n':
-                case 't': case 'r': case 'u': case 'e': case 'f': case 'a': case 'l': case 's': case 'n':
+                case '{':
+                case '}':
+                case '[':
+                case ']':
+                case ':':
+                case ',':
+                case ' ':
+                case '\t':
+                case '\r':
+                case '\n':
+                case 't':
+                case 'r':
+                case 'u':
+                case 'e':
+                case 'f':
+                case 'a':
+                case 'l':
+                case 's':
+                case 'n':
                         i++;
                         continue;
                 case '\0':
@@ -245,8 +260,8 @@ static size_t count_members(struct json_object *o)
         return n;
 }
 
-int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_object **ret_obj,
-                    char *errbuf, size_t errlen)
+int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_object **ret_obj, char *errbuf,
+                    size_t errlen)
 {
         struct json_object *obj;
         const char *why;

@@ -27,8 +27,8 @@ void jsonparse_free(struct jsonparse *p);
  * represents it. On failure returns -EINVAL, leaves *ret_obj
  * untouched and writes a human-readable reason ("invalid JSON at byte 7: ...")
  * into errbuf (always NUL-terminated when errlen > 0). */
-int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_object **ret_obj,
-                    char *errbuf, size_t errlen);
+int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_object **ret_obj, char *errbuf,
+                    size_t errlen);
 
 /* The lexical pre-check alone, with a nesting limit (max_depth > 0; 0 for
  * none), for senders that check what they are about to send. */

@@ -9,23 +9,25 @@
 #include <string.h>
 
 #include "buslimits.h"
+#include "errcode.h"
+#include "jsonget.h"
 #include "syntax.h"
 
 enum kind {
-        K_ID,       /* integer 0..2^53-1 */
-        K_DEST,     /* name or unique id */
-        K_NAME,     /* well-known name */
+        K_ID,   /* integer 0..2^53-1 */
+        K_DEST, /* name or unique id */
+        K_NAME, /* well-known name */
         K_METHOD,
         K_TOPIC,
         K_PATTERN,
         K_CODE,
-        K_TEXT,     /* error message */
-        K_DISPLAY,  /* display name */
+        K_TEXT,    /* error message */
+        K_DISPLAY, /* display name */
         K_ANY,
         K_BOOL,
         K_PROTOCOL,
-        K_NAMES,    /* array of well-known names */
-        K_METHODS,  /* method declarations */
+        K_NAMES,   /* array of well-known names */
+        K_METHODS, /* method declarations */
 };
 
 struct field {
@@ -35,33 +37,46 @@ struct field {
         size_t offset; /* into struct msg */
 };
 
-#define F(k, kind, req, member) { k, kind, req, offsetof(struct msg, member) }
+#define F(k, kind, req, member)                            \
+        {                                                  \
+                k, kind, req, offsetof(struct msg, member) \
+        }
 
 static const struct field f_hello[] = {
-        F("id", K_ID, false, id),           F("protocol", K_PROTOCOL, false, id),
-        F("name", K_DISPLAY, false, display), F("names", K_NAMES, false, names),
-        F("methods", K_METHODS, false, methods), { NULL, 0, false, 0 },
+        F("id", K_ID, false, id),
+        F("protocol", K_PROTOCOL, false, id),
+        F("name", K_DISPLAY, false, display),
+        F("names", K_NAMES, false, names),
+        F("methods", K_METHODS, false, methods),
+        { NULL, 0, false, 0 },
 };
 static const struct field f_call[] = {
-        F("id", K_ID, true, id),         F("dest", K_DEST, true, dest), F("method", K_METHOD, true, method),
+        F("id", K_ID, true, id),           F("dest", K_DEST, true, dest),      F("method", K_METHOD, true, method),
         F("params", K_ANY, false, params), F("oneway", K_BOOL, false, oneway), { NULL, 0, false, 0 },
 };
 static const struct field f_reply[] = {
-        F("id", K_ID, true, id), F("result", K_ANY, false, result), { NULL, 0, false, 0 },
+        F("id", K_ID, true, id),
+        F("result", K_ANY, false, result),
+        { NULL, 0, false, 0 },
 };
 static const struct field f_error[] = {
-        F("id", K_ID, true, id),         F("code", K_CODE, true, code), F("message", K_TEXT, true, message),
+        F("id", K_ID, true, id),           F("code", K_CODE, true, code), F("message", K_TEXT, true, message),
         F("data", K_ANY, false, err_data), { NULL, 0, false, 0 },
 };
 static const struct field f_cancel[] = {
-        F("id", K_ID, true, id), { NULL, 0, false, 0 },
+        F("id", K_ID, true, id),
+        { NULL, 0, false, 0 },
 };
 static const struct field f_publish[] = {
-        F("id", K_ID, false, id), F("topic", K_TOPIC, true, topic), F("data", K_ANY, false, data),
+        F("id", K_ID, false, id),
+        F("topic", K_TOPIC, true, topic),
+        F("data", K_ANY, false, data),
         { NULL, 0, false, 0 },
 };
 static const struct field f_subscribe[] = {
-        F("id", K_ID, false, id), F("pattern", K_PATTERN, true, pattern), { NULL, 0, false, 0 },
+        F("id", K_ID, false, id),
+        F("pattern", K_PATTERN, true, pattern),
+        { NULL, 0, false, 0 },
 };
 static const struct field f_request_name[] = {
         F("id", K_ID, false, id),
@@ -72,10 +87,14 @@ static const struct field f_request_name[] = {
         { NULL, 0, false, 0 },
 };
 static const struct field f_release_name[] = {
-        F("id", K_ID, false, id), F("name", K_NAME, true, name), { NULL, 0, false, 0 },
+        F("id", K_ID, false, id),
+        F("name", K_NAME, true, name),
+        { NULL, 0, false, 0 },
 };
 static const struct field f_declare[] = {
-        F("id", K_ID, false, id), F("methods", K_METHODS, true, methods), { NULL, 0, false, 0 },
+        F("id", K_ID, false, id),
+        F("methods", K_METHODS, true, methods),
+        { NULL, 0, false, 0 },
 };
 
 static const struct {
@@ -106,27 +125,15 @@ const char *msg_error_code(enum msg_error e)
         case MSG_OK:
                 return "ok";
         case MSG_E_UNKNOWN_TYPE:
-                return "unknown_type";
+                return ERRCODE_UNKNOWN_TYPE;
         case MSG_E_FORGED:
-                return "forged_identity";
+                return ERRCODE_FORGED_IDENTITY;
         case MSG_E_VERSION:
-                return "unsupported_version";
+                return ERRCODE_UNSUPPORTED_VERSION;
         case MSG_E_INVALID:
                 break;
         }
-        return "invalid_message";
-}
-
-static bool get_id(struct json_object *v, uint64_t *ret)
-{
-        if (!json_object_is_type(v, json_type_int))
-                return false;
-        /* json-c keeps values above INT64_MAX as uint64; those are out of range anyway */
-        int64_t i = json_object_get_int64(v);
-        if (i < 0 || (uint64_t)i > BUS_MAX_ID)
-                return false;
-        *ret = (uint64_t)i;
-        return true;
+        return ERRCODE_INVALID_MESSAGE;
 }
 
 static const char *kind_what(enum kind k)
@@ -260,8 +267,7 @@ int msg_check_methods(struct json_object *methods, char *errbuf, size_t errlen)
         }
         size_t n = json_object_array_length(methods);
         if (n > BUS_MAX_METHODS) {
-                snprintf(errbuf, errlen, "methods: %zu declarations, at most %u allowed", n,
-                         BUS_MAX_METHODS);
+                snprintf(errbuf, errlen, "methods: %zu declarations, at most %u allowed", n, BUS_MAX_METHODS);
                 return -EINVAL;
         }
         for (size_t i = 0; i < n; i++) {
@@ -329,7 +335,7 @@ static const struct field *lookup_field(const struct field *fields, const char *
 }
 
 __attribute__((format(printf, 4, 5))) static enum msg_error fail(char *errbuf, size_t errlen, enum msg_error e,
-                                                                  const char *fmt, ...)
+                                                                 const char *fmt, ...)
 {
         va_list ap;
 
@@ -341,22 +347,26 @@ __attribute__((format(printf, 4, 5))) static enum msg_error fail(char *errbuf, s
 
 enum msg_error msg_parse(struct json_object *root, struct msg *ret, char *errbuf, size_t errlen)
 {
-        struct json_object *tv, *idv;
+        const char *tname;
+        size_t tlen;
 
         memset(ret, 0, sizeof(*ret));
         ret->queue = true;
         if (!json_object_is_type(root, json_type_object))
                 return fail(errbuf, errlen, MSG_E_INVALID, "a message must be a JSON object");
         /* pick up the id first, so that any error can answer it */
-        if (json_object_object_get_ex(root, "id", &idv) && get_id(idv, &ret->id))
+        if (jsonget_uint(root, "id", 0, BUS_MAX_ID, &ret->id) == JSONGET_OK)
                 ret->has_id = true;
-        if (!json_object_object_get_ex(root, "type", &tv))
+        switch (jsonget_string(root, "type", &tname, &tlen)) {
+        case JSONGET_OK:
+                break;
+        case JSONGET_E_MISSING:
                 return fail(errbuf, errlen, MSG_E_INVALID, "missing member 'type'");
-        if (!json_object_is_type(tv, json_type_string))
+        default:
                 return fail(errbuf, errlen, MSG_E_INVALID, "member 'type' must be a string");
-        const char *tname = json_object_get_string(tv);
+        }
         /* a type with a \u0000 in it is no type, even if its prefix is */
-        enum msg_type t = strlen(tname) == (size_t)json_object_get_string_len(tv) ? lookup_type(tname) : MSG_TYPE_COUNT;
+        enum msg_type t = strlen(tname) == tlen ? lookup_type(tname) : MSG_TYPE_COUNT;
         if (t == MSG_TYPE_COUNT) {
                 char shown[48];
                 snprintf(shown, sizeof(shown), "%.40s", tname);
@@ -381,8 +391,7 @@ enum msg_error msg_parse(struct json_object *root, struct msg *ret, char *errbuf
                 if (!f) {
                         char shown[48];
                         snprintf(shown, sizeof(shown), "%.40s", key);
-                        return fail(errbuf, errlen, MSG_E_INVALID, "unknown member '%s' in %s", shown,
-                                    types[t].name);
+                        return fail(errbuf, errlen, MSG_E_INVALID, "unknown member '%s' in %s", shown, types[t].name);
                 }
                 seen |= 1u << (f - fields);
                 char *slot = (char *)ret + f->offset;
@@ -401,9 +410,7 @@ enum msg_error msg_parse(struct json_object *root, struct msg *ret, char *errbuf
                                             json_object_get_string(val));
                         break;
                 case K_BOOL:
-                        ok = json_object_is_type(val, json_type_boolean);
-                        if (ok)
-                                *(bool *)slot = json_object_get_boolean(val);
+                        ok = jsonget_as_bool(val, (bool *)(void *)slot) == JSONGET_OK;
                         break;
                 case K_ANY:
                         *(struct json_object **)slot = val;

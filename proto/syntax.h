@@ -27,6 +27,6 @@ bool syntax_is_pattern(const char *s, size_t len);
 bool syntax_name_is_reserved(const char *s, size_t len);
 bool syntax_topic_is_reserved(const char *s, size_t len);
 /* Reference matcher: does valid `topic` match valid `pattern`? The daemon uses
- * a trie (busd/subs.c); this is the plain definition, used by tests and
+ * a trie (busd/core/subs.c); this is the plain definition, used by tests and
  * clients. */
 bool syntax_pattern_matches(const char *pattern, const char *topic);

@@ -23,7 +23,7 @@
 #   --quick     tiny counts (bus-bench --quick): a smoke run, figures meaningless
 #   --repeat N  rounds per bus-bench run, each column the median (default 3; 1 with --quick)
 #   --check     bus-bench --check: fail unless every number is sane (no timing thresholds)
-#   BUILD_DIR   the build tree with busd/busd, tools/bus/bus, tools/bench/bus-bench
+#   BUILD_DIR   the build tree with busd/busd, tools/bus/bus, tests/bench/bus-bench
 #               (default: build/, else build-test/)
 #
 # Exit status: 0, 1 (a step failed), 2 (usage), 77 (not root, or no usable
@@ -58,14 +58,14 @@ while [ $# -gt 0 ]; do
 done
 if [ -z "$build" ]; then
         for d in "$root/build" "$root/build-test"; do
-                if [ -x "$d/tools/bench/bus-bench" ]; then build=$d; break; fi
+                if [ -x "$d/tests/bench/bus-bench" ]; then build=$d; break; fi
         done
 fi
-[ -n "$build" ] || { echo "bench-bridge.sh: no build dir with tools/bench/bus-bench (give one)" >&2; exit 2; }
+[ -n "$build" ] || { echo "bench-bridge.sh: no build dir with tests/bench/bus-bench (give one)" >&2; exit 2; }
 build=$(cd "$build" && pwd)
 busd=$build/busd/busd
 bus=$build/tools/bus/bus
-bench=$build/tools/bench/bus-bench
+bench=$build/tests/bench/bus-bench
 for f in "$busd" "$bus" "$bench"; do
         [ -x "$f" ] || { echo "bench-bridge.sh: $f is missing (build the tree first)" >&2; exit 2; }
 done

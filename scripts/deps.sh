@@ -4,7 +4,7 @@
 #   build: compiler, CMake, libuv, json-c, libsystemd, OpenSSL (the bridge's
 #          TLS, and the openssl CLI its tests make certificates with): enough
 #          to build and run busd
-#   test:  also python3 (protocol tests), clang with its sanitizer and
+#   test:  also python3 (protocol tests), clang-format (the format check), clang with its sanitizer and
 #          libFuzzer runtimes (fuzz targets, clang build check), systemd's
 #          tools (systemd-socket-activate, systemd-analyze), go-md2man (man
 #          pages), the Debian packaging tools, valgrind and iproute2 (ip, tc:
@@ -13,7 +13,7 @@ set -euo pipefail
 
 want=(build-essential cmake pkg-config libuv1-dev libjson-c-dev libsystemd-dev libssl-dev openssl)
 if [ "${1:-build}" = test ]; then
-        want+=(python3 clang libclang-rt-14-dev procps iproute2 systemd go-md2man man-db
+        want+=(python3 clang clang-format libclang-rt-14-dev procps iproute2 systemd go-md2man man-db
                 debhelper dpkg-dev fakeroot valgrind)
 fi
 

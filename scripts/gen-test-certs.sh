@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # gen-test-certs.sh DIR: the test certificates of the bridge's TLS layer
-# (busd/tls.c, tests/unit/test_tls.c, the bridge integration tests), made with
+# (busd/bridge/tls.c, tests/unit/test_tls.c, the bridge integration tests), made with
 # the openssl CLI. EC P-256 keys, so the whole set takes well under a second.
 #
 # Creates in DIR (each NAME.pem is a certificate, NAME.key its private key):

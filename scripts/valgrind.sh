@@ -4,7 +4,7 @@
 # Builds a plain tree (gcc -O1 -g, no sanitizers; default BUILD_DIR:
 # build-valgrind/ at the top of the tree), then runs ctest twice, with every
 # busd the tests start exec'd through valgrind ($BUSD_WRAPPER, honoured by
-# util/busdproc.c, tests/integration/daemon_harness.py and cli_test.py):
+# tests/util/busdproc.c, tests/integration/daemon_harness.py and cli_test.py):
 #   1. the C test programs (unit, fuzz corpus replay, libbus integration)
 #      through `ctest -T memcheck`, so that they run under valgrind too;
 #   2. the tests whose program is Python, a tool (bus-bench, bus-abuse) or an

@@ -13,8 +13,11 @@ struct list {
         struct list *next, *prev;
 };
 
-#define LIST_INIT(name) { &(name), &(name) }
-#define list_entry(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define LIST_INIT(name)          \
+        {                        \
+                &(name), &(name) \
+        }
+#define list_entry(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 static inline void list_init(struct list *l)
 {

@@ -1,9 +1,9 @@
-/* fuzz_actfile.c: the activation file parser (busd/actfile.c).
+/* fuzz_actfile.c: the activation file parser (busd/config/actfile.c).
  *
  * Input: the name the file's name implies, a line feed, then the file's
  * text. With no line feed, or an empty first line, there is no expected name
  * (NULL). The text is handed over in a buffer of exactly its length, not
- * NUL-terminated, as busd/services.c reads it.
+ * NUL-terminated, as busd/io/services.c reads it.
  *
  * Invariants: on success the entry is what actfile.h promises (a valid,
  * unreserved well-known name equal to the expected one; exactly one of a

@@ -1,4 +1,4 @@
-/* fuzz_bridge.c: what a bridge peer sends over a link (busd/bridge.c).
+/* fuzz_bridge.c: what a bridge peer sends over a link (busd/bridge/bridge.c).
  *
  * Input: lines, each a message from the other bus on one of two links (the
  * first byte of a line picks the link: even, busd-b; odd, busd-c). The bus

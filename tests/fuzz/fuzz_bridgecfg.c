@@ -1,4 +1,4 @@
-/* fuzz_bridgecfg.c: the bridge's configuration file (busd/bridgecfg.c).
+/* fuzz_bridgecfg.c: the bridge's configuration file (busd/bridge/bridgecfg.c).
  *
  * Input: the text of a file. The parser answers 0 or -EINVAL (-ENOMEM
  * aside) with a non-empty reason; on success every link has a name and
@@ -29,7 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 char host[256], port[8];
                 (void)ss;
                 if (c.links[i].connect)
-                        FUZZ_CHECK(bridgecfg_host_port(c.links[i].connect, host, sizeof(host), port, sizeof(port)) == 0);
+                        FUZZ_CHECK(bridgecfg_host_port(c.links[i].connect, host, sizeof(host), port, sizeof(port)) ==
+                                   0);
         }
         for (size_t i = 0; i < c.nlisten; i++) {
                 struct sockaddr_storage ss;

@@ -1,4 +1,4 @@
-/* fuzz_config.c: busd's configuration file parser (busd/config.c).
+/* fuzz_config.c: busd's configuration file parser (busd/config/config.c).
  *
  * Input: the text of a configuration file. The parser must answer 0 or
  * -EINVAL (-ENOMEM aside) without overflowing; on failure the error is a
@@ -14,8 +14,8 @@
 #include "config.h"
 #include "fuzz.h"
 
-static const char *const numeric[] = { "limits.queue_bytes",      "limits.max_pending_calls", "limits.max_names",
-                                       "limits.max_subscriptions", "limits.stall_timeout_ms", "limits.max_connections",
+static const char *const numeric[] = { "limits.queue_bytes",       "limits.max_pending_calls", "limits.max_names",
+                                       "limits.max_subscriptions", "limits.stall_timeout_ms",  "limits.max_connections",
                                        "limits.max_handshakes",    "limits.hello_timeout_ms" };
 
 static uint64_t value(const struct config *c, const struct config_key *k)

@@ -15,7 +15,7 @@ struct out {
         char *s;
         size_t len, cap;
         unsigned lines;
-        uint32_t rng;  /* 0: never pause */
+        uint32_t rng; /* 0: never pause */
         size_t max;
 };
 

@@ -3,7 +3,7 @@
  *
  * Invariants: the lexical pre-check never accepts what the full parse
  * rejects for lexical reasons; an accepted text re-serialised the way the
- * daemon relays payloads (busd/wire.h flags) is accepted again by the same
+ * daemon relays payloads (busd/core/wire.h flags) is accepted again by the same
  * rules and is the same value; a valid message has the members its type
  * requires, with valid syntax; an invalid one has an error text and a wire
  * code. Nothing of one message carries over to the next (the daemon parses

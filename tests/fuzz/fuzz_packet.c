@@ -1,7 +1,7 @@
-/* fuzz_packet.c: the seqpacket transport's input path as busd/conn.c runs it
+/* fuzz_packet.c: the seqpacket transport's input path as busd/io/conn.c runs it
  * (seq_read): each packet goes through frame_packet() (proto/frame.c) with
  * the connection's current limit, then, if accepted, to router_handle() and
- * the whole routing core. Four fake seqpacket peers with real busd/outq.c
+ * the whole routing core. Four fake seqpacket peers with real busd/core/outq.c
  * rings, as in fuzz_router.c.
  *
  * Input: records of a 3-byte header and a packet:
@@ -55,8 +55,8 @@ struct world {
 
 static struct jsonparse *checker;
 
-static const char *const daemon_types[] = { "welcome", "reply", "error", "call", "event",
-                                            "dropped", "name_acquired", "name_lost" };
+static const char *const daemon_types[] = { "welcome", "reply",   "error",         "call",
+                                            "event",   "dropped", "name_acquired", "name_lost" };
 
 /* What a seqpacket client receives: one packet (the queued line without its
  * line feed) that it must be able to parse. */
@@ -168,7 +168,7 @@ static void check(struct world *w)
         FUZZ_CHECK(out == in);
 }
 
-/* busd/conn.c conn_max_message(): the limit in force for the next packet. */
+/* busd/io/conn.c conn_max_message(): the limit in force for the next packet. */
 static size_t max_message(const struct peer *p)
 {
         return p->hello_done || p->max_message < BUS_MAX_HELLO_MESSAGE ? p->max_message : BUS_MAX_HELLO_MESSAGE;

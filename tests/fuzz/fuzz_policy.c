@@ -1,5 +1,5 @@
-/* fuzz_policy.c: the policy file parser and checker (busd/policy_parse.c,
- * busd/policy.c).
+/* fuzz_policy.c: the policy file parser and checker (busd/policy/policy_parse.c,
+ * busd/policy/policy.c).
  *
  * Input: 1 to 3 policy files separated by the byte 0x1e (ASCII record
  * separator; anything after a third separator belongs to the third file).
@@ -24,8 +24,11 @@ static int resolve(void *userdata, bool group, const char *name, unsigned *ret_i
                 const char *name;
                 bool group;
                 unsigned id;
-        } t[] = { { "root", false, 0 }, { "alice", false, 1000 }, { "bob", false, 1001 },
-                  { "audio", true, 29 }, { "wheel", true, 10 } };
+        } t[] = { { "root", false, 0 },
+                  { "alice", false, 1000 },
+                  { "bob", false, 1001 },
+                  { "audio", true, 29 },
+                  { "wheel", true, 10 } };
         (void)userdata;
         for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
                 if (t[i].group == group && strcmp(t[i].name, name) == 0) {
@@ -35,9 +38,21 @@ static int resolve(void *userdata, bool group, const char *name, unsigned *ret_i
         return -ENOENT;
 }
 
-static const char *const objects[] = { "org.example.Audio", "org.example.A.B", "org.example", "a.b", "", "a",
-                                       "sensors.kitchen.temp", "sensors.>", ">", "*", "secret.*.x", "$bus.x",
-                                       "x.y.z.w" };
+static const char *const objects[] = {
+        "org.example.Audio",
+        "org.example.A.B",
+        "org.example",
+        "a.b",
+        "",
+        "a",
+        "sensors.kitchen.temp",
+        "sensors.>",
+        ">",
+        "*",
+        "secret.*.x",
+        "$bus.x",
+        "x.y.z.w"
+};
 
 static void checks(const struct policy *p)
 {

@@ -1,6 +1,6 @@
-/* fuzz_router.c: the whole routing core (busd/router.c and everything under
+/* fuzz_router.c: the whole routing core (busd/core/router.c and everything under
  * it) driven by a script of lines, with four fake peers whose output queues
- * are real busd/outq.c rings, as in busd/conn.c.
+ * are real busd/core/outq.c rings, as in busd/io/conn.c.
  *
  * Input: lines separated by '\n'. A line starting with a digit 0-3 is a
  * message from that peer (the rest of the line). Capital letters act on the
@@ -52,8 +52,8 @@ struct world {
 
 static struct jsonparse *checker;
 
-static const char *const daemon_types[] = { "welcome", "reply", "error", "call", "event",
-                                            "dropped", "name_acquired", "name_lost" };
+static const char *const daemon_types[] = { "welcome", "reply",   "error",         "call",
+                                            "event",   "dropped", "name_acquired", "name_lost" };
 
 static int fp_send(struct peer *p, struct buf *b)
 {
@@ -271,7 +271,8 @@ static void finish(struct world *w)
         for (size_t i = 0; i < 3; i++) {
                 FUZZ_CHECK(json_object_object_get_ex(res, zero[i], &v));
                 if (json_object_get_int64(v) != 0) {
-                        fprintf(stderr, "after everyone left, %s = %lld\n", zero[i], (long long)json_object_get_int64(v));
+                        fprintf(stderr, "after everyone left, %s = %lld\n", zero[i],
+                                (long long)json_object_get_int64(v));
                         FUZZ_CHECK(!"nothing left after everyone left");
                 }
         }

@@ -1,5 +1,5 @@
 /* fuzz_syntax.c: names, topics and patterns (proto/syntax.c), and the
- * subscription trie (busd/subs.c) against the reference matcher.
+ * subscription trie (busd/core/subs.c) against the reference matcher.
  *
  * Input: lines. Every line goes through every syntax check (they must not
  * crash and must agree with each other: a topic is a pattern, a unique id
@@ -72,8 +72,8 @@ static void compare(struct subs *subs, struct item *items, size_t n)
                 for (int i = 0; i < NPEERS; i++) {
                         nwant += want[i];
                         if (reported[i] != (unsigned)want[i]) {
-                                fprintf(stderr, "topic \"%s\": peer %d reported %u times, reference %d\n", items[t].s, i,
-                                        reported[i], want[i]);
+                                fprintf(stderr, "topic \"%s\": peer %d reported %u times, reference %d\n", items[t].s,
+                                        i, reported[i], want[i]);
                                 FUZZ_CHECK(!"trie agrees with the reference matcher");
                         }
                 }

@@ -1,4 +1,4 @@
-# Smoke tests of bus-bench (tools/bench, docs/benchmarks.md): a very short run
+# Smoke tests of bus-bench (tests/bench, docs/benchmarks.md): a very short run
 # (--quick) of each scenario against a busd the tool starts itself. --check
 # makes the tool fail unless the scenario ran and reported sane numbers
 # (positive rates, p50 <= p99, every event received or reported dropped and

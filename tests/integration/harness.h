@@ -1,4 +1,4 @@
-/* harness.h: a real busd on temporary sockets for a test (util/busdproc.h),
+/* harness.h: a real busd on temporary sockets for a test (tests/util/busdproc.h),
  * with the binary taken from $BUSD or, by default, the build tree's. */
 #pragma once
 

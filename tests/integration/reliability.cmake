@@ -1,6 +1,6 @@
 # Reliability under load, faults and hostile input (issue 5; figures in
 # docs/reliability.md, promises in docs/guarantees.md). Short bounded forms
-# of each; tools/soak.sh runs the long ones. Run one at a time (RUN_SERIAL):
+# of each; tests/soak.sh runs the long ones. Run one at a time (RUN_SERIAL):
 # they measure the daemon's memory, CPU time and descriptors, and open
 # thousands of sockets. Against a sanitizer build the counts scale down
 # (BUS_SANITIZE_BUILD=1; the tests also recognise an ASan busd themselves),

@@ -110,8 +110,8 @@ static int m_pokes(struct bus *bus, struct bus_call *call, void *userdata)
 
 static void calc_setup(struct bus *bus, void *userdata)
 {
-        CHECK_EQ_INT(bus_add_method(bus, "add", "adds two integers", "{\"a\":\"int\",\"b\":\"int\"}", "{\"sum\":\"int\"}",
-                                    m_add, userdata),
+        CHECK_EQ_INT(bus_add_method(bus, "add", "adds two integers", "{\"a\":\"int\",\"b\":\"int\"}",
+                                    "{\"sum\":\"int\"}", m_add, userdata),
                      0);
         CHECK_EQ_INT(bus_add_method(bus, "echo", "returns its params", NULL, NULL, m_echo, userdata), 0);
         CHECK_EQ_INT(bus_add_method(bus, "fail", NULL, NULL, NULL, m_fail, userdata), 0);
@@ -386,7 +386,8 @@ static void test_introspect(const char *addr, bool seq)
         struct bus *bus = open_bus(addr, "introspector");
 
         service_start(&s, addr, CALC, calc_setup, &c);
-        struct json_object *res = call_ok(bus, "org.busd", "introspect", "{\"name\":\"" CALC "\"}"), *methods, *add = NULL;
+        struct json_object *res = call_ok(bus, "org.busd", "introspect", "{\"name\":\"" CALC "\"}"), *methods,
+                           *add = NULL;
         CHECK_STREQ(json_object_get_string(json_object_object_get(res, "owner")), bus_unique_id(s.bus));
         CHECK(json_object_object_get_ex(res, "methods", &methods));
         CHECK_EQ_INT(json_object_array_length(methods), 11); /* quit + the ten of calc_setup */

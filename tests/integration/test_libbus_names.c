@@ -114,8 +114,7 @@ static void test_replace(const char *addr, bool seq)
         /* b did not allow replacement: c's replace only queues it */
         CHECK_EQ_INT(bus_request_name(b, "org.example.Firm", 0), BUS_NAME_PRIMARY_OWNER);
         CHECK_EQ_INT(bus_request_name(c, "org.example.Firm", BUS_NAME_REPLACE), BUS_NAME_IN_QUEUE);
-        CHECK_EQ_INT(bus_request_name(c, "org.example.Firm", BUS_NAME_REPLACE | BUS_NAME_NO_QUEUE),
-                     BUS_NAME_EXISTS);
+        CHECK_EQ_INT(bus_request_name(c, "org.example.Firm", BUS_NAME_REPLACE | BUS_NAME_NO_QUEUE), BUS_NAME_EXISTS);
         /* names end with the connection, but the daemon sees a close later:
          * release them now so the next test starts clean */
         CHECK_EQ_INT(bus_release_name(a, NAME), 0);

@@ -315,7 +315,8 @@ static void test_restart(const char *addr, bool seqpacket)
         CHECK_EQ_INT(pthread_join(blk.thread, NULL), 0);
         CHECK_EQ_INT(blk.result, -ECONNRESET);
         CHECK_STREQ(blk.code, "disconnected");
-        fprintf(stderr, "after the kill: %d echoes failed (%d answered before), %d held calls failed, blocking call %d\n",
+        fprintf(stderr,
+                "after the kill: %d echoes failed (%d answered before), %d held calls failed, blocking call %d\n",
                 tr.echo_failed, tr.echo_ok, tr.hold_failed, blk.result);
         CHECK_EQ_INT(tr.hold_failed, HOLD_CALLS);
         CHECK_EQ_INT(tr.echo_inflight, 0);
@@ -388,7 +389,8 @@ static void test_restart(const char *addr, bool seqpacket)
         struct introspect in = { 0 };
         struct json_object *p = json_object_new_object();
         json_object_object_add(p, "name", json_object_new_string(NAME));
-        CHECK_EQ_INT(bus_call_async(cli.bus, "org.busd", "introspect", p, CALL_TIMEOUT_MS, on_introspect, &in, NULL), 0);
+        CHECK_EQ_INT(bus_call_async(cli.bus, "org.busd", "introspect", p, CALL_TIMEOUT_MS, on_introspect, &in, NULL),
+                     0);
         json_object_put(p);
         int ok_before = tr.echo_ok, ticks_before = tr.ticks;
         until = now_ms() + PATIENCE_MS;

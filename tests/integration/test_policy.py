@@ -620,7 +620,7 @@ class Cli(PolicyTest):
             {"for": {"not_group": "audio"}, "deny": {"call": ["org.example.Audio"]}},
         ]
     }
-    INSTALLED_BASE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "busd", "policy.json")
+    INSTALLED_BASE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "busd", "policy", "policy.json")
 
     def base(self):
         with open(self.INSTALLED_BASE) as f:

@@ -8,7 +8,7 @@ queues) are back where they started, its memory near it, and (checked by the
 harness) its log holds no sanitizer report.
 
 BUS_CHURN_SECONDS and BUS_CHURN_CLIENTS lengthen the churn for soak runs
-(tools/soak.sh); BUS_TEST_SEED changes its random choices (default 5).
+(tests/soak.sh); BUS_TEST_SEED changes its random choices (default 5).
 """
 import os
 import random

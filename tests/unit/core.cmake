@@ -1,6 +1,7 @@
 # Unit tests of the daemon's routing core (busd/, without its I/O files): one
-# binary per module, no sockets. test_router drives the whole core through
-# router_handle() with in-memory fake peers (test_core_fake.c).
+# binary per module, no sockets. test_router, test_router_events and
+# test_router_queues drive the whole core through router_handle() with
+# in-memory fake peers (test_core_fake.c).
 add_library(test_core_fake STATIC ${CMAKE_CURRENT_SOURCE_DIR}/test_core_fake.c)
 target_link_libraries(test_core_fake PUBLIC busdcore)
 target_include_directories(test_core_fake PUBLIC ${PROJECT_SOURCE_DIR}/tests)
@@ -10,8 +11,13 @@ foreach(t subs registry calls outq wire)
 endforeach()
 # trie vs reference matcher on random patterns and topics (seeded, 200k topics)
 bus_unit_test(test_subs_diff ${CMAKE_CURRENT_SOURCE_DIR}/test_subs_diff.c LIBS busdcore)
-bus_unit_test(test_router ${CMAKE_CURRENT_SOURCE_DIR}/test_router.c LIBS test_core_fake)
+# handshake, calls, org.busd; names and events; queues, stalls, size limits, counters
+foreach(t router router_events router_queues)
+  bus_unit_test(test_${t} ${CMAKE_CURRENT_SOURCE_DIR}/test_${t}.c LIBS test_core_fake)
+endforeach()
 bus_unit_test(test_activate ${CMAKE_CURRENT_SOURCE_DIR}/test_activate.c LIBS test_core_fake)
-bus_unit_test(test_actfile ${CMAKE_CURRENT_SOURCE_DIR}/test_actfile.c LIBS busdcore)
+bus_unit_test(test_actfile ${CMAKE_CURRENT_SOURCE_DIR}/test_actfile.c LIBS busdconfig)
 # the bridge's core between in-memory routers (no sockets, no TLS)
-bus_unit_test(test_bridge ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge.c LIBS test_core_fake)
+bus_unit_test(test_bridge ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge.c LIBS test_core_fake busdbridge)
+# the validation of link messages (pure: no bridge, no router)
+bus_unit_test(test_linkmsg ${CMAKE_CURRENT_SOURCE_DIR}/test_linkmsg.c LIBS busdbridge)

@@ -1,4 +1,4 @@
-/* test_actfile.c: the activation file parser (busd/actfile.c). */
+/* test_actfile.c: the activation file parser (busd/config/actfile.c). */
 #include <errno.h>
 #include <string.h>
 

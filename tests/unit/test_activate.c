@@ -1,4 +1,4 @@
-/* test_activate.c: service activation in the routing core (busd/activate.c
+/* test_activate.c: service activation in the routing core (busd/core/activate.c
  * and its use in router.c), through router_handle() with fake peers: calls to
  * an activatable name nobody owns are held, the service is started once, the
  * held calls reach the owner in order, and they fail at once when the start
@@ -64,9 +64,12 @@ static void test_held_until_owned(void)
         struct json_object *l = fake_expect(&w, "reply");
         CHECK_EQ_INT(json_object_array_length(jget(l, "result/activatable")), 2);
 
-        fake_in(r, &a, "{\"type\":\"call\",\"id\":7,\"dest\":\"org.example.Clock\",\"method\":\"now\",\"params\":{\"n\":1}}");
-        fake_in(r, &b, "{\"type\":\"call\",\"id\":8,\"dest\":\"org.example.Clock\",\"method\":\"now\",\"params\":{\"n\":2}}");
-        fake_in(r, &a, "{\"type\":\"call\",\"oneway\":true,\"id\":9,\"dest\":\"org.example.Clock\",\"method\":\"tick\"}");
+        fake_in(r, &a,
+                "{\"type\":\"call\",\"id\":7,\"dest\":\"org.example.Clock\",\"method\":\"now\",\"params\":{\"n\":1}}");
+        fake_in(r, &b,
+                "{\"type\":\"call\",\"id\":8,\"dest\":\"org.example.Clock\",\"method\":\"now\",\"params\":{\"n\":2}}");
+        fake_in(r, &a,
+                "{\"type\":\"call\",\"oneway\":true,\"id\":9,\"dest\":\"org.example.Clock\",\"method\":\"tick\"}");
         CHECK_EQ_INT(started, 1);
         CHECK_STREQ(started_name, "org.example.Clock");
         fake_expect_none(&a, "held: no answer yet");

@@ -33,6 +33,8 @@ static void test_parse(void)
         CHECK_EQ_INT(address_parse("unix:", &a), -EINVAL);
         CHECK_EQ_INT(address_parse("seqpacket:", &a), -EINVAL);
         CHECK_EQ_INT(address_parse("unix:relative", &a), -EINVAL);
+        CHECK_EQ_INT(address_parse("seqpacket:relative.seq", &a), -EINVAL);
+        CHECK_EQ_INT(address_parse("unix:./bus", &a), -EINVAL);
         CHECK_EQ_INT(address_parse("tcp:localhost:1", &a), -EINVAL);
         CHECK_EQ_INT(address_parse("UNIX:/x", &a), -EINVAL);
         CHECK_EQ_INT(address_parse("relative/bus", &a), -EINVAL);

@@ -1,4 +1,4 @@
-/* test_bridge.c: the bridge's core (busd/bridge.c) between several routers
+/* test_bridge.c: the bridge's core (busd/bridge/bridge.c) between several routers
  * joined by in-memory links: events cross once in a line, a ring and a mesh;
  * calls, answers and errors cross, local owners win, BUS/NAME addresses one
  * bus; a link that goes down fails its pending calls at once; filters keep
@@ -291,7 +291,8 @@ static void test_calls_cross_and_answers_come_back(void)
         CHECK_STREQ(jstr(json_object_array_get_idx(remote, 0), "via"), "busd-b");
 
         /* a -> b -> c and back */
-        fake_in(a.r, &cl, "{\"type\":\"call\",\"id\":7,\"dest\":\"org.example.Svc\",\"method\":\"get\",\"params\":[1]}");
+        fake_in(a.r, &cl,
+                "{\"type\":\"call\",\"id\":7,\"dest\":\"org.example.Svc\",\"method\":\"get\",\"params\":[1]}");
         pump(all, 4);
         struct json_object *call = fake_expect(&svc, "call");
         CHECK_STREQ(jstr(call, "dest"), "org.example.Svc");
@@ -480,7 +481,8 @@ static void test_forged_identity_is_refused(void)
                   "\"creds\":{\"uid\":0,\"gid\":0,\"pid\":1,\"local\":true}}",
                   "creds" },
                 { "{\"type\":\"reply\",\"id\":1,\"result\":1,\"sender\":\"busd-a/:1\"}", "forged identity" },
-                { "{\"type\":\"names\",\"add\":[{\"name\":\"org.x.Y\",\"origin\":\"busd-z\",\"hops\":1}]}", "forged identity" },
+                { "{\"type\":\"names\",\"add\":[{\"name\":\"org.x.Y\",\"origin\":\"busd-z\",\"hops\":1}]}",
+                  "forged identity" },
                 { "{\"type\":\"link_hello\",\"protocol\":1,\"bus\":\"busd-a\",\"epoch\":1}", "unknown link message" },
                 { "{\"type\":\"event\",\"origin\":\"busd-b\",\"epoch\":1,\"seq\":1,\"hops\":1,\"topic\":\"$bus.x\","
                   "\"sender\":\":1\",\"creds\":{\"uid\":0,\"gid\":0,\"pid\":1}}",
@@ -490,7 +492,8 @@ static void test_forged_identity_is_refused(void)
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 why[0] = '\0';
-                CHECK_EQ_INT(bridge_link_input(a.b, &ab.bl, bad[i].line, strlen(bad[i].line), why, sizeof(why)), -EPROTO);
+                CHECK_EQ_INT(bridge_link_input(a.b, &ab.bl, bad[i].line, strlen(bad[i].line), why, sizeof(why)),
+                             -EPROTO);
                 CHECK_CONTAINS(why, bad[i].why);
         }
         fake_expect_none(&sub, "nothing forged was delivered");

@@ -1,4 +1,4 @@
-/* test_calls.c: busd/calls.c, pending calls: serials unique and increasing,
+/* test_calls.c: busd/core/calls.c, pending calls: serials unique and increasing,
  * lookup by serial and by the caller's id, links into both peers' lists,
  * removal. */
 #include <string.h>

@@ -1,4 +1,4 @@
-/* test_config.c: busd/config.c, the configuration file (docs/busd.md,
+/* test_config.c: busd/config/config.c, the configuration file (docs/busd.md,
  * CONFIGURATION): strict JSON, every key known, every value typed and within
  * its range, errors naming the key's path; the layers' merge; the reload's
  * change report; the default paths. Pure: no files. */
@@ -90,8 +90,7 @@ static void test_full_file(void)
         CHECK_STREQ(c.listen[2].path, "/tmp/b");
         CHECK_EQ_INT(c.given, CONFIG_QUEUE_BYTES | CONFIG_MAX_PENDING_CALLS | CONFIG_MAX_NAMES |
                                       CONFIG_MAX_SUBSCRIPTIONS | CONFIG_STALL_TIMEOUT_MS | CONFIG_MAX_CONNECTIONS |
-                                      CONFIG_MAX_HANDSHAKES | CONFIG_HELLO_TIMEOUT_MS | CONFIG_VERBOSE |
-                                      CONFIG_LISTEN);
+                                      CONFIG_MAX_HANDSHAKES | CONFIG_HELLO_TIMEOUT_MS | CONFIG_VERBOSE | CONFIG_LISTEN);
 
         /* a partial file: the rest stays default and not given */
         CHECK_EQ_INT(parse("{\"limits\":{\"max_names\":9}}", &c, err, sizeof(err)), 0);
@@ -151,7 +150,7 @@ static void test_ranges(void)
         }
         /* the value shown in the error */
         check_bad("{\"limits\":{\"queue_bytes\":\"4k\"}}", "limits.queue_bytes: must be an integer from 4096 to "
-                                                            "4294967296, not \"4k\"");
+                                                           "4294967296, not \"4k\"");
         /* a long bad value is cut */
         char big[400];
         snprintf(big, sizeof(big), "{\"limits\":{\"max_names\":\"%0300d\"}}", 0);

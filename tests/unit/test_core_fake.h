@@ -22,9 +22,9 @@ struct fake {
         struct peer peer;
         struct buf **msgs; /* everything sent, in order (one reference each) */
         size_t n, cap;
-        size_t written;            /* msgs[0..written) were "written" by the carrier */
-        size_t read;               /* next message fake_next() returns */
-        struct json_object *cur;   /* the last message fake_next() returned */
+        size_t written;          /* msgs[0..written) were "written" by the carrier */
+        size_t read;             /* next message fake_next() returns */
+        struct json_object *cur; /* the last message fake_next() returned */
         unsigned kills;
         char kill_reason[256];
 };

@@ -156,7 +156,7 @@ static void test_limit(void)
                 { "1234567\r\r\n", FRAME_OK, "1234567\r|" },
                 { "12345678\r\r\n", FRAME_TOO_LARGE, "" },
                 { "ok\n123456789\nnext\n", FRAME_TOO_LARGE, "ok|" }, /* lines before it are delivered */
-                { "         \n", FRAME_TOO_LARGE, "" },               /* even blank */
+                { "         \n", FRAME_TOO_LARGE, "" },              /* even blank */
                 /* no newline yet */
                 { "123456789", FRAME_TOO_LARGE, "" },
                 { "12345678\r", FRAME_OK, "" }, /* could still be 8 bytes and CRLF */

@@ -90,7 +90,7 @@ static void test_accepted(void)
         accept("{\"a\":[1,-2,3.5,-0.25e-3,1E+2,true,false,null,{\"b\":\"c\"},[]]}");
         accept("{\"a\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0041\\u00e9\"}");
         accept("{\"a\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}"); /* 2-, 3- and 4-byte UTF-8 */
-        accept("{\"a\":\"\xef\xbf\xbf\xf4\x8f\xbf\xbf\"}");             /* U+FFFF, U+10FFFF */
+        accept("{\"a\":\"\xef\xbf\xbf\xf4\x8f\xbf\xbf\"}");         /* U+FFFF, U+10FFFF */
         accept("{\"a\":\"\\u0000\"}"); /* an escaped NUL is JSON; the syntax checks reject it where it matters */
         accept("{\"a\":0,\"b\":-0}");
         accept("[1,2]"); /* any JSON text: "must be an object" is msg.c's rule */
@@ -176,22 +176,22 @@ static void test_rejected(void)
 static void test_utf8(void)
 {
         static const char *bad[] = {
-                "\x80",             /* lone continuation byte */
+                "\x80", /* lone continuation byte */
                 "a\xbf",
-                "\xc3",             /* truncated 2-byte sequence */
+                "\xc3", /* truncated 2-byte sequence */
                 "\xc3x",
-                "\xe2\x82",         /* truncated 3-byte sequence */
-                "\xf0\x9f\x98",     /* truncated 4-byte sequence */
-                "\xff",             /* never valid */
+                "\xe2\x82",     /* truncated 3-byte sequence */
+                "\xf0\x9f\x98", /* truncated 4-byte sequence */
+                "\xff",         /* never valid */
                 "\xfe",
                 "\xf8\x88\x80\x80\x80", /* 5-byte form */
-                "\xc0\x80",         /* overlong NUL */
-                "\xc1\xbf",         /* overlong 2-byte */
-                "\xe0\x80\xaf",     /* overlong 3-byte '/' */
-                "\xf0\x80\x80\xaf", /* overlong 4-byte '/' */
-                "\xed\xa0\x80",     /* U+D800, a surrogate */
-                "\xed\xbf\xbf",     /* U+DFFF */
-                "\xf4\x90\x80\x80", /* U+110000 */
+                "\xc0\x80",             /* overlong NUL */
+                "\xc1\xbf",             /* overlong 2-byte */
+                "\xe0\x80\xaf",         /* overlong 3-byte '/' */
+                "\xf0\x80\x80\xaf",     /* overlong 4-byte '/' */
+                "\xed\xa0\x80",         /* U+D800, a surrogate */
+                "\xed\xbf\xbf",         /* U+DFFF */
+                "\xf4\x90\x80\x80",     /* U+110000 */
                 "\xf5\x80\x80\x80",
         };
         char text[64];

@@ -1,5 +1,7 @@
-/* test_libbus_address.c: address syntax, the user bus default and the order
- * argument > $BUS_ADDRESS > user bus (docs/protocol.md §1). */
+/* test_libbus_address.c: the addresses libbus accepts (proto/address.c's
+ * parser, the daemon's rules: test_address.c tests it in full), the user bus
+ * default and the order argument > $BUS_ADDRESS > user bus (docs/protocol.md
+ * §1). */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -26,6 +28,10 @@ static void test_parse(void)
         CHECK_EQ_INT(address_parse("seqpacket:", &a), -EINVAL);
         CHECK_EQ_INT(address_parse("tcp:localhost:1", &a), -EINVAL);
         CHECK_EQ_INT(address_parse("relative/bus", &a), -EINVAL);
+        /* relative after a scheme: libbus once took these, busd never did */
+        CHECK_EQ_INT(address_parse("unix:relative/bus", &a), -EINVAL);
+        CHECK_EQ_INT(address_parse("unix:bus", &a), -EINVAL);
+        CHECK_EQ_INT(address_parse("seqpacket:bus.seq", &a), -EINVAL);
         CHECK_EQ_INT(address_parse(NULL, &a), -EINVAL);
 
         /* sun_path holds 107 bytes and a NUL */
@@ -34,7 +40,7 @@ static void test_parse(void)
         memset(toolong + 6, 'a', 107);
         CHECK_EQ_INT(address_parse(longest, &a), 0);
         CHECK_EQ_INT(strlen(a.path), 107);
-        CHECK_EQ_INT(address_parse(toolong, &a), -EINVAL);
+        CHECK_EQ_INT(address_parse(toolong, &a), -ENAMETOOLONG);
 
         /* failure leaves the output untouched */
         strcpy(a.path, "keep");
@@ -94,7 +100,26 @@ static void test_resolve(void)
         CHECK_EQ_INT(address_resolve(NULL, &a, why, sizeof(why)), -EINVAL);
         CHECK_CONTAINS(why, "BUS_ADDRESS");
         CHECK_CONTAINS(why, "bogus");
+        setenv("BUS_ADDRESS", "unix:relative", 1);
+        CHECK_EQ_INT(address_resolve(NULL, &a, why, sizeof(why)), -EINVAL);
+        CHECK_CONTAINS(why, "unix:relative");
         unsetenv("BUS_ADDRESS");
+
+        /* a path too long is malformed for bus_open() (-EINVAL), untouched output */
+        char toolong[200] = "unix:/";
+        memset(toolong + 6, 'a', 107);
+        strcpy(a.path, "keep");
+        CHECK_EQ_INT(address_resolve(toolong, &a, why, sizeof(why)), -EINVAL);
+        CHECK_CONTAINS(why, "malformed");
+        CHECK_STREQ(a.path, "keep");
+
+        /* no room for the user bus path */
+        char longdir[200] = "/";
+        memset(longdir + 1, 'd', 120);
+        setenv("XDG_RUNTIME_DIR", longdir, 1);
+        CHECK_EQ_INT(address_resolve(NULL, &a, why, sizeof(why)), -ENAMETOOLONG);
+        CHECK_CONTAINS(why, "XDG_RUNTIME_DIR");
+        CHECK_STREQ(a.path, "keep");
 }
 
 static void test_open_errors(void)
@@ -102,6 +127,10 @@ static void test_open_errors(void)
         struct bus *bus = (struct bus *)0x1;
 
         CHECK_EQ_INT(bus_open("ftp:/x", NULL, &bus), -EINVAL);
+        CHECK(bus == (struct bus *)0x1);
+        CHECK_CONTAINS(bus_open_error(), "malformed");
+        /* a relative path is refused, not connected to relative to the cwd */
+        CHECK_EQ_INT(bus_open("unix:bus", NULL, &bus), -EINVAL);
         CHECK(bus == (struct bus *)0x1);
         CHECK_CONTAINS(bus_open_error(), "malformed");
         CHECK_EQ_INT(bus_open("unix:/nonexistent/busd-test/bus", NULL, &bus), -ENOENT);

@@ -178,8 +178,9 @@ static void *flood_main(void *userdata)
         memset(pad, 'p', 1000);
         pad[1000] = 0;
         for (int i = 0; i < fl->events; i++)
-                fake_send(fl->f, "{\"type\":\"event\",\"topic\":\"a.b\",\"data\":{\"i\":%d,\"pad\":\"%s\"},\"sender\":\":2\","
-                                 "\"creds\":{\"uid\":1,\"gid\":1,\"pid\":1}}",
+                fake_send(fl->f,
+                          "{\"type\":\"event\",\"topic\":\"a.b\",\"data\":{\"i\":%d,\"pad\":\"%s\"},\"sender\":\":2\","
+                          "\"creds\":{\"uid\":1,\"gid\":1,\"pid\":1}}",
                           i, pad);
         fake_send(fl->f, "{\"type\":\"reply\",\"id\":3,\"result\":\"done\",\"sender\":\":2\"}");
         return NULL;
@@ -239,8 +240,7 @@ static void test_in_bound(bool seq)
         while (bus_process(bus) > 0)
                 ;
         fprintf(stderr, "%s: %d events while blocked: %d queued and delivered, %llu dropped (%d report)\n",
-                seq ? "seqpacket" : "stream", fl.events, t.delivered, (unsigned long long)t.dropped,
-                t.dropped_reports);
+                seq ? "seqpacket" : "stream", fl.events, t.delivered, (unsigned long long)t.dropped, t.dropped_reports);
         CHECK(t.dropped > 0);
         CHECK_EQ_INT(t.delivered + (int)t.dropped, fl.events);
         CHECK_EQ_INT(t.dropped_reports, 1);

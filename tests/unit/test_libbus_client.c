@@ -20,7 +20,9 @@ static void test_refused_hello(bool seq)
 
         CHECK(socketpair(AF_UNIX, seq ? SOCK_SEQPACKET : SOCK_STREAM, 0, sv) == 0);
         f.fd = sv[1];
-        fake_send(&f, "{\"type\":\"error\",\"id\":1,\"code\":\"unsupported_version\",\"message\":\"no\",\"sender\":\"org.busd\"}");
+        fake_send(
+                &f,
+                "{\"type\":\"error\",\"id\":1,\"code\":\"unsupported_version\",\"message\":\"no\",\"sender\":\"org.busd\"}");
         CHECK_EQ_INT(bus_open_fd(sv[0], NULL, &bus), -EPROTO);
         CHECK(bus == (struct bus *)0x1);
         CHECK_CONTAINS(bus_open_error(), "unsupported_version");
@@ -71,7 +73,9 @@ static void test_blocking_call(bool seq)
         json_object_put(fake_expect(&f, "call"));
 
         /* an error answer passes code and message */
-        fake_send(&f, "{\"type\":\"error\",\"id\":5,\"code\":\"org.example.Nope\",\"message\":\"nope!\",\"sender\":\":3\"}");
+        fake_send(
+                &f,
+                "{\"type\":\"error\",\"id\":5,\"code\":\"org.example.Nope\",\"message\":\"nope!\",\"sender\":\":3\"}");
         CHECK_EQ_INT(bus_call(bus, ":3", "m", NULL, 5000, &res), -EREMOTEIO);
         CHECK_STREQ(bus_last_error_code(bus), "org.example.Nope");
         CHECK_STREQ(bus_last_error(bus), "nope!");
@@ -173,7 +177,9 @@ static void test_async(bool seq)
         CHECK_EQ_INT(bus_call_cancel(bus, cd), -ENOENT);
         CHECK(bus_get_timeout(bus) > 0 && bus_get_timeout(bus) <= 30);
         /* answers out of order */
-        fake_send(&f, "{\"type\":\"error\",\"id\":3,\"code\":\"x.y\",\"message\":\"bad\",\"sender\":\":3\",\"data\":{\"k\":1}}");
+        fake_send(
+                &f,
+                "{\"type\":\"error\",\"id\":3,\"code\":\"x.y\",\"message\":\"bad\",\"sender\":\":3\",\"data\":{\"k\":1}}");
         fake_send(&f, "{\"type\":\"reply\",\"id\":2,\"result\":[1],\"sender\":\":3\"}");
         fake_send(&f, "{\"type\":\"reply\",\"id\":5,\"result\":[5],\"sender\":\":3\"}"); /* cancelled: ignored */
         poll_until(bus, &c.calls, 1); /* the timeout of the third call */
@@ -227,8 +233,10 @@ static void test_oneway(bool seq)
         long long id = fake_int(c, "id");
         json_object_put(c);
         /* the daemon's failure report for it answers no pending call */
-        fake_send(&f, "{\"type\":\"error\",\"id\":%lld,\"code\":\"no_owner\",\"message\":\"nobody\",\"sender\":\"org.busd\"}",
-                  id);
+        fake_send(
+                &f,
+                "{\"type\":\"error\",\"id\":%lld,\"code\":\"no_owner\",\"message\":\"nobody\",\"sender\":\"org.busd\"}",
+                id);
         CHECK(bus_process(bus) > 0);
         CHECK_STREQ(errs, "no_owner: nobody");
         bus_close(bus);

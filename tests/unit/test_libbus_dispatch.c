@@ -109,7 +109,10 @@ static void test_methods(bool seq)
         CHECK_EQ_INT(bus_add_method(bus, "x", NULL, NULL, NULL, NULL, NULL), -EINVAL);
         CHECK(bus_flush(bus) == 0 && fake_idle(&f));
 
-        fake_send(&f, "{\"type\":\"call\",\"id\":40,\"dest\":\"org.example.Clock\",\"method\":\"get\",\"params\":{\"tz\":\"UTC\"}," CREDS "}");
+        fake_send(
+                &f,
+                "{\"type\":\"call\",\"id\":40,\"dest\":\"org.example.Clock\",\"method\":\"get\",\"params\":{\"tz\":\"UTC\"}," CREDS
+                "}");
         fake_send(&f, "{\"type\":\"call\",\"id\":41,\"dest\":\":7\",\"method\":\"nope\",\"params\":null," CREDS "}");
         fake_send(&f, "{\"type\":\"call\",\"id\":42,\"dest\":\":7\",\"method\":\"fail\"," CREDS "}");
         fake_send(&f, "{\"type\":\"call\",\"id\":43,\"dest\":\":7\",\"method\":\"silent\"," CREDS "}");
@@ -191,7 +194,9 @@ static void test_events(bool seq)
         fake_send(&f, "{\"type\":\"reply\",\"id\":5,\"result\":{\"pattern\":\"a.*\"},\"sender\":\"org.busd\"}");
         CHECK_EQ_INT(bus_unsubscribe(bus, "a.*"), 0);
         CHECK_EQ_INT(bus_unsubscribe(bus, "a.*"), -ENOENT);
-        fake_send(&f, "{\"type\":\"error\",\"id\":6,\"code\":\"not_subscribed\",\"message\":\"no\",\"sender\":\"org.busd\"}");
+        fake_send(
+                &f,
+                "{\"type\":\"error\",\"id\":6,\"code\":\"not_subscribed\",\"message\":\"no\",\"sender\":\"org.busd\"}");
         CHECK_EQ_INT(bus_unsubscribe(bus, "a.>"), -ENOENT);
         fake_send(&f, "{\"type\":\"event\",\"topic\":\"a.z\",\"data\":5," CREDS "}");
         CHECK(bus_process(bus) > 0);
@@ -265,10 +270,13 @@ static void test_notifications(bool seq)
         fake_send(&f, "{\"type\":\"name_acquired\",\"name\":\"org.example.A\"}");
         fake_send(&f, "{\"type\":\"dropped\",\"count\":3,\"total\":3}");
         fake_send(&f, "{\"type\":\"name_lost\",\"name\":\"org.example.A\"}");
-        fake_send(&f, "{\"type\":\"error\",\"id\":null,\"code\":\"reserved\",\"message\":\"no\",\"sender\":\"org.busd\"}");
+        fake_send(&f,
+                  "{\"type\":\"error\",\"id\":null,\"code\":\"reserved\",\"message\":\"no\",\"sender\":\"org.busd\"}");
         fake_send(&f, "{\"type\":\"dropped\",\"count\":2,\"total\":5}");
         /* about one of our answers, whatever the id: never an answer to a request of ours */
-        fake_send(&f, "{\"type\":\"error\",\"id\":1,\"code\":\"no_such_call\",\"message\":\"late\",\"sender\":\"org.busd\"}");
+        fake_send(
+                &f,
+                "{\"type\":\"error\",\"id\":1,\"code\":\"no_such_call\",\"message\":\"late\",\"sender\":\"org.busd\"}");
         CHECK(bus_process(bus) > 0);
         CHECK_STREQ(n.log, "acquired:org.example.A dropped:3/3 lost:org.example.A error:reserved:no dropped:2/5 "
                            "error:no_such_call:late ");
@@ -285,9 +293,13 @@ static void test_names(bool seq)
         fake_open(&f, seq, NULL, &bus);
         const char *st[] = { "primary_owner", "in_queue", "exists", "already_owner" };
         for (int i = 0; i < 4; i++) {
-                fake_send(&f, "{\"type\":\"reply\",\"id\":%d,\"result\":{\"name\":\"a.b\",\"status\":\"%s\"},\"sender\":\"org.busd\"}",
-                          i + 2, st[i]);
-                CHECK_EQ_INT(bus_request_name(bus, "a.b", i == 0 ? BUS_NAME_ALLOW_REPLACEMENT | BUS_NAME_REPLACE | BUS_NAME_NO_QUEUE : 0),
+                fake_send(
+                        &f,
+                        "{\"type\":\"reply\",\"id\":%d,\"result\":{\"name\":\"a.b\",\"status\":\"%s\"},\"sender\":\"org.busd\"}",
+                        i + 2, st[i]);
+                CHECK_EQ_INT(bus_request_name(bus, "a.b",
+                                              i == 0 ? BUS_NAME_ALLOW_REPLACEMENT | BUS_NAME_REPLACE | BUS_NAME_NO_QUEUE
+                                                     : 0),
                              i + 1);
         }
         m = fake_expect(&f, "request_name");
@@ -297,14 +309,19 @@ static void test_names(bool seq)
         json_object_put(m);
         for (int i = 0; i < 3; i++)
                 json_object_put(fake_expect(&f, "request_name"));
-        fake_send(&f, "{\"type\":\"error\",\"id\":6,\"code\":\"reserved\",\"message\":\"mine\",\"sender\":\"org.busd\"}");
+        fake_send(&f,
+                  "{\"type\":\"error\",\"id\":6,\"code\":\"reserved\",\"message\":\"mine\",\"sender\":\"org.busd\"}");
         CHECK_EQ_INT(bus_request_name(bus, "org.busd.x", 0), -EREMOTEIO);
         CHECK_STREQ(bus_last_error_code(bus), "reserved");
         CHECK_EQ_INT(bus_request_name(bus, "nodot", 0), -EINVAL);
         CHECK_EQ_INT(bus_request_name(bus, "a.b", 1u << 7), -EINVAL);
-        fake_send(&f, "{\"type\":\"reply\",\"id\":7,\"result\":{\"name\":\"a.b\",\"status\":\"released\"},\"sender\":\"org.busd\"}");
+        fake_send(
+                &f,
+                "{\"type\":\"reply\",\"id\":7,\"result\":{\"name\":\"a.b\",\"status\":\"released\"},\"sender\":\"org.busd\"}");
         CHECK_EQ_INT(bus_release_name(bus, "a.b"), 0);
-        fake_send(&f, "{\"type\":\"reply\",\"id\":8,\"result\":{\"name\":\"a.b\",\"status\":\"not_owner\"},\"sender\":\"org.busd\"}");
+        fake_send(
+                &f,
+                "{\"type\":\"reply\",\"id\":8,\"result\":{\"name\":\"a.b\",\"status\":\"not_owner\"},\"sender\":\"org.busd\"}");
         CHECK_EQ_INT(bus_release_name(bus, "a.b"), -ESRCH);
         fake_send(&f, "{\"type\":\"reply\",\"id\":9,\"result\":{\"name\":\"a.b\"},\"sender\":\"org.busd\"}");
         CHECK_EQ_INT(bus_release_name(bus, "a.b"), -EPROTO);

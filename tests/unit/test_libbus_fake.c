@@ -70,8 +70,9 @@ void fake_open(struct fake *f, bool seqpacket, const char *limits, struct bus **
         if (!limits)
                 limits = seqpacket ? "{\"max_message\":65536,\"max_recv\":66560}"
                                    : "{\"max_message\":1048576,\"max_recv\":1049600}";
-        fake_send(f, "{\"type\":\"welcome\",\"id\":1,\"unique\":\":7\",\"protocol\":1,\"server\":\"fake\",\"limits\":%s,"
-                     "\"names\":{}}",
+        fake_send(f,
+                  "{\"type\":\"welcome\",\"id\":1,\"unique\":\":7\",\"protocol\":1,\"server\":\"fake\",\"limits\":%s,"
+                  "\"names\":{}}",
                   limits);
         CHECK_EQ_INT(bus_open_fd(sv[0], "unit test", ret_bus), 0);
         struct json_object *hello = fake_expect(f, "hello");

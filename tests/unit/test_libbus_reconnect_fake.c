@@ -57,10 +57,11 @@ static const char *limits(bool seq)
 
 static void welcome(struct fake *f, long long id, const char *unique)
 {
-        fake_send(f,
-                  "{\"type\":\"welcome\",\"id\":%lld,\"unique\":\"%s\",\"protocol\":1,\"server\":\"fake\",\"limits\":%s,"
-                  "\"names\":{}}",
-                  id, unique, limits(f->seqpacket));
+        fake_send(
+                f,
+                "{\"type\":\"welcome\",\"id\":%lld,\"unique\":\"%s\",\"protocol\":1,\"server\":\"fake\",\"limits\":%s,"
+                "\"names\":{}}",
+                id, unique, limits(f->seqpacket));
 }
 
 static void reply(struct fake *f, long long id, const char *result)
@@ -246,10 +247,12 @@ static void test_cycle(bool seq)
         CHECK_EQ_INT(expect_id(&d0, "call", NULL), 6);
 
         /* a call to us and an event, then the daemon dies */
-        fake_send(&d0, "{\"type\":\"call\",\"id\":77,\"dest\":\":7\",\"method\":\"m\",\"params\":null,\"sender\":\":3\","
-                       "\"creds\":{\"uid\":1,\"gid\":1,\"pid\":1}}");
-        fake_send(&d0, "{\"type\":\"event\",\"topic\":\"a.b\",\"data\":1,\"sender\":\":3\",\"creds\":{\"uid\":1,\"gid\":1,"
-                       "\"pid\":1}}");
+        fake_send(&d0,
+                  "{\"type\":\"call\",\"id\":77,\"dest\":\":7\",\"method\":\"m\",\"params\":null,\"sender\":\":3\","
+                  "\"creds\":{\"uid\":1,\"gid\":1,\"pid\":1}}");
+        fake_send(&d0,
+                  "{\"type\":\"event\",\"topic\":\"a.b\",\"data\":1,\"sender\":\":3\",\"creds\":{\"uid\":1,\"gid\":1,"
+                  "\"pid\":1}}");
         hang_up(&d0);
         deferred = NULL;
         CHECK_EQ_INT(process_all(bus), 0);
@@ -355,8 +358,9 @@ static void test_cycle(bool seq)
 
         /* the subscription works; c.c is not held any more, a.a is (queued) */
         l.text[0] = 0;
-        fake_send(d1, "{\"type\":\"event\",\"topic\":\"a.c\",\"data\":1,\"sender\":\":3\",\"creds\":{\"uid\":1,\"gid\":1,"
-                      "\"pid\":1}}");
+        fake_send(d1,
+                  "{\"type\":\"event\",\"topic\":\"a.c\",\"data\":1,\"sender\":\":3\",\"creds\":{\"uid\":1,\"gid\":1,"
+                  "\"pid\":1}}");
         fake_send(d1, "{\"type\":\"name_acquired\",\"name\":\"a.a\"}");
         CHECK_EQ_INT(process_all(bus), 0);
         CHECK_STREQ(l.text, "event:a.c acquired:a.a ");
@@ -400,8 +404,9 @@ static void test_hello_failures(bool seq)
         make_due(bus);
         CHECK_EQ_INT(process_all(bus), 0);
         hello = expect_id(&net.d[0], "hello", NULL);
-        fake_send(&net.d[0], "{\"type\":\"error\",\"id\":%lld,\"code\":\"limit\",\"message\":\"too many\",\"sender\":"
-                             "\"org.busd\"}",
+        fake_send(&net.d[0],
+                  "{\"type\":\"error\",\"id\":%lld,\"code\":\"limit\",\"message\":\"too many\",\"sender\":"
+                  "\"org.busd\"}",
                   hello);
         CHECK_EQ_INT(process_all(bus), 0);
         CHECK(!bus_is_connected(bus) && bus->state == BUS_WAITING);
@@ -484,8 +489,9 @@ static void test_lost_while_restoring(bool seq)
         welcome(&net.d[1], hello, ":3");
         CHECK_EQ_INT(process_all(bus), 0);
         long long sub = expect_id(&net.d[1], "subscribe", NULL);
-        fake_send(&net.d[1], "{\"type\":\"error\",\"id\":%lld,\"code\":\"limit\",\"message\":\"too many subscriptions\","
-                             "\"sender\":\"org.busd\"}",
+        fake_send(&net.d[1],
+                  "{\"type\":\"error\",\"id\":%lld,\"code\":\"limit\",\"message\":\"too many subscriptions\","
+                  "\"sender\":\"org.busd\"}",
                   sub);
         CHECK_EQ_INT(process_all(bus), 0);
         CHECK_STREQ(l.text, "disconnected(-104,1) reply:-104:disconnected error:limit reconnected(2,1,:3) ");

@@ -188,7 +188,7 @@ static void test_unknown(void)
 
 static void test_forged(void)
 {
-        static const char *types[] = { "hello", "call", "reply", "error", "cancel", "publish",
+        static const char *types[] = { "hello",     "call",        "reply",        "error",        "cancel", "publish",
                                        "subscribe", "unsubscribe", "request_name", "release_name", "declare" };
         char text[256];
 
@@ -287,8 +287,17 @@ static void test_id_range(void)
         OK("{\"type\":\"reply\",\"id\":9007199254740991}");
         CHECK(M.has_id && M.id == 9007199254740991ull);
 
-        static const char *bad[] = { "9007199254740992", "9223372036854775807", "18446744073709551615",
-                                     "-1", "-9223372036854775808", "1.0", "1e3", "0.5", "-0.0" };
+        static const char *bad[] = {
+                "9007199254740992",
+                "9223372036854775807",
+                "18446744073709551615",
+                "-1",
+                "-9223372036854775808",
+                "1.0",
+                "1e3",
+                "0.5",
+                "-0.0"
+        };
         char text[128];
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 snprintf(text, sizeof(text), "{\"type\":\"reply\",\"id\":%s}", bad[i]);
@@ -361,7 +370,8 @@ static void test_methods(void)
         d[256] = 0;
         snprintf(text, sizeof(text), "{\"type\":\"declare\",\"methods\":[{\"name\":\"a\",\"description\":\"%s\"}]}", d);
         OK(text);
-        snprintf(text, sizeof(text), "{\"type\":\"declare\",\"methods\":[{\"name\":\"a\",\"description\":\"%sd\"}]}", d);
+        snprintf(text, sizeof(text), "{\"type\":\"declare\",\"methods\":[{\"name\":\"a\",\"description\":\"%sd\"}]}",
+                 d);
         INVALID(text, "description");
         /* the same rules in hello */
         INVALID("{\"type\":\"hello\",\"methods\":[{\"name\":\"a\"},{\"name\":\"a\"}]}", "declared twice");

@@ -1,4 +1,4 @@
-/* test_outq.c: busd/outq.c, the output ring: order, partial writes (stream),
+/* test_outq.c: busd/core/outq.c, the output ring: order, partial writes (stream),
  * whole-packet writes (seqpacket, newline stripped), growth while wrapped,
  * references released, memory released when idle. */
 #include <string.h>
@@ -55,7 +55,7 @@ static void test_stream(void)
         CHECK_STREQ(iov_text(&q, 0, 64, 0), "\nbbbb\nc\n");
         /* finishing it and part of the next */
         CHECK_EQ_INT(outq_consume_bytes(&q, 1 + 3, &bytes), 1);
-        CHECK_EQ_INT(bytes, 3); /* whole length of the finished message */
+        CHECK_EQ_INT(bytes, 3);   /* whole length of the finished message */
         CHECK_EQ_INT(a->refs, 1); /* the queue's reference is gone */
         CHECK_STREQ(iov_text(&q, 0, 64, 0), "b\nc\n");
         CHECK_EQ_INT(outq_consume_bytes(&q, 4, &bytes), 2);

@@ -1,4 +1,4 @@
-/* test_policy.c: busd/policy.c and busd/policy_parse.c, the access-control
+/* test_policy.c: busd/policy/policy.c and busd/policy/policy_parse.c, the access-control
  * policy (docs/policy.md): every verb under allow, deny, deny over allow (in
  * either order and across files), no rule, an empty file, prefixes and `*`;
  * subjects by uid, user, gid and group (primary and supplementary); root and
@@ -23,9 +23,8 @@ static const struct {
         bool group;
         unsigned id;
 } names[] = {
-        { "root", false, 0 },   { "alice", false, 1000 }, { "bob", false, 1001 },
-        { "backup", false, 34 }, { "audio", true, 29 },    { "video", true, 44 },
-        { "wheel", true, 10 },   { "weird", false, 4294967295u },
+        { "root", false, 0 },  { "alice", false, 1000 }, { "bob", false, 1001 }, { "backup", false, 34 },
+        { "audio", true, 29 }, { "video", true, 44 },    { "wheel", true, 10 },  { "weird", false, 4294967295u },
 };
 
 static int resolve(void *userdata, bool group, const char *name, unsigned *ret_id)
@@ -109,8 +108,8 @@ static void expect(const struct policy *p, struct policy_subject who, enum polic
         bool got = policy_check(p, &who, verb, object, method, &v);
         if (got != allowed || v.allowed != allowed || (rule && strcmp(v.rule, rule) != 0))
                 fprintf(stderr, "uid %u %s %s %s: got %s (%s), want %s (%s)\n", (unsigned)who.uid,
-                        policy_verb_name(verb), object ? object : "-", method ? method : "-",
-                        got ? "allow" : "deny", v.rule, allowed ? "allow" : "deny", rule ? rule : "?");
+                        policy_verb_name(verb), object ? object : "-", method ? method : "-", got ? "allow" : "deny",
+                        v.rule, allowed ? "allow" : "deny", rule ? rule : "?");
         CHECK(got == allowed);
         CHECK(v.allowed == allowed);
         CHECK(memchr(v.rule, 0, sizeof(v.rule)));
@@ -153,8 +152,9 @@ static void test_default_user(void)
         struct policy *p = policy_default(false, 1000);
         CHECK(p);
         for (int v = 0; v < POLICY_VERB_COUNT; v++) {
-                const char *obj = v == POLICY_CONNECT ? NULL : v == POLICY_PUBLISH || v == POLICY_SUBSCRIBE ? "a.b"
-                                                                                                          : "org.x.Y";
+                const char *obj = v == POLICY_CONNECT                            ? NULL
+                                  : v == POLICY_PUBLISH || v == POLICY_SUBSCRIBE ? "a.b"
+                                                                                 : "org.x.Y";
                 expect(p, user(1000), (enum policy_verb)v, obj, "m", true, "bus owner");
                 CHECK(!by_default(p, user(1000), (enum policy_verb)v, obj, "m"));
                 char want[80];
@@ -198,7 +198,7 @@ static void test_empty_file(void)
 
 struct verb_case {
         enum policy_verb verb;
-        const char *entries; /* JSON value of the verb in allow/deny */
+        const char *entries;  /* JSON value of the verb in allow/deny */
         const char *yes, *no; /* an object the entries match and one they do not (NULL: none) */
         const char *method;
         const char *shown; /* the entry in the verdict text */
@@ -206,8 +206,7 @@ struct verb_case {
 
 static const struct verb_case verb_cases[] = {
         { POLICY_CONNECT, "true", NULL, NULL, NULL, "" },
-        { POLICY_OWN, "[\"org.example.Audio\"]", "org.example.Audio", "org.example.Video", NULL,
-          " org.example.Audio" },
+        { POLICY_OWN, "[\"org.example.Audio\"]", "org.example.Audio", "org.example.Video", NULL, " org.example.Audio" },
         { POLICY_CALL, "[\"org.example.Audio\"]", "org.example.Audio", "org.example.Video", "Play",
           " org.example.Audio" },
         { POLICY_PUBLISH, "[\"sensors.*.temp\"]", "sensors.kitchen.temp", "sensors.kitchen.hum", NULL,
@@ -257,8 +256,7 @@ static void test_verb_matrix(void)
                                  " {\"for\": {\"uid\": 1000}, \"%s\": {\"%s\": %s}}]}",
                                  order ? "deny" : "allow", vn, c->entries, order ? "allow" : "deny", vn, c->entries);
                         p = load(a);
-                        snprintf(rule, sizeof(rule), "policy.json: rules[%d] (deny %s%s)", order ? 0 : 1, vn,
-                                 c->shown);
+                        snprintf(rule, sizeof(rule), "policy.json: rules[%d] (deny %s%s)", order ? 0 : 1, vn, c->shown);
                         expect(p, user(1000), c->verb, c->yes, c->method, false, order ? rule : rule);
                         /* the other uid only has the "*" rule */
                         expect(p, user(1001), c->verb, c->yes, c->method, order == 0, NULL);
@@ -291,9 +289,10 @@ static void test_verb_matrix(void)
 
 static void test_name_forms(void)
 {
-        struct policy *p = load("{\"rules\": [{\"for\": \"*\", \"allow\": {\"own\": [\"org.example.*\"],"
-                                " \"see\": [\"*\"], \"call\": [\"org.example.Audio\","
-                                " {\"name\": \"org.other.*\", \"method\": \"Get\"}, {\"name\": \"*\", \"method\": \"Ping\"}]}}]}");
+        struct policy *p = load(
+                "{\"rules\": [{\"for\": \"*\", \"allow\": {\"own\": [\"org.example.*\"],"
+                " \"see\": [\"*\"], \"call\": [\"org.example.Audio\","
+                " {\"name\": \"org.other.*\", \"method\": \"Get\"}, {\"name\": \"*\", \"method\": \"Ping\"}]}}]}");
         struct policy_subject s = user(1000);
 
         /* a prefix: strictly below, any depth */
@@ -308,7 +307,8 @@ static void test_name_forms(void)
         expect(p, s, POLICY_SEE, "a.b", NULL, true, "policy.json: rules[0] (allow see *)");
         expect(p, s, POLICY_SEE, "org.busd", NULL, true, NULL);
         /* call: a whole name, a method under a prefix, a method of anyone */
-        expect(p, s, POLICY_CALL, "org.example.Audio", "Play", true, "policy.json: rules[0] (allow call org.example.Audio)");
+        expect(p, s, POLICY_CALL, "org.example.Audio", "Play", true,
+               "policy.json: rules[0] (allow call org.example.Audio)");
         expect(p, s, POLICY_CALL, "org.example.Audio.X", "Play", false, NULL);
         expect(p, s, POLICY_CALL, "org.other.A", "Get", true,
                "policy.json: rules[0] (allow call org.other.* method Get)");
@@ -329,7 +329,8 @@ static void test_name_forms(void)
         expect(p, s, POLICY_CALL, "", "m", false, "policy.json: rules[0] (deny call *)");
         policy_free(p);
         /* a deny of a prefix does not reach the nameless callee */
-        p = load("{\"default\": {\"call\": \"allow\"}, \"rules\": [{\"for\": \"*\", \"deny\": {\"call\": [\"a.*\"]}}]}");
+        p = load(
+                "{\"default\": {\"call\": \"allow\"}, \"rules\": [{\"for\": \"*\", \"deny\": {\"call\": [\"a.*\"]}}]}");
         expect(p, s, POLICY_CALL, "", "m", true, NULL);
         expect(p, s, POLICY_CALL, "a.b", "m", false, NULL);
         policy_free(p);
@@ -338,7 +339,8 @@ static void test_name_forms(void)
         p = load("{\"rules\": [{\"for\": \"*\", \"allow\": {\"publish\": [\"logs.>\", \"a.*\", \">\"]}},"
                  " {\"for\": \"*\", \"deny\": {\"publish\": [\"logs.secret.*\"]}}]}");
         expect(p, s, POLICY_PUBLISH, "logs.x", NULL, true, "policy.json: rules[0] (allow publish logs.>)");
-        expect(p, s, POLICY_PUBLISH, "logs.secret.k", NULL, false, "policy.json: rules[1] (deny publish logs.secret.*)");
+        expect(p, s, POLICY_PUBLISH, "logs.secret.k", NULL, false,
+               "policy.json: rules[1] (deny publish logs.secret.*)");
         expect(p, s, POLICY_PUBLISH, "logs.secret", NULL, true, NULL);
         expect(p, s, POLICY_PUBLISH, "a.b", NULL, true, "policy.json: rules[0] (allow publish a.*)");
         expect(p, s, POLICY_PUBLISH, "q", NULL, true, "policy.json: rules[0] (allow publish >)");
@@ -352,12 +354,14 @@ static void test_name_forms(void)
  * intersects it. */
 static void test_subscribe(void)
 {
-        struct policy *p = load("{\"rules\": [{\"for\": \"*\", \"allow\": {\"subscribe\": [\"sensors.>\", \"pub.*\", \">\"]}},"
-                                " {\"for\": \"*\", \"deny\": {\"subscribe\": [\"secret.>\", \"a.private\"]}}]}");
+        struct policy *p = load(
+                "{\"rules\": [{\"for\": \"*\", \"allow\": {\"subscribe\": [\"sensors.>\", \"pub.*\", \">\"]}},"
+                " {\"for\": \"*\", \"deny\": {\"subscribe\": [\"secret.>\", \"a.private\"]}}]}");
         struct policy_subject s = user(1000);
 
         expect(p, s, POLICY_SUBSCRIBE, "public.>", NULL, true, "policy.json: rules[0] (allow subscribe >)");
-        expect(p, s, POLICY_SUBSCRIBE, "sensors.*.temp", NULL, true, "policy.json: rules[0] (allow subscribe sensors.>)");
+        expect(p, s, POLICY_SUBSCRIBE, "sensors.*.temp", NULL, true,
+               "policy.json: rules[0] (allow subscribe sensors.>)");
         expect(p, s, POLICY_SUBSCRIBE, ">", NULL, false, "policy.json: rules[1] (deny subscribe secret.>)");
         expect(p, s, POLICY_SUBSCRIBE, "*.x", NULL, false, "policy.json: rules[1] (deny subscribe secret.>)");
         expect(p, s, POLICY_SUBSCRIBE, "*", NULL, true, NULL);
@@ -472,13 +476,14 @@ static void test_relations(void)
 static void test_subjects(void)
 {
         resolved = 0;
-        struct policy *p = load("{\"rules\": ["
-                                " {\"for\": {\"group\": \"audio\"}, \"allow\": {\"own\": [\"org.example.Audio\"]}},"
-                                " {\"for\": {\"gid\": 44}, \"allow\": {\"own\": [\"org.example.Video\"]}},"
-                                " {\"for\": {\"user\": \"alice\"}, \"allow\": {\"own\": [\"org.alice.A\"]}},"
-                                " {\"for\": {\"uid\": 1001}, \"allow\": {\"own\": [\"org.bob.B\"]}},"
-                                " {\"for\": {\"uid\": 0}, \"deny\": {\"own\": [\"*\"]}},"
-                                " {\"for\": \"*\", \"deny\": {\"own\": [\"org.busd.*\"]}}]}");
+        struct policy *p = load(
+                "{\"rules\": ["
+                " {\"for\": {\"group\": \"audio\"}, \"allow\": {\"own\": [\"org.example.Audio\"]}},"
+                " {\"for\": {\"gid\": 44}, \"allow\": {\"own\": [\"org.example.Video\"]}},"
+                " {\"for\": {\"user\": \"alice\"}, \"allow\": {\"own\": [\"org.alice.A\"]}},"
+                " {\"for\": {\"uid\": 1001}, \"allow\": {\"own\": [\"org.bob.B\"]}},"
+                " {\"for\": {\"uid\": 0}, \"deny\": {\"own\": [\"*\"]}},"
+                " {\"for\": \"*\", \"deny\": {\"own\": [\"org.busd.*\"]}}]}");
         CHECK_EQ_INT(resolved, 2); /* names are resolved once, at parse */
         gid_t supp[] = { 5, 29, 100 };
         struct policy_subject prim = { .uid = 2000, .gid = 29 };
@@ -492,7 +497,8 @@ static void test_subjects(void)
         expect(p, none, POLICY_OWN, "org.example.Audio", NULL, false, "built-in default (own: deny)");
         expect(p, nullg, POLICY_OWN, "org.example.Audio", NULL, false, NULL);
         struct policy_subject vid = { .uid = 2000, .gid = 1, .groups = (gid_t[]){ 44 }, .ngroups = 1 };
-        expect(p, vid, POLICY_OWN, "org.example.Video", NULL, true, "policy.json: rules[1] (allow own org.example.Video)");
+        expect(p, vid, POLICY_OWN, "org.example.Video", NULL, true,
+               "policy.json: rules[1] (allow own org.example.Video)");
         expect(p, vid, POLICY_OWN, "org.example.Audio", NULL, false, NULL);
         /* the uid is no gid and the gid no uid */
         struct policy_subject g1000 = { .uid = 2000, .gid = 1000 };
@@ -522,11 +528,12 @@ static void test_subjects(void)
 /* The first deny rule in file order is named, else the first allow rule. */
 static void test_verdicts(void)
 {
-        struct policy *p = load2("{\"rules\": [{\"for\": \"*\", \"allow\": {\"call\": [\"a.b\"]}},"
-                                 " {\"for\": {\"uid\": 1000}, \"allow\": {\"call\": [\"a.*\"]}},"
-                                 " {\"for\": \"*\", \"deny\": {\"call\": [{\"name\": \"a.b\", \"method\": \"Kill\"}]}}]}",
-                                 "{\"rules\": [{\"for\": \"*\", \"deny\": {\"call\": [\"a.*\"]}}],"
-                                 " \"default\": {\"call\": \"allow\"}}");
+        struct policy *p = load2(
+                "{\"rules\": [{\"for\": \"*\", \"allow\": {\"call\": [\"a.b\"]}},"
+                " {\"for\": {\"uid\": 1000}, \"allow\": {\"call\": [\"a.*\"]}},"
+                " {\"for\": \"*\", \"deny\": {\"call\": [{\"name\": \"a.b\", \"method\": \"Kill\"}]}}]}",
+                "{\"rules\": [{\"for\": \"*\", \"deny\": {\"call\": [\"a.*\"]}}],"
+                " \"default\": {\"call\": \"allow\"}}");
         expect(p, user(1000), POLICY_CALL, "a.b", "Kill", false, "policy.json: rules[2] (deny call a.b method Kill)");
         expect(p, user(1000), POLICY_CALL, "a.b", "Play", false, "policy.d/50-x.json: rules[0] (deny call a.*)");
         expect(p, user(1000), POLICY_CALL, "x.y", "Play", true, "default (call: allow) from policy.d/50-x.json");
@@ -554,7 +561,7 @@ static void test_verdicts(void)
         CHECK(strlen(v.rule) < sizeof(v.rule));
         /* out-of-range verb: denied, not a crash */
         CHECK(!policy_check(p, &s, POLICY_VERB_COUNT, "a.b", NULL, &v));
-        CHECK(!policy_check(p, &s, (enum policy_verb)-1, "a.b", NULL, &v));
+        CHECK(!policy_check(p, &s, (enum policy_verb) - 1, "a.b", NULL, &v));
         policy_free(p);
 
         CHECK_STREQ(policy_verb_name(POLICY_CONNECT), "connect");
@@ -679,7 +686,8 @@ static void test_errors(void)
         bad("{\"rules\": [{\"for\": \"*\", \"allow\": {\"own\": [1]}}]}", "rules[0].allow.own[0]: must be a string");
         bad("{\"rules\": [{\"for\": \"*\", \"allow\": {\"connect\": false}}]}", "connect takes the value true");
         bad("{\"rules\": [{\"for\": \"*\", \"allow\": {\"connect\": [\"*\"]}}]}", "connect takes the value true");
-        bad("{\"rules\": [{\"for\": \"*\", \"deny\": {\"publish\": [null]}}]}", "rules[0].deny.publish[0]: must be a topic pattern");
+        bad("{\"rules\": [{\"for\": \"*\", \"deny\": {\"publish\": [null]}}]}",
+            "rules[0].deny.publish[0]: must be a topic pattern");
         bad("{\"rules\": [{\"for\": \"*\", \"allow\": {\"call\": [{\"name\": \"a.b\"}]}}]}",
             "rules[0].allow.call[0]: a method entry needs both");
         bad("{\"rules\": [{\"for\": \"*\", \"allow\": {\"call\": [{\"name\": \"a.b\", \"method\": 1}]}}]}",
@@ -694,11 +702,13 @@ static void test_errors(void)
         bad("{\"quotas\": {\"overrides\": [5]}}", "quotas.overrides[0]: must be an object");
         bad("{\"quotas\": {\"default\": {\"connections\": \"5\"}}}", "must be an integer from 1 to 2147483648");
         /* ranges */
-        bad("{\"quotas\": {\"default\": {\"connections\": 0}}}", "quotas.default.connections: must be an integer from 1");
+        bad("{\"quotas\": {\"default\": {\"connections\": 0}}}",
+            "quotas.default.connections: must be an integer from 1");
         bad("{\"quotas\": {\"default\": {\"names\": -1}}}", "quotas.default.names: must be");
         bad("{\"quotas\": {\"default\": {\"handshakes\": 2147483649}}}", "quotas.default.handshakes");
         bad("{\"quotas\": {\"default\": {\"queue_bytes\": 281474976710657}}}", "quotas.default.queue_bytes");
-        bad("{\"rules\": [{\"for\": {\"uid\": 4294967295}, \"allow\": {}}]}", "rules[0].for.uid: must be an integer from 0 to 4294967294");
+        bad("{\"rules\": [{\"for\": {\"uid\": 4294967295}, \"allow\": {}}]}",
+            "rules[0].for.uid: must be an integer from 0 to 4294967294");
         bad("{\"rules\": [{\"for\": {\"gid\": -1}, \"allow\": {}}]}", "rules[0].for.gid: must be an integer");
         bad("{\"rules\": [{\"for\": {\"uid\": \"1000\"}, \"allow\": {}}]}", "rules[0].for.uid: must be an integer");
         /* rules' shape */
@@ -710,7 +720,8 @@ static void test_errors(void)
         bad("{\"rules\": [{\"for\": {}, \"allow\": {}}]}", "rules[0].for: must be");
         bad("{\"rules\": [{\"for\": [\"*\"], \"allow\": {}}]}", "rules[0].for: must be");
         /* names: unknown, empty, odd */
-        bad("{\"rules\": [{\"for\": {\"user\": \"alise\"}, \"allow\": {}}]}", "policy.json: rules[0].for: unknown user 'alise'");
+        bad("{\"rules\": [{\"for\": {\"user\": \"alise\"}, \"allow\": {}}]}",
+            "policy.json: rules[0].for: unknown user 'alise'");
         bad("{\"rules\": [{}, {\"for\": {\"group\": \"audi\"}, \"allow\": {}}]}", "rules[0]: missing");
         bad("{\"rules\": [{\"for\": \"*\", \"allow\": {}}, {\"for\": {\"group\": \"audi\"}, \"allow\": {}}]}",
             "rules[1].for: unknown group 'audi'");
@@ -720,10 +731,30 @@ static void test_errors(void)
         bad("{\"rules\": [{\"for\": {\"user\": 1000}, \"allow\": {}}]}", "rules[0].for.user: must be a user name");
         bad("{\"rules\": [{\"for\": {\"user\": \"weird\"}, \"allow\": {}}]}", "resolves to the invalid id");
         /* names and patterns: no widening */
-        static const char *const bad_names[] = { "org.*.x", "org*", "", ".*", "*.x", "*.*", "org.example.**",
-                                                 "org.example.*.*", "**", "org", "org.", ".org.x", "org..x",
-                                                 "a.1b", "a.b.*x", "a.b*", "org.example.>", ">", "a b.c", "a.b ",
-                                                 "org.ex\\u0000.*", "*\\u0000" };
+        static const char *const bad_names[] = {
+                "org.*.x",
+                "org*",
+                "",
+                ".*",
+                "*.x",
+                "*.*",
+                "org.example.**",
+                "org.example.*.*",
+                "**",
+                "org",
+                "org.",
+                ".org.x",
+                "org..x",
+                "a.1b",
+                "a.b.*x",
+                "a.b*",
+                "org.example.>",
+                ">",
+                "a b.c",
+                "a.b ",
+                "org.ex\\u0000.*",
+                "*\\u0000"
+        };
         for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
                 /* each form is the text before and after the bad name */
                 static const char *const forms[][2] = {
@@ -744,8 +775,8 @@ static void test_errors(void)
         }
         bad("{\"rules\": [{\"for\": \"*\", \"allow\": {\"own\": [\"a.b\", \"org.*.x\"]}}]}",
             "policy.json: rules[0].allow.own[1]: 'org.*.x' is not a name, a prefix 'a.b.*' or '*'");
-        static const char *const bad_patterns[] = { "", ".", "a.", ".a", "a..b", ">.a", "a.>.b", "a*", "a.b>",
-                                                    "*>", "a b", "a.$b", "$", "a\\u0000" };
+        static const char *const bad_patterns[] = { "",   ".",    "a.", ".a",  "a..b", ">.a", "a.>.b",
+                                                    "a*", "a.b>", "*>", "a b", "a.$b", "$",   "a\\u0000" };
         for (size_t i = 0; i < sizeof(bad_patterns) / sizeof(bad_patterns[0]); i++) {
                 char text[300];
                 snprintf(text, sizeof(text), "{\"rules\": [{\"for\": \"*\", \"allow\": {\"publish\": [\"%s\"]}}]}",
@@ -767,7 +798,8 @@ static void test_errors(void)
         bad("{\"quotas\": {\"overrides\": [{\"for\": \"*\", \"names\": 1}]}}", "quotas.default is for everyone");
         bad("{\"quotas\": {\"overrides\": [{\"names\": 1}]}}", "quotas.overrides[0]: missing \"for\"");
         bad("{\"quotas\": {\"overrides\": [{\"for\": {\"user\": \"nobody-here\"}}]}}", "unknown user 'nobody-here'");
-        bad("{\"quotas\": {\"overrides\": [{\"for\": {\"uid\": 1}, \"names\": 0}]}}", "quotas.overrides[0].names: must be");
+        bad("{\"quotas\": {\"overrides\": [{\"for\": {\"uid\": 1}, \"names\": 0}]}}",
+            "quotas.overrides[0].names: must be");
 }
 
 /* The error of the second file names it; the first file's rules are gone too
@@ -850,18 +882,20 @@ static void test_limits(void)
 /* The example of docs/policy.md: a service's name and methods for one group. */
 static void test_doc_example(void)
 {
-        struct policy *p = load("{\n"
-                                "  \"default\": {\"connect\": \"allow\", \"own\": \"deny\", \"call\": \"allow\",\n"
-                                "              \"publish\": \"allow\", \"subscribe\": \"allow\", \"see\": \"allow\"},\n"
-                                "  \"rules\": [\n"
-                                "    {\"for\": {\"group\": \"audio\"},\n"
-                                "     \"allow\": {\"own\": [\"org.example.Audio\"],\n"
-                                "               \"call\": [{\"name\": \"org.example.Audio\", \"method\": \"Play\"}]}},\n"
-                                "    {\"for\": \"*\", \"deny\": {\"call\": [\"org.example.Audio\"], \"subscribe\": [\"secret.>\"]}}\n"
-                                "  ]\n"
-                                "}\n");
+        struct policy *p = load(
+                "{\n"
+                "  \"default\": {\"connect\": \"allow\", \"own\": \"deny\", \"call\": \"allow\",\n"
+                "              \"publish\": \"allow\", \"subscribe\": \"allow\", \"see\": \"allow\"},\n"
+                "  \"rules\": [\n"
+                "    {\"for\": {\"group\": \"audio\"},\n"
+                "     \"allow\": {\"own\": [\"org.example.Audio\"],\n"
+                "               \"call\": [{\"name\": \"org.example.Audio\", \"method\": \"Play\"}]}},\n"
+                "    {\"for\": \"*\", \"deny\": {\"call\": [\"org.example.Audio\"], \"subscribe\": [\"secret.>\"]}}\n"
+                "  ]\n"
+                "}\n");
         struct policy_subject member = { .uid = 1000, .gid = 1000, .groups = (gid_t[]){ 29 }, .ngroups = 1 };
-        expect(p, member, POLICY_OWN, "org.example.Audio", NULL, true, "policy.json: rules[0] (allow own org.example.Audio)");
+        expect(p, member, POLICY_OWN, "org.example.Audio", NULL, true,
+               "policy.json: rules[0] (allow own org.example.Audio)");
         expect(p, user(1001), POLICY_OWN, "org.example.Audio", NULL, false, "default (own: deny) from policy.json");
         /* deny wins, even for the group: the "*" deny of every method */
         expect(p, member, POLICY_CALL, "org.example.Audio", "Play", false,
@@ -907,8 +941,9 @@ static void test_doc_recipe(void)
         policy_free(p);
 
         /* "Keep a topic tree away from everyone" */
-        p = load2("{\"default\": {\"publish\": \"allow\", \"subscribe\": \"allow\"}}",
-                  "{ \"rules\": [ { \"for\": \"*\", \"deny\": { \"publish\": [\"secret.>\"], \"subscribe\": [\"secret.>\"] } } ] }");
+        p = load2(
+                "{\"default\": {\"publish\": \"allow\", \"subscribe\": \"allow\"}}",
+                "{ \"rules\": [ { \"for\": \"*\", \"deny\": { \"publish\": [\"secret.>\"], \"subscribe\": [\"secret.>\"] } } ] }");
         static const char *const denied[] = { "secret.keys", ">", "*.keys", "*.*", "*.*.*", "secret.>" };
         static const char *const allowed[] = { "public.>", "secret", "*" };
         for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)

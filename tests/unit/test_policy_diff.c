@@ -1,4 +1,4 @@
-/* test_policy_diff.c: policy_check() (busd/policy.c) against a brute-force
+/* test_policy_diff.c: policy_check() (busd/policy/policy.c) against a brute-force
  * reference model, on seeded random policies written as JSON and read with
  * policy_parse() (so the parser is covered too).
  *
@@ -493,8 +493,9 @@ int main(void)
                 for (int q = 0; q < QUERIES; q++) {
                         int verb = q % POLICY_VERB_COUNT;
                         gid_t grp[3];
-                        struct policy_subject who = { .uid = rnd(16) == 0 ? 0 : 1 + rnd(3), .gid = 10 + rnd(4),
-                                                      .groups = grp, .ngroups = 0 };
+                        struct policy_subject who = {
+                                .uid = rnd(16) == 0 ? 0 : 1 + rnd(3), .gid = 10 + rnd(4), .groups = grp, .ngroups = 0
+                        };
                         for (unsigned g = 0; g < 3; g++)
                                 if (rnd(3) == 0)
                                         grp[who.ngroups++] = 10 + g;

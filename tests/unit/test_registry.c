@@ -1,4 +1,4 @@
-/* test_registry.c: busd/registry.c, well-known names with the D-Bus rules
+/* test_registry.c: busd/core/registry.c, well-known names with the D-Bus rules
  * (docs/protocol.md §4.1): every combination of the owner's and the
  * requester's flags, queueing, release promoting the next in line, a peer
  * going away, and the change callback with the right old and new owner,
@@ -141,7 +141,8 @@ static void test_flag_combinations(void)
                         bool o_allow = of & 1, o_queue = of & 2;
                         bool r_allow = rf & 1, r_replace = rf & 2, r_queue = rf & 4;
                         reset();
-                        CHECK_EQ_INT(registry_request(reg, a, "org.x", o_allow, false, o_queue), REGISTRY_PRIMARY_OWNER);
+                        CHECK_EQ_INT(registry_request(reg, a, "org.x", o_allow, false, o_queue),
+                                     REGISTRY_PRIMARY_OWNER);
                         /* c waits in line, so a promoted or queued peer has company */
                         CHECK_EQ_INT(registry_request(reg, c, "org.x", false, false, true), REGISTRY_IN_QUEUE);
                         nchanges = 0;
@@ -160,8 +161,9 @@ static void test_flag_combinations(void)
                                 want_line = "02";
                         }
                         if (st != want_st || strcmp(line("org.x"), want_line) != 0) {
-                                fprintf(stderr, "owner allow=%d queue=%d, request allow=%d replace=%d queue=%d: "
-                                                "status %d line %s (want %d %s)\n",
+                                fprintf(stderr,
+                                        "owner allow=%d queue=%d, request allow=%d replace=%d queue=%d: "
+                                        "status %d line %s (want %d %s)\n",
                                         o_allow, o_queue, r_allow, r_replace, r_queue, st, line("org.x"), want_st,
                                         want_line);
                                 exit(1);

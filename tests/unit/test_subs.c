@@ -1,4 +1,4 @@
-/* test_subs.c: busd/subs.c, the subscription trie: matching by literal, `*`
+/* test_subs.c: busd/core/subs.c, the subscription trie: matching by literal, `*`
  * and `>` segments, the `$` rule, one report per peer however many of its
  * patterns match, removal (and pruning of emptied nodes), per-peer cleanup.
  * The random comparison with the reference matcher is test_subs_diff.c. */

@@ -1,4 +1,4 @@
-/* test_subs_diff.c: the subscription trie (busd/subs.c) against the reference
+/* test_subs_diff.c: the subscription trie (busd/core/subs.c) against the reference
  * matcher (syntax_pattern_matches) on seeded random patterns and topics:
  * 200,000 topics, each checked against every live pattern, while patterns are
  * added and removed between rounds. Every disagreement is a failure. */
@@ -12,7 +12,7 @@
 #include "test.h"
 
 #define NPEERS 16
-#define NPATS 64  /* live patterns per round */
+#define NPATS 64 /* live patterns per round */
 #define ROUNDS 2000
 #define TOPICS 100 /* per round: 200,000 in all */
 

@@ -49,10 +49,10 @@ static const struct row rows[] = {
         { NAME, "org", false },     /* one element */
         { NAME, "", false },
         { NAME, ".", false },
-        { NAME, "org.", false },    /* trailing dot */
-        { NAME, ".org.x", false },  /* leading dot */
-        { NAME, "org..x", false },  /* empty element */
-        { NAME, "org.1x", false },  /* element starting with a digit */
+        { NAME, "org.", false },   /* trailing dot */
+        { NAME, ".org.x", false }, /* leading dot */
+        { NAME, "org..x", false }, /* empty element */
+        { NAME, "org.1x", false }, /* element starting with a digit */
         { NAME, "1org.x", false },
         { NAME, "org.x1", true },
         { NAME, "org.ex ample", false },
@@ -99,9 +99,9 @@ static const struct row rows[] = {
         { TOPIC, ">", false },
         { TOPIC, "a.*", false },
         { TOPIC, "a.>", false },
-        { TOPIC, "$", false },     /* $ alone is no segment */
-        { TOPIC, "a.$b", false },  /* $ only starts the first segment */
-        { TOPIC, "$$b", false },   /* only one leading $ */
+        { TOPIC, "$", false },    /* $ alone is no segment */
+        { TOPIC, "a.$b", false }, /* $ only starts the first segment */
+        { TOPIC, "$$b", false },  /* only one leading $ */
         { TOPIC, "b$", false },
         { TOPIC, "a/b", false },
         { TOPIC, "a b", false },
@@ -126,10 +126,10 @@ static const struct row rows[] = {
         { PATTERN, ".a", false },
         { PATTERN, "a.", false },
         { PATTERN, "a..b", false },
-        { PATTERN, ">.a", false },   /* > not last */
+        { PATTERN, ">.a", false }, /* > not last */
         { PATTERN, "a.>.b", false },
         { PATTERN, ">.>", false },
-        { PATTERN, "a>", false },    /* wildcards are whole segments */
+        { PATTERN, "a>", false }, /* wildcards are whole segments */
         { PATTERN, "a*", false },
         { PATTERN, "*a", false },
         { PATTERN, "**", false },
@@ -264,7 +264,10 @@ static void test_wildcard_positions(void)
                 CHECK(syntax_is_pattern(buf, strlen(buf)));
                 CHECK(!syntax_is_topic(buf, strlen(buf)));
                 CHECK(syntax_pattern_matches(buf, "a.b.c.d"));
-                CHECK(syntax_pattern_matches(buf, star == 0 ? "z.b.c.d" : star == 1 ? "a.z.c.d" : star == 2 ? "a.b.z.d" : "a.b.c.z"));
+                CHECK(syntax_pattern_matches(buf, star == 0   ? "z.b.c.d"
+                                                  : star == 1 ? "a.z.c.d"
+                                                  : star == 2 ? "a.b.z.d"
+                                                              : "a.b.c.z"));
                 CHECK(!syntax_pattern_matches(buf, "a.b.c"));
                 CHECK(!syntax_pattern_matches(buf, "a.b.c.d.e"));
         }

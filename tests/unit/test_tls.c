@@ -1,4 +1,4 @@
-/* test_tls.c: busd/tls.c, the bridge's TLS 1.3 layer, with two link ends
+/* test_tls.c: busd/bridge/tls.c, the bridge's TLS 1.3 layer, with two link ends
  * pumped in memory: established both ways with the names reported; refusals
  * (wrong CA, expired, not on the allowlist, no certificate, TLS 1.2 only,
  * plaintext, too much before the handshake) with their reasons on both sides;
@@ -34,7 +34,7 @@ static const char *path(const char *name, const char *ext)
 /* A context with NAME.pem/NAME.key trusting CA.pem. */
 static struct tls_ctx *ctx_for(const char *name, const char *ca)
 {
-        struct tls_config cfg = {path(name, "pem"), path(name, "key"), path(ca, "pem")};
+        struct tls_config cfg = { path(name, "pem"), path(name, "key"), path(ca, "pem") };
         struct tls_ctx *ctx = NULL;
         char err[TLS_ERROR_MAX];
         int r = tls_ctx_new(&cfg, &ctx, err, sizeof(err));
@@ -108,7 +108,7 @@ static void link_free(struct link *l)
 static void test_established(void)
 {
         struct tls_ctx *a = ctx_for("busd-a", "ca"), *b = ctx_for("busd-b", "ca");
-        const char *allow_a[] = {"busd-c", "busd-b"}, *allow_b[] = {"busd-a"};
+        const char *allow_a[] = { "busd-c", "busd-b" }, *allow_b[] = { "busd-a" };
         struct tls_conn *s = tls_conn_new(a, true, allow_a, 2), *c = tls_conn_new(b, false, allow_b, 1);
         int fe = 0;
         char buf[16];
@@ -630,40 +630,40 @@ static void test_ctx_errors(void)
         char missing[300];
 
         snprintf(missing, sizeof(missing), "%s/nope.pem", certdir);
-        cfg = (struct tls_config){missing, path("busd-a", "key"), path("ca", "pem")};
+        cfg = (struct tls_config){ missing, path("busd-a", "key"), path("ca", "pem") };
         CHECK_EQ_INT(tls_ctx_new(&cfg, &ctx, err, sizeof(err)), -ENOENT);
         CHECK_CONTAINS(err, "cert_file ");
         CHECK_CONTAINS(err, missing);
         CHECK_CONTAINS(err, "No such file");
 
-        cfg = (struct tls_config){path("busd-a", "pem"), path("busd-a", "key"), missing};
+        cfg = (struct tls_config){ path("busd-a", "pem"), path("busd-a", "key"), missing };
         CHECK_EQ_INT(tls_ctx_new(&cfg, &ctx, err, sizeof(err)), -ENOENT);
         CHECK_CONTAINS(err, "ca_file ");
         CHECK_CONTAINS(err, missing);
 
-        cfg = (struct tls_config){path("busd-a", "pem"), path("busd-b", "key"), path("ca", "pem")};
+        cfg = (struct tls_config){ path("busd-a", "pem"), path("busd-b", "key"), path("ca", "pem") };
         CHECK_EQ_INT(tls_ctx_new(&cfg, &ctx, err, sizeof(err)), -EINVAL);
         CHECK_CONTAINS(err, path("busd-b", "key"));
         CHECK_CONTAINS(err, "does not match");
         CHECK_CONTAINS(err, path("busd-a", "pem"));
 
         /* PEM of the wrong kind in each place */
-        cfg = (struct tls_config){path("busd-a", "key"), path("busd-a", "key"), path("ca", "pem")};
+        cfg = (struct tls_config){ path("busd-a", "key"), path("busd-a", "key"), path("ca", "pem") };
         CHECK_EQ_INT(tls_ctx_new(&cfg, &ctx, err, sizeof(err)), -EINVAL);
         CHECK_CONTAINS(err, "cert_file ");
         CHECK_CONTAINS(err, path("busd-a", "key"));
-        cfg = (struct tls_config){path("busd-a", "pem"), path("busd-a", "pem"), path("ca", "pem")};
+        cfg = (struct tls_config){ path("busd-a", "pem"), path("busd-a", "pem"), path("ca", "pem") };
         CHECK_EQ_INT(tls_ctx_new(&cfg, &ctx, err, sizeof(err)), -EINVAL);
         CHECK_CONTAINS(err, "key_file ");
-        cfg = (struct tls_config){path("busd-a", "pem"), path("busd-a", "key"), path("ca", "key")};
+        cfg = (struct tls_config){ path("busd-a", "pem"), path("busd-a", "key"), path("ca", "key") };
         CHECK_EQ_INT(tls_ctx_new(&cfg, &ctx, err, sizeof(err)), -EINVAL);
         CHECK_CONTAINS(err, "ca_file ");
         CHECK_CONTAINS(err, path("ca", "key"));
 
-        cfg = (struct tls_config){path("busd-a", "pem"), NULL, path("ca", "pem")};
+        cfg = (struct tls_config){ path("busd-a", "pem"), NULL, path("ca", "pem") };
         CHECK_EQ_INT(tls_ctx_new(&cfg, &ctx, err, sizeof(err)), -EINVAL);
         CHECK_STREQ(err, "no key_file configured");
-        cfg = (struct tls_config){"", path("busd-a", "key"), path("ca", "pem")};
+        cfg = (struct tls_config){ "", path("busd-a", "key"), path("ca", "pem") };
         CHECK_EQ_INT(tls_ctx_new(&cfg, &ctx, err, sizeof(err)), -EINVAL);
         CHECK(ctx == before);
 
@@ -673,7 +673,7 @@ static void test_ctx_errors(void)
         char cmd[1024];
         snprintf(cmd, sizeof(cmd), "cat '%s' '%s' > '%s'", path("busd-m", "pem"), path("ca", "pem"), chain);
         CHECK_EQ_INT(system(cmd), 0);
-        cfg = (struct tls_config){chain, path("busd-m", "key"), path("ca", "pem")};
+        cfg = (struct tls_config){ chain, path("busd-m", "key"), path("ca", "pem") };
         CHECK_EQ_INT(tls_ctx_new(&cfg, &ctx, err, sizeof(err)), 0);
         CHECK_STREQ(tls_ctx_own_name(ctx), "busd-m");
         tls_ctx_free(ctx);

@@ -1,4 +1,4 @@
-/* test_wire.c: busd/wire.c, the messages the daemon sends (docs/protocol.md
+/* test_wire.c: busd/core/wire.c, the messages the daemon sends (docs/protocol.md
  * §2.4): each builder's output is one line of valid JSON that json-c parses
  * back, with the members of the spec and nothing else, and text of any
  * content is escaped. */

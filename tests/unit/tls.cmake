@@ -1,4 +1,4 @@
-# Unit test of the bridge's TLS layer (busd/tls.c): two link ends pumped in
+# Unit test of the bridge's TLS layer (busd/bridge/tls.c): two link ends pumped in
 # memory, no sockets. The test makes its certificates first, running
 # scripts/gen-test-certs.sh (passed as argv[1]) into a temporary directory.
 add_executable(test_tls ${CMAKE_CURRENT_SOURCE_DIR}/test_tls.c)

@@ -22,16 +22,16 @@ struct json_object;
  * `bus --help`; change them only together. */
 enum {
         CLI_EXIT_OK = 0,
-        CLI_EXIT_REMOTE = 1,     /* the other side answered with an error */
-        CLI_EXIT_USAGE = 64,     /* bad command line (EX_USAGE) */
-        CLI_EXIT_DATAERR = 65,   /* a JSON argument is not valid JSON (EX_DATAERR) */
-        CLI_EXIT_NOBUS = 68,     /* cannot connect: bus not running (EX_NOHOST) */
-        CLI_EXIT_NO_OWNER = 69,  /* no connection owns the name (EX_UNAVAILABLE) */
-        CLI_EXIT_INTERNAL = 70,  /* bug or out of memory (EX_SOFTWARE) */
-        CLI_EXIT_LOST = 74,      /* the connection to the bus broke (EX_IOERR) */
-        CLI_EXIT_TIMEOUT = 75,   /* no answer in time (EX_TEMPFAIL) */
-        CLI_EXIT_PROTOCOL = 76,  /* the address is not a busd (EX_PROTOCOL) */
-        CLI_EXIT_NOPERM = 77,    /* permission denied (EX_NOPERM) */
+        CLI_EXIT_REMOTE = 1,    /* the other side answered with an error */
+        CLI_EXIT_USAGE = 64,    /* bad command line (EX_USAGE) */
+        CLI_EXIT_DATAERR = 65,  /* a JSON argument is not valid JSON (EX_DATAERR) */
+        CLI_EXIT_NOBUS = 68,    /* cannot connect: bus not running (EX_NOHOST) */
+        CLI_EXIT_NO_OWNER = 69, /* no connection owns the name (EX_UNAVAILABLE) */
+        CLI_EXIT_INTERNAL = 70, /* bug or out of memory (EX_SOFTWARE) */
+        CLI_EXIT_LOST = 74,     /* the connection to the bus broke (EX_IOERR) */
+        CLI_EXIT_TIMEOUT = 75,  /* no answer in time (EX_TEMPFAIL) */
+        CLI_EXIT_PROTOCOL = 76, /* the address is not a busd (EX_PROTOCOL) */
+        CLI_EXIT_NOPERM = 77,   /* permission denied (EX_NOPERM) */
 };
 
 /* What cli_getopt() returns besides option characters. */

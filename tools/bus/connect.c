@@ -13,6 +13,7 @@
 #include "address.h"
 #include "bus.h"
 #include "buslimits.h"
+#include "errcode.h"
 
 int cli_resolve_address(struct cli *cli)
 {
@@ -39,10 +40,20 @@ int cli_resolve_address(struct cli *cli)
                 return cli_usage_error(cli, "the socket path of '%s'%s is too long (at most 107 bytes)",
                                        given ? given : "the default bus", cli->seqpacket ? " plus .seq" : "");
         if (r < 0)
-                return cli_usage_error(cli, "invalid bus address '%s'%s: use unix:/path, seqpacket:/path or an "
-                                            "absolute /path", given ? given : "", cli->address_from);
+                return cli_usage_error(cli,
+                                       "invalid bus address '%s'%s: use unix:/path, seqpacket:/path or an "
+                                       "absolute /path",
+                                       given ? given : "", cli->address_from);
         address_format(&a, cli->address, sizeof(cli->address));
         return 0;
+}
+
+/* Whether the address in use (cli_resolve_address()) is a seqpacket socket. */
+static bool on_seqpacket(const struct cli *cli)
+{
+        struct address a;
+
+        return address_parse(cli->address, &a) == 0 && a.seqpacket;
 }
 
 /* Explains a bus_open() failure; returns the exit code. */
@@ -50,7 +61,7 @@ static int connect_fail(const struct cli *cli, int r)
 {
         const char *why, *hint = NULL;
         int code = CLI_EXIT_NOBUS;
-        bool seq = strncmp(cli->address, "seqpacket:", 10) == 0;
+        bool seq = on_seqpacket(cli);
 
         switch (-r) {
         case ENOENT:
@@ -138,17 +149,17 @@ int cli_error_fail(const struct cli *cli, const char *what, const char *code, co
 {
         const char *verb = cli->verb ? cli->verb->name : "";
 
-        if (code && strcmp(code, "no_owner") == 0) {
+        if (code && strcmp(code, ERRCODE_NO_OWNER) == 0) {
                 fprintf(stderr, "bus %s: %s: %s (is the service running? `bus list` shows the names on the bus)\n",
                         verb, what, message && *message ? message : "no connection owns the name");
                 return CLI_EXIT_NO_OWNER;
         }
         fprintf(stderr, "bus %s: %s failed: %s: %s", verb, what, code ? code : "error", message ? message : "");
-        if (code && strcmp(code, "unknown_method") == 0)
+        if (code && strcmp(code, ERRCODE_UNKNOWN_METHOD) == 0)
                 fprintf(stderr, " (`bus introspect NAME` lists the methods a service declares)");
-        else if (code && strcmp(code, "callee_gone") == 0)
+        else if (code && strcmp(code, ERRCODE_CALLEE_GONE) == 0)
                 fprintf(stderr, " (the service disconnected before answering)");
-        else if (code && strcmp(code, "invalid_message") == 0)
+        else if (code && strcmp(code, ERRCODE_INVALID_MESSAGE) == 0)
                 fprintf(stderr, " (the bus refused the request)");
         fputc('\n', stderr);
         return CLI_EXIT_REMOTE;
@@ -163,8 +174,10 @@ int cli_fail(const struct cli *cli, struct bus *bus, const char *what, int r)
                 return cli_error_fail(cli, what, bus ? bus_last_error_code(bus) : NULL,
                                       bus ? bus_last_error(bus) : NULL);
         case ETIMEDOUT:
-                fprintf(stderr, "bus %s: %s: no answer within %d ms (the service may be busy or stuck; "
-                                "wait longer with --timeout MS)\n", verb, what, timeout_ms(cli));
+                fprintf(stderr,
+                        "bus %s: %s: no answer within %d ms (the service may be busy or stuck; "
+                        "wait longer with --timeout MS)\n",
+                        verb, what, timeout_ms(cli));
                 return CLI_EXIT_TIMEOUT;
         case ECONNRESET:
         case EPIPE:
@@ -176,9 +189,9 @@ int cli_fail(const struct cli *cli, struct bus *bus, const char *what, int r)
                         bus ? bus_last_error(bus) : "");
                 return CLI_EXIT_USAGE;
         case EMSGSIZE:
-                fprintf(stderr, "bus %s: %s: too large for this connection (at most %zu bytes per message%s)\n",
-                        verb, what, bus ? bus_max_message(bus) : (size_t)BUS_MAX_MESSAGE_STREAM,
-                        strncmp(cli->address, "seqpacket:", 10) == 0 ? "; the stream socket takes more" : "");
+                fprintf(stderr, "bus %s: %s: too large for this connection (at most %zu bytes per message%s)\n", verb,
+                        what, bus ? bus_max_message(bus) : (size_t)BUS_MAX_MESSAGE_STREAM,
+                        on_seqpacket(cli) ? "; the stream socket takes more" : "");
                 return CLI_EXIT_DATAERR;
         default:
                 fprintf(stderr, "bus %s: %s: %s%s%s\n", verb, what, strerror(-r), bus ? ": " : "",

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "jsonparse.h"
 #include "buslimits.h"
+#include "jsonparse.h"
 #include "syntax.h"
 
 /* Reads all of standard input, at most `max` bytes. Returns 0, -EFBIG or a
@@ -81,8 +81,8 @@ static bool looks_like_word(const char *s)
 {
         while (is_space(*s))
                 s++;
-        return *s && !strchr("{[\"-0123456789", *s) && strncmp(s, "true", 4) != 0 &&
-               strncmp(s, "false", 5) != 0 && strncmp(s, "null", 4) != 0;
+        return *s && !strchr("{[\"-0123456789", *s) && strncmp(s, "true", 4) != 0 && strncmp(s, "false", 5) != 0 &&
+               strncmp(s, "null", 4) != 0;
 }
 
 int cli_parse_json(const struct cli *cli, const char *what, const char *text, struct json_object **ret)
@@ -117,8 +117,7 @@ int cli_parse_json(const struct cli *cli, const char *what, const char *text, st
         r = jsonparse_parse(p, s, len, &obj, err, sizeof(err));
         jsonparse_free(p);
         if (r < 0) {
-                fprintf(stderr, "bus %s: %s%s: %s", verb, what, input ? " (standard input)" : "",
-                        err);
+                fprintf(stderr, "bus %s: %s%s: %s", verb, what, input ? " (standard input)" : "", err);
                 if (!input && looks_like_word(s))
                         fprintf(stderr, " (to send a string, quote it for JSON and the shell: '\"%s\"')", s);
                 else if (!input)
@@ -139,8 +138,9 @@ int cli_check_dest(const struct cli *cli, const char *dest)
         if (syntax_is_name(dest, strlen(dest)) || syntax_parse_unique(dest, strlen(dest), &id) ||
             syntax_is_remote_dest(dest, strlen(dest)))
                 return 0;
-        return cli_usage_error(cli, "'%s' is neither a bus name (like org.example.Clock), a unique id (like :42) "
-                                    "nor BUS/NAME (a name on another host's bus, like busd-b/org.example.Clock)",
+        return cli_usage_error(cli,
+                               "'%s' is neither a bus name (like org.example.Clock), a unique id (like :42) "
+                               "nor BUS/NAME (a name on another host's bus, like busd-b/org.example.Clock)",
                                dest);
 }
 
@@ -148,23 +148,29 @@ int cli_check_name(const struct cli *cli, const char *name)
 {
         if (syntax_is_name(name, strlen(name)))
                 return 0;
-        return cli_usage_error(cli, "'%s' is not a bus name: two or more dot-separated elements of "
-                                    "[A-Za-z0-9_-], not starting with a digit, like org.example.Clock", name);
+        return cli_usage_error(cli,
+                               "'%s' is not a bus name: two or more dot-separated elements of "
+                               "[A-Za-z0-9_-], not starting with a digit, like org.example.Clock",
+                               name);
 }
 
 int cli_check_method(const struct cli *cli, const char *method)
 {
         if (syntax_is_method(method, strlen(method)))
                 return 0;
-        return cli_usage_error(cli, "'%s' is not a method name: 1-255 characters of [A-Za-z0-9_.-], starting "
-                                    "with a letter or '_'", method);
+        return cli_usage_error(cli,
+                               "'%s' is not a method name: 1-255 characters of [A-Za-z0-9_.-], starting "
+                               "with a letter or '_'",
+                               method);
 }
 
 int cli_check_topic(const struct cli *cli, const char *topic)
 {
         if (!syntax_is_topic(topic, strlen(topic)))
-                return cli_usage_error(cli, "'%s' is not a topic: dot-separated segments of [A-Za-z0-9_:@+-], "
-                                            "like sensors.kitchen.temp (no wildcards)", topic);
+                return cli_usage_error(cli,
+                                       "'%s' is not a topic: dot-separated segments of [A-Za-z0-9_:@+-], "
+                                       "like sensors.kitchen.temp (no wildcards)",
+                                       topic);
         if (syntax_topic_is_reserved(topic, strlen(topic)))
                 return cli_usage_error(cli, "topics starting with '$' are published by the daemon only");
         return 0;
@@ -174,7 +180,8 @@ int cli_check_pattern(const struct cli *cli, const char *pattern)
 {
         if (syntax_is_pattern(pattern, strlen(pattern)))
                 return 0;
-        return cli_usage_error(cli, "'%s' is not a pattern: a topic whose segments may be '*' (any one "
-                                    "segment) or, last, '>' (one or more), like 'sensors.*.temp' or 'sensors.>'",
+        return cli_usage_error(cli,
+                               "'%s' is not a pattern: a topic whose segments may be '*' (any one "
+                               "segment) or, last, '>' (one or more), like 'sensors.*.temp' or 'sensors.>'",
                                pattern);
 }

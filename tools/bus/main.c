@@ -13,9 +13,8 @@
 #include "buslimits.h"
 
 static const struct cli_verb *const verbs[] = {
-        &cli_verb_call,       &cli_verb_publish, &cli_verb_listen, &cli_verb_serve,
-        &cli_verb_list,       &cli_verb_introspect, &cli_verb_status, &cli_verb_ping,
-        &cli_verb_policy,
+        &cli_verb_call,       &cli_verb_publish, &cli_verb_listen, &cli_verb_serve,  &cli_verb_list,
+        &cli_verb_introspect, &cli_verb_status,  &cli_verb_ping,   &cli_verb_policy,
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 
@@ -29,7 +28,7 @@ static const struct option global_longopts[] = {
         { "address", required_argument, NULL, 'a' },
         { "system", no_argument, NULL, OPT_SYSTEM },
         { "seqpacket", no_argument, NULL, 'S' },
-        { "timeout", required_argument, NULL, 't' },
+        { "timeout", /* vocab: an option */ required_argument, NULL, 't' },
         { "json", no_argument, NULL, 'j' },
         { "text", no_argument, NULL, OPT_TEXT },
         { "pretty", no_argument, NULL, 'p' },
@@ -136,18 +135,32 @@ static int global_option(struct cli *cli, int c, const char *arg)
         long v = 0;
 
         switch (c) {
-        case 'a': cli->address_opt = arg; return 0;
-        case OPT_SYSTEM: cli->system = true; return 0;
-        case 'S': cli->seqpacket = true; return 0;
+        case 'a':
+                cli->address_opt = arg;
+                return 0;
+        case OPT_SYSTEM:
+                cli->system = true;
+                return 0;
+        case 'S':
+                cli->seqpacket = true;
+                return 0;
         case 't':
                 if (cli_parse_long(cli, "--timeout", arg, 1, 24L * 3600 * 1000, &v))
                         return CLI_GETOPT_ERROR;
                 cli->timeout_ms = (int)v;
                 return 0;
-        case 'j': cli->format = OUTPUT_FORMAT_JSON; return 0;
-        case OPT_TEXT: cli->format = OUTPUT_FORMAT_TEXT; return 0;
-        case 'p': cli->layout = OUTPUT_LAYOUT_PRETTY; return 0;
-        case 'c': cli->layout = OUTPUT_LAYOUT_COMPACT; return 0;
+        case 'j':
+                cli->format = OUTPUT_FORMAT_JSON;
+                return 0;
+        case OPT_TEXT:
+                cli->format = OUTPUT_FORMAT_TEXT;
+                return 0;
+        case 'p':
+                cli->layout = OUTPUT_LAYOUT_PRETTY;
+                return 0;
+        case 'c':
+                cli->layout = OUTPUT_LAYOUT_COMPACT;
+                return 0;
         case OPT_COLOR:
                 if (strcmp(arg, "auto") == 0)
                         cli->color = OUTPUT_COLOR_AUTO;
@@ -205,8 +218,10 @@ int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts, co
                         if (strncmp(arg, "--", 2) != 0 && optopt > 0 && optopt < 0x100)
                                 arg = shortname;
                         if (c == '?' && arg[0] == '-' && isdigit((unsigned char)arg[1]))
-                                cli_usage_error(cli, "unknown option '%s' (put `--` before a JSON argument "
-                                                     "that starts with '-')", arg);
+                                cli_usage_error(cli,
+                                                "unknown option '%s' (put `--` before a JSON argument "
+                                                "that starts with '-')",
+                                                arg);
                         else if (c == '?')
                                 cli_usage_error(cli, "unknown option '%s'", arg);
                         else

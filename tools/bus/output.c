@@ -65,13 +65,27 @@ static void put_string(FILE *f, const char *s, size_t n)
                 unsigned char c = (unsigned char)s[i];
 
                 switch (c) {
-                case '"': fputs("\\\"", f); break;
-                case '\\': fputs("\\\\", f); break;
-                case '\b': fputs("\\b", f); break;
-                case '\f': fputs("\\f", f); break;
-                case '\n': fputs("\\n", f); break;
-                case '\r': fputs("\\r", f); break;
-                case '\t': fputs("\\t", f); break;
+                case '"':
+                        fputs("\\\"", f);
+                        break;
+                case '\\':
+                        fputs("\\\\", f);
+                        break;
+                case '\b':
+                        fputs("\\b", f);
+                        break;
+                case '\f':
+                        fputs("\\f", f);
+                        break;
+                case '\n':
+                        fputs("\\n", f);
+                        break;
+                case '\r':
+                        fputs("\\r", f);
+                        break;
+                case '\t':
+                        fputs("\\t", f);
+                        break;
                 default:
                         if (c < 0x20)
                                 fprintf(f, "\\u%04x", c);
@@ -138,7 +152,8 @@ static void put_value(FILE *f, const struct output *o, struct json_object *v, in
                 bool first = true;
 
                 fputc('{', f);
-                json_object_object_foreach(v, key, val) {
+                json_object_object_foreach(v, key, val)
+                {
                         if (!first)
                                 fputc(',', f);
                         first = false;

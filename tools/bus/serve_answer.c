@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 
 #include "bus.h"
+#include "errcode.h"
+#include "jsonnew.h"
 #include "jsonparse.h"
 
 /* Room the reply envelope needs around the result. */
@@ -43,8 +45,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
                         return 0;
                 cp = cp << 6 | (s[i] & 0x3f);
         }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
                 return 0;
         return len;
 }
@@ -121,7 +122,7 @@ static int make_result(const struct serve_job *j, struct jsonparse *p, struct js
         char *s = utf8_clean(j->out, len, &len);
         if (!s)
                 return -ENOMEM;
-        *ret = json_object_new_string_len(s, (int)len);
+        *ret = jsonnew_string_len(s, (int)len);
         free(s);
         return *ret ? 0 : -ENOMEM;
 }
@@ -131,18 +132,22 @@ static void answer_success(struct serve_job *j, struct jsonparse *p, size_t max_
         struct json_object *result;
 
         if (j->out_too_large) {
-                bus_reply_error(j->call, "command_failed", "the command's output is larger than the %zu bytes a "
-                                "reply may carry", max_message - REPLY_OVERHEAD);
+                bus_reply_error(j->call, "command_failed",
+                                "the command's output is larger than the %zu bytes a "
+                                "reply may carry",
+                                max_message - REPLY_OVERHEAD);
                 return;
         }
         if (make_result(j, p, &result) < 0) {
-                bus_reply_error(j->call, "internal", "bus serve ran out of memory");
+                bus_reply_error(j->call, ERRCODE_INTERNAL, "bus serve ran out of memory");
                 return;
         }
         const char *text = result ? json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN) : "null";
         if (text && strlen(text) + REPLY_OVERHEAD > max_message)
-                bus_reply_error(j->call, "command_failed", "the command's output is larger than the %zu bytes a "
-                                "reply may carry", max_message - REPLY_OVERHEAD);
+                bus_reply_error(j->call, "command_failed",
+                                "the command's output is larger than the %zu bytes a "
+                                "reply may carry",
+                                max_message - REPLY_OVERHEAD);
         else
                 bus_reply(j->call, result);
         json_object_put(result);

@@ -22,9 +22,9 @@ struct serve_job *serve_job_new(struct bus_call *call)
                 return NULL;
         list_init(&j->link);
         j->fd_in = j->fd_out = j->fd_err = -1;
-        const char *text = params ? json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN |
-                                                                                   JSON_C_TO_STRING_NOSLASHESCAPE)
-                                  : "null";
+        const char *text =
+                params ? json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                       : "null";
         if (!text || asprintf(&j->in, "%s\n", text) < 0) {
                 free(j);
                 return NULL;
@@ -56,9 +56,10 @@ void serve_job_free(struct serve_job *j)
 
 static bool is_ours(const char *entry)
 {
-        static const char *const names[] = { "BUS_ADDRESS=", "BUS_METHOD=", "BUS_DEST=", "BUS_SENDER=",
-                                             "BUS_SENDER_UID=", "BUS_SENDER_GID=", "BUS_SENDER_PID=",
-                                             "BUS_ONEWAY=", "BUS_SENDER_BUS=" };
+        static const char *const names[] = {
+                "BUS_ADDRESS=",    "BUS_METHOD=",     "BUS_DEST=",   "BUS_SENDER=",    "BUS_SENDER_UID=",
+                "BUS_SENDER_GID=", "BUS_SENDER_PID=", "BUS_ONEWAY=", "BUS_SENDER_BUS="
+        };
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
                 if (strncmp(entry, names[i], strlen(names[i])) == 0)
                         return true;

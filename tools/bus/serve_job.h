@@ -22,14 +22,14 @@ struct serve_job {
         struct bus_call *call; /* deferred; answered and cleared by serve_job_answer() */
         pid_t pid;             /* the command's pid (and process group); 0 before start */
         bool reaped;
-        int status;            /* waitpid() status once reaped */
+        int status;                /* waitpid() status once reaped */
         int fd_in, fd_out, fd_err; /* our ends of the pipes; -1 once closed */
-        char *in;              /* params as JSON text plus "\n" */
+        char *in;                  /* params as JSON text plus "\n" */
         size_t in_len, in_off;
-        char *out;             /* stdout so far */
+        char *out; /* stdout so far */
         size_t out_len, out_cap;
-        bool out_too_large;    /* stdout passed the limit; the rest was discarded */
-        char err[512];         /* the last bytes of stderr */
+        bool out_too_large; /* stdout passed the limit; the rest was discarded */
+        char err[512];      /* the last bytes of stderr */
         size_t err_len;
         long long deadline_ms; /* CLOCK_MONOTONIC; 0 for none */
         bool timed_out;

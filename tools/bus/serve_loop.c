@@ -15,6 +15,7 @@
 
 #include "bus.h"
 #include "cli.h"
+#include "errcode.h"
 #include "serve_job.h"
 
 /* How long commands get to exit after SIGTERM when bus serve stops. */
@@ -26,7 +27,7 @@ int serve_on_call(struct bus *bus, struct bus_call *call, void *userdata)
         struct serve_job *j = serve_job_new(call);
 
         if (!j) {
-                bus_reply_error(call, "internal", "bus serve ran out of memory");
+                bus_reply_error(call, ERRCODE_INTERNAL, "bus serve ran out of memory");
                 return 0;
         }
         bus_call_defer(call);
@@ -43,8 +44,10 @@ void serve_on_name(struct bus *bus, const char *name, bool acquired, void *userd
         } else if (s->queue) {
                 fprintf(stderr, "bus serve: %s was taken over by another connection; waiting in its queue\n", name);
         } else {
-                fprintf(stderr, "bus serve: %s was taken over by another connection (it used --replace); "
-                                "exiting\n", name);
+                fprintf(stderr,
+                        "bus serve: %s was taken over by another connection (it used --replace); "
+                        "exiting\n",
+                        name);
                 s->stop = true;
                 s->status = CLI_EXIT_REMOTE;
         }
@@ -75,7 +78,8 @@ static void start_waiting(struct serve *s)
 
 static struct serve_job *find_job(struct serve *s, pid_t pid)
 {
-        list_for_each(pos, &s->running) {
+        list_for_each(pos, &s->running)
+        {
                 struct serve_job *j = list_entry(pos, struct serve_job, link);
                 if (j->pid == pid)
                         return j;
@@ -111,7 +115,8 @@ static void finish(struct serve *s)
 {
         long long now = cli_now_ms();
 
-        list_for_each_safe(pos, tmp, &s->running) {
+        list_for_each_safe(pos, tmp, &s->running)
+        {
                 struct serve_job *j = list_entry(pos, struct serve_job, link);
                 if (j->deadline_ms && now >= j->deadline_ms)
                         serve_job_expire(j);
@@ -129,7 +134,8 @@ static int poll_timeout(struct serve *s)
         int t = bus_get_timeout(s->bus);
         long long now = cli_now_ms();
 
-        list_for_each(pos, &s->running) {
+        list_for_each(pos, &s->running)
+        {
                 struct serve_job *j = list_entry(pos, struct serve_job, link);
                 if (!j->deadline_ms)
                         continue;
@@ -148,7 +154,8 @@ int serve_loop(struct serve *s, struct pollfd *pfd, struct serve_job **owner)
                 start_waiting(s);
                 pfd[n++] = (struct pollfd){ .fd = bus_get_fd(s->bus), .events = (short)bus_get_events(s->bus) };
                 pfd[n++] = (struct pollfd){ .fd = s->sigfd, .events = POLLIN };
-                list_for_each(pos, &s->running) {
+                list_for_each(pos, &s->running)
+                {
                         struct serve_job *j = list_entry(pos, struct serve_job, link);
                         int fds[3] = { j->fd_in, j->fd_out, j->fd_err };
                         for (int k = 0; k < 3; k++) {
@@ -178,12 +185,10 @@ void serve_stop_all(struct serve *s)
 {
         long long deadline = cli_now_ms() + STOP_GRACE_MS;
 
-        list_for_each(pos, &s->running)
-                serve_job_kill(list_entry(pos, struct serve_job, link), SIGTERM);
+        list_for_each(pos, &s->running) serve_job_kill(list_entry(pos, struct serve_job, link), SIGTERM);
         while (s->nrunning) {
                 bool all = true;
-                list_for_each(pos, &s->running)
-                        all = all && list_entry(pos, struct serve_job, link)->reaped;
+                list_for_each(pos, &s->running) all = all && list_entry(pos, struct serve_job, link)->reaped;
                 if (all)
                         break;
                 long long left = deadline - cli_now_ms();
@@ -199,7 +204,8 @@ void serve_stop_all(struct serve *s)
         }
         struct list *lists[] = { &s->running, &s->waiting };
         for (int i = 0; i < 2; i++) {
-                list_for_each_safe(pos, tmp, lists[i]) {
+                list_for_each_safe(pos, tmp, lists[i])
+                {
                         struct serve_job *j = list_entry(pos, struct serve_job, link);
                         bus_reply_error(j->call, "command_failed", "bus serve is stopping");
                         j->call = NULL;
@@ -209,4 +215,3 @@ void serve_stop_all(struct serve *s)
         s->nrunning = 0;
         bus_flush(s->bus);
 }
-

@@ -63,9 +63,14 @@ static int run_call(struct cli *cli, int argc, char **argv)
 
         while ((c = cli_getopt(cli, argc, argv, "r", opts, false)) != -1) {
                 switch (c) {
-                case OPT_ONEWAY: oneway = true; break;
-                case 'r': raw = true; break;
-                default: return cli_getopt_exit(c);
+                case OPT_ONEWAY:
+                        oneway = true;
+                        break;
+                case 'r':
+                        raw = true;
+                        break;
+                default:
+                        return cli_getopt_exit(c);
                 }
         }
         int n = argc - optind;

@@ -10,23 +10,29 @@
 #include <string.h>
 
 #include "bus.h"
+#include "jsonget.h"
+#include "jsonnew.h"
 
 enum {
         OPT_PEERS = 0x2000,
 };
 
+/* A member of o for display: NULL when it is missing (or JSON null). */
 static struct json_object *member(struct json_object *o, const char *key)
 {
-        struct json_object *v;
+        struct json_object *v = NULL;
 
-        return json_object_object_get_ex(o, key, &v) ? v : NULL;
+        jsonget_member(o, key, &v);
+        return v;
 }
 
+/* An array member, or NULL. */
 static struct json_object *array_member(struct json_object *o, const char *key)
 {
-        struct json_object *v = member(o, key);
+        struct json_object *v = NULL;
 
-        return json_object_is_type(v, json_type_array) ? v : NULL;
+        jsonget_array(o, key, &v);
+        return v;
 }
 
 /* The peer entry with the given unique id, or NULL. */
@@ -34,7 +40,7 @@ static struct json_object *find_peer(struct json_object *peers, const char *uniq
 {
         for (size_t i = 0; peers && unique && i < json_object_array_length(peers); i++) {
                 struct json_object *p = json_object_array_get_idx(peers, i);
-                const char *u = json_object_get_string(member(p, "unique"));
+                const char *u = jsonget_string_or_null(p, "unique");
                 if (u && strcmp(u, unique) == 0)
                         return p;
         }
@@ -70,22 +76,24 @@ static int print_names(const struct output *o, struct json_object *res)
                 struct json_object *n = json_object_array_get_idx(names, i);
                 struct json_object *owner = member(n, "owner");
                 struct json_object *peer = find_peer(peers, json_object_get_string(owner));
-                struct json_object *row[] = { member(n, "name"), owner,           member(n, "pid"),
-                                              member(n, "uid"),  member(peer, "name"), member(n, "methods") };
+                struct json_object *row[] = { member(n, "name"),    owner,
+                                              member(n, "pid"),     member(n, "uid"),
+                                              member(peer, "name"), member(n, "methods") };
                 r = add_row(&t, row, 6);
         }
         /* names the daemon can start on demand, while nobody owns them */
         struct json_object *act = array_member(res, "activatable");
         for (size_t i = 0; act && i < json_object_array_length(act) && r == 0; i++) {
                 struct json_object *a = json_object_array_get_idx(act, i), *owned = NULL;
-                const char *name = json_object_get_string(member(a, "name"));
-                for (size_t k = 0; names && k < json_object_array_length(names) && !owned; k++)
-                        if (strcmp(json_object_get_string(member(json_object_array_get_idx(names, k), "name")),
-                                   name ? name : "") == 0)
+                const char *name = jsonget_string_or_null(a, "name");
+                for (size_t k = 0; name && names && k < json_object_array_length(names) && !owned; k++) {
+                        const char *taken = jsonget_string_or_null(json_object_array_get_idx(names, k), "name");
+                        if (taken && strcmp(taken, name) == 0)
                                 owned = names;
+                }
                 if (owned)
                         continue;
-                struct json_object *state = json_object_new_string(
+                struct json_object *state = jsonnew_string(
                         json_object_get_boolean(member(a, "starting")) ? "(starting)" : "(activatable)");
                 struct json_object *row[] = { member(a, "name"), state, NULL, NULL, NULL, NULL };
                 r = add_row(&t, row, 6);
@@ -98,8 +106,9 @@ static int print_names(const struct output *o, struct json_object *res)
                 char where[160];
                 snprintf(where, sizeof(where), "%s/ (%s hop%s via %s)", json_object_get_string(member(e, "bus")),
                          json_object_get_string(member(e, "hops")),
-                         json_object_get_int(member(e, "hops")) == 1 ? "" : "s", json_object_get_string(member(e, "via")));
-                struct json_object *owner = json_object_new_string(where);
+                         json_object_get_int(member(e, "hops")) == 1 ? "" : "s",
+                         json_object_get_string(member(e, "via")));
+                struct json_object *owner = jsonnew_string(where);
                 struct json_object *row[] = { member(e, "name"), owner, NULL, NULL, NULL, NULL };
                 r = add_row(&t, row, 6);
                 json_object_put(owner);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bus.h"
+#include "jsonnew.h"
 #include "syntax.h"
 
 enum {
@@ -50,27 +51,27 @@ static void on_event(struct bus *bus, const struct bus_event *ev, void *userdata
 
         if (l->done || !first_match(l, sub->index, ev->topic))
                 return;
-        o = json_object_new_object();
+        o = jsonnew_object();
         if (!o) {
                 l->status = CLI_EXIT_INTERNAL;
                 l->done = true;
                 return;
         }
         /* json_object_object_add() takes the new values' references */
-        json_object_object_add(o, "topic", json_object_new_string(ev->topic));
-        json_object_object_add(o, "sender", json_object_new_string(ev->sender ? ev->sender : ""));
+        json_object_object_add(o, "topic", jsonnew_string(ev->topic));
+        json_object_object_add(o, "sender", jsonnew_string(ev->sender ? ev->sender : ""));
         if (ev->remote) {
                 /* a sender on another bus: its credentials as that bus stamped them */
-                struct json_object *r = json_object_new_object();
-                json_object_object_add(r, "bus", json_object_new_string(ev->remote));
-                json_object_object_add(r, "uid", json_object_new_int64(ev->remote_uid));
-                json_object_object_add(r, "gid", json_object_new_int64(ev->remote_gid));
-                json_object_object_add(r, "pid", json_object_new_int64(ev->remote_pid));
+                struct json_object *r = jsonnew_object();
+                json_object_object_add(r, "bus", jsonnew_string(ev->remote));
+                json_object_object_add(r, "uid", jsonnew_int64(ev->remote_uid));
+                json_object_object_add(r, "gid", jsonnew_int64(ev->remote_gid));
+                json_object_object_add(r, "pid", jsonnew_int64(ev->remote_pid));
                 json_object_object_add(o, "remote", r);
         } else {
-                json_object_object_add(o, "uid", json_object_new_int64(ev->uid));
-                json_object_object_add(o, "gid", json_object_new_int64(ev->gid));
-                json_object_object_add(o, "pid", json_object_new_int64(ev->pid));
+                json_object_object_add(o, "uid", jsonnew_int64(ev->uid));
+                json_object_object_add(o, "gid", jsonnew_int64(ev->gid));
+                json_object_object_add(o, "pid", jsonnew_int64(ev->pid));
         }
         json_object_object_add(o, "data", ev->data ? json_object_get(ev->data) : NULL);
         output_json(stdout, &l->cli->out, o);
@@ -140,8 +141,11 @@ static int run_listen(struct cli *cli, int argc, char **argv)
                         if (cli_parse_long(cli, "--count", optarg, 1, INT32_MAX, &l.count))
                                 return CLI_EXIT_USAGE;
                         break;
-                case OPT_READY: ready = true; break;
-                default: return cli_getopt_exit(c);
+                case OPT_READY:
+                        ready = true;
+                        break;
+                default:
+                        return cli_getopt_exit(c);
                 }
         }
         if (optind >= argc)

@@ -1,6 +1,6 @@
 /* verb_policy.c: `bus policy check` and `bus policy verify`, for
  * administrators: what the policy files in a directory let a uid do, decided
- * by the daemon's own code (busd/policy.c, busd/policyload.c) on the files as
+ * by the daemon's own code (busd/policy/policy.c, busd/policy/policyload.c) on the files as
  * they are now, without a daemon. The running daemon uses the same files
  * after its last start or SIGHUP. */
 #include "cli.h"
@@ -15,15 +15,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jsonnew.h"
 #include "policy.h"
 #include "policyload.h"
 
 enum { OPT_DIR = 0x2000, OPT_UID, OPT_USER, OPT_GID, OPT_GROUPS, OPT_USERBUS };
 
 static const struct option opts[] = {
-        { "dir", required_argument, NULL, OPT_DIR },       { "uid", required_argument, NULL, OPT_UID },
-        { "user", required_argument, NULL, OPT_USER },     { "gid", required_argument, NULL, OPT_GID },
-        { "groups", required_argument, NULL, OPT_GROUPS }, { "user-bus", no_argument, NULL, OPT_USERBUS },
+        { "dir", required_argument, NULL, OPT_DIR },
+        { "uid", required_argument, NULL, OPT_UID },
+        { "user", required_argument, NULL, OPT_USER },
+        { "gid", required_argument, NULL, OPT_GID },
+        { "groups", required_argument, NULL, OPT_GROUPS },
+        { "user-bus", no_argument, NULL, OPT_USERBUS },
         { NULL, 0, NULL, 0 },
 };
 
@@ -93,8 +97,9 @@ static enum policy_verb verb_of(const char *s, bool *ok)
                 const char *name;
                 enum policy_verb verb;
         } table[] = {
-                { "connect", POLICY_CONNECT }, { "own", POLICY_OWN },             { "call", POLICY_CALL },
-                { "publish", POLICY_PUBLISH }, { "subscribe", POLICY_SUBSCRIBE }, { "see", POLICY_SEE },
+                { "connect", POLICY_CONNECT },     { "own", POLICY_OWN },
+                { "call", POLICY_CALL },           { "publish", POLICY_PUBLISH },
+                { "subscribe", POLICY_SUBSCRIBE }, { "see", POLICY_SEE },
         };
 
         for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
@@ -135,8 +140,7 @@ static int run_check(struct cli *cli, int argc, char **argv, const char *dir, bo
                 return cli_usage_error(cli, "check wants VERB [OBJECT [METHOD]]");
         enum policy_verb verb = verb_of(argv[0], &ok);
         if (!ok)
-                return cli_usage_error(cli, "unknown verb '%s' (connect, own, call, publish, subscribe, see)",
-                                       argv[0]);
+                return cli_usage_error(cli, "unknown verb '%s' (connect, own, call, publish, subscribe, see)", argv[0]);
         if (verb != POLICY_CONNECT && argc < 2)
                 return cli_usage_error(cli, "%s needs an OBJECT (a name, topic or pattern)", argv[0]);
         if (argc == 3 && verb != POLICY_CALL)
@@ -146,31 +150,30 @@ static int run_check(struct cli *cli, int argc, char **argv, const char *dir, bo
         complete(w);
         if ((r = load(cli, dir, user_bus, w->uid, &pol, &nfiles, dirbuf, sizeof(dirbuf))))
                 return r;
-        const struct policy_subject s = { w->uid, w->have_gid ? w->gid : (gid_t)-1, w->groups,
-                                          (size_t)w->ngroups };
+        const struct policy_subject s = { w->uid, w->have_gid ? w->gid : (gid_t)-1, w->groups, (size_t)w->ngroups };
         const char *object = argc >= 2 ? argv[1] : NULL, *method = argc == 3 ? argv[2] : NULL;
         policy_check(pol, &s, verb, object, method, &v);
         cli_output_setup(cli, true);
         if (cli->out.json) {
-                struct json_object *o = json_object_new_object(), *g = json_object_new_array();
-                json_object_object_add(o, "allowed", json_object_new_boolean(v.allowed));
-                json_object_object_add(o, "rule", json_object_new_string(v.rule));
-                json_object_object_add(o, "by_default", json_object_new_boolean(v.by_default));
-                json_object_object_add(o, "verb", json_object_new_string(policy_verb_name(verb)));
-                json_object_object_add(o, "object", object ? json_object_new_string(object) : NULL);
-                json_object_object_add(o, "method", method ? json_object_new_string(method) : NULL);
-                json_object_object_add(o, "uid", json_object_new_uint64(w->uid));
+                struct json_object *o = jsonnew_object(), *g = jsonnew_array();
+                json_object_object_add(o, "allowed", jsonnew_boolean(v.allowed));
+                json_object_object_add(o, "rule", jsonnew_string(v.rule));
+                json_object_object_add(o, "by_default", jsonnew_boolean(v.by_default));
+                json_object_object_add(o, "verb", jsonnew_string(policy_verb_name(verb)));
+                json_object_object_add(o, "object", object ? jsonnew_string(object) : NULL);
+                json_object_object_add(o, "method", method ? jsonnew_string(method) : NULL);
+                json_object_object_add(o, "uid", jsonnew_uint64(w->uid));
                 for (int i = 0; i < w->ngroups; i++)
-                        json_object_array_add(g, json_object_new_uint64(w->groups[i]));
+                        json_object_array_add(g, jsonnew_uint64(w->groups[i]));
                 json_object_object_add(o, "groups", g);
-                json_object_object_add(o, "dir", json_object_new_string(dirbuf));
-                json_object_object_add(o, "files", json_object_new_uint64(nfiles));
+                json_object_object_add(o, "dir", jsonnew_string(dirbuf));
+                json_object_object_add(o, "files", jsonnew_uint64(nfiles));
                 output_json(stdout, &cli->out, o);
                 json_object_put(o);
         } else {
-                printf("%s: %s%s%s%s%s for uid %u", v.allowed ? "allowed" : "denied", policy_verb_name(verb),
-                       object ? " " : "", object ? object : "", method ? " method " : "", method ? method : "",
-                       (unsigned)w->uid);
+                printf("%s: %s%s%s%s%s for uid %u", v.allowed ? "allowed" : "denied" /* vocab: a verdict */,
+                       policy_verb_name(verb), object ? " " : "", object ? object : "", method ? " method " : "",
+                       method ? method : "", (unsigned)w->uid);
                 if (w->have_gid)
                         printf(" (gid %u", (unsigned)w->gid);
                 for (int i = 0; i < w->ngroups; i++)
@@ -198,7 +201,8 @@ static int run_verify(struct cli *cli, int argc, const char *dir, bool user_bus)
         if (nfiles)
                 printf("%s: %zu policy file%s OK\n", dirbuf, nfiles, nfiles == 1 ? "" : "s");
         else
-                printf("%s: no policy file: the built-in %s-bus policy applies\n", dirbuf, user_bus ? "user" : "system");
+                printf("%s: no policy file: the built-in %s-bus policy applies\n", dirbuf,
+                       user_bus ? "user" : "system");
         policy_free(pol);
         return CLI_EXIT_OK;
 }

@@ -11,15 +11,8 @@
 #include <string.h>
 
 #include "bus.h"
-
-static const char *get_string(struct json_object *o, const char *key)
-{
-        struct json_object *v;
-
-        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
+#include "jsonget.h"
+#include "jsonnew.h"
 
 /* Parses no options but the global ones and checks the operand count.
  * Returns 0, -1 after --help (exit 0), or an exit code. */
@@ -51,13 +44,13 @@ static int run_ping(struct cli *cli, int argc, char **argv)
         snprintf(rtt, sizeof(rtt), "%.3f", (double)(cli_now_us() - t0) / 1000);
         if (r)
                 goto out;
-        const char *server = get_string(res, "server");
+        const char *server = jsonget_string_or_null(res, "server");
         if (cli->out.json) {
-                struct json_object *o = json_object_new_object();
-                json_object_object_add(o, "server", json_object_new_string(server ? server : ""));
-                json_object_object_add(o, "address", json_object_new_string(cli->address));
-                json_object_object_add(o, "unique", json_object_new_string(bus_unique_id(bus)));
-                json_object_object_add(o, "rtt_ms", json_object_new_double_s(atof(rtt), rtt));
+                struct json_object *o = jsonnew_object();
+                json_object_object_add(o, "server", jsonnew_string(server ? server : ""));
+                json_object_object_add(o, "address", jsonnew_string(cli->address));
+                json_object_object_add(o, "unique", jsonnew_string(bus_unique_id(bus)));
+                json_object_object_add(o, "rtt_ms", jsonnew_double_s(atof(rtt), rtt));
                 output_json(stdout, &cli->out, o);
                 json_object_put(o);
         } else {
@@ -81,19 +74,19 @@ const struct cli_verb cli_verb_ping = {
 
 static void print_method(const struct output *o, struct json_object *m)
 {
-        const char *name = get_string(m, "name"), *desc = get_string(m, "description");
+        const char *name = jsonget_string_or_null(m, "name"), *desc = jsonget_string_or_null(m, "description");
         struct json_object *shape;
 
         printf("  %s%s%s", output_bold(o), name ? name : "?", output_reset(o));
         if (desc && *desc)
                 printf("  %s", desc);
         putchar('\n');
-        if (json_object_object_get_ex(m, "params", &shape)) {
+        if (jsonget_member(m, "params", &shape) == JSONGET_OK) {
                 char *s = output_json_string(shape);
                 printf("      params: %s\n", s ? s : "?");
                 free(s);
         }
-        if (json_object_object_get_ex(m, "result", &shape)) {
+        if (jsonget_member(m, "result", &shape) == JSONGET_OK) {
                 char *s = output_json_string(shape);
                 printf("      result: %s\n", s ? s : "?");
                 free(s);
@@ -114,8 +107,8 @@ static int run_introspect(struct cli *cli, int argc, char **argv)
         cli_output_setup(cli, true);
         if ((r = cli_connect(cli, "bus introspect", &bus)))
                 return r;
-        params = json_object_new_object();
-        json_object_object_add(params, "name", json_object_new_string(name));
+        params = jsonnew_object();
+        json_object_object_add(params, "name", jsonnew_string(name));
         r = cli_daemon_call(cli, bus, "introspect", params, &res);
         json_object_put(params);
         if (r)
@@ -124,11 +117,9 @@ static int run_introspect(struct cli *cli, int argc, char **argv)
                 output_json(stdout, &cli->out, res);
                 goto out;
         }
-        const char *owner = get_string(res, "owner");
+        const char *owner = jsonget_string_or_null(res, "owner");
         printf("%s%s%s (owner %s)\n", output_bold(&cli->out), name, output_reset(&cli->out), owner ? owner : "?");
-        size_t n = json_object_object_get_ex(res, "methods", &methods) && json_object_is_type(methods, json_type_array)
-                           ? json_object_array_length(methods)
-                           : 0;
+        size_t n = jsonget_array(res, "methods", &methods) == JSONGET_OK ? json_object_array_length(methods) : 0;
         if (n == 0)
                 printf("  (no methods declared)\n");
         for (size_t i = 0; i < n; i++)
@@ -162,7 +153,8 @@ static int print_object_table(const struct output *o, struct json_object *arr)
 
         if (!json_object_is_type(first, json_type_object))
                 return 0;
-        json_object_object_foreach(first, key, val) {
+        json_object_object_foreach(first, key, val)
+        {
                 (void)val;
                 if (ncols < 16)
                         keys[ncols++] = key;
@@ -180,7 +172,7 @@ static int print_object_table(const struct output *o, struct json_object *arr)
                 struct json_object *row = json_object_array_get_idx(arr, i), *v;
                 char *cells[16] = { NULL };
                 for (size_t c = 0; c < ncols; c++)
-                        cells[c] = json_object_object_get_ex(row, keys[c], &v) ? output_cell(v) : NULL;
+                        cells[c] = jsonget_member(row, keys[c], &v) == JSONGET_OK ? output_cell(v) : NULL;
                 r = table_add(&t, (const char *const *)cells);
                 for (size_t c = 0; c < ncols; c++)
                         free(cells[c]);
@@ -195,21 +187,21 @@ static int print_object_table(const struct output *o, struct json_object *arr)
  * whatever their state. */
 static void print_bridge(const struct output *o, struct json_object *res)
 {
-        static const char *const cols[] = { "link", "peer", "state", "address", "events_in", "events_out",
+        static const char *const cols[] = { "link",     "peer",      "state",   "address",    "events_in", "events_out",
                                             "calls_in", "calls_out", "dropped", "duplicates", "last_error" };
         struct json_object *br, *links, *rows;
 
-        if (!json_object_object_get_ex(res, "bridge", &br) || !json_object_object_get_ex(br, "links", &links) ||
-            !json_object_is_type(links, json_type_array))
+        if (jsonget_member(res, "bridge", &br) != JSONGET_OK || jsonget_array(br, "links", &links) != JSONGET_OK)
                 return;
-        const char *bus = get_string(br, "bus");
+        const char *bus = jsonget_string_or_null(br, "bus");
         printf("\n%sbridge%s: this bus is %s\n", output_bold(o), output_reset(o), bus ? bus : "?");
-        rows = json_object_new_array();
+        rows = jsonnew_array();
         for (size_t i = 0; i < json_object_array_length(links); i++) {
-                struct json_object *l = json_object_array_get_idx(links, i), *row = json_object_new_object(), *v;
-                for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]); c++)
-                        json_object_object_add(row, cols[c],
-                                               json_object_object_get_ex(l, cols[c], &v) ? json_object_get(v) : NULL);
+                struct json_object *l = json_object_array_get_idx(links, i), *row = jsonnew_object(), *v;
+                for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]); c++) {
+                        bool has = jsonget_member(l, cols[c], &v) == JSONGET_OK;
+                        json_object_object_add(row, cols[c], has ? json_object_get(v) : NULL);
+                }
                 json_object_array_add(rows, row);
         }
         if (json_object_array_length(rows))
@@ -219,7 +211,8 @@ static void print_bridge(const struct output *o, struct json_object *res)
 
 static void print_stats(const struct output *o, struct json_object *res)
 {
-        json_object_object_foreach(res, key, val) {
+        json_object_object_foreach(res, key, val)
+        {
                 if (json_object_is_type(val, json_type_array) || json_object_is_type(val, json_type_object))
                         continue;
                 char *s = output_cell(val);
@@ -228,14 +221,15 @@ static void print_stats(const struct output *o, struct json_object *res)
                 if (strcmp(key, "uptime_ms") == 0 && json_object_is_type(val, json_type_int)) {
                         long long sec = json_object_get_int64(val) / 1000;
                         if (sec >= 86400)
-                                printf(" (%lldd %02lld:%02lld:%02lld)", sec / 86400, sec / 3600 % 24,
-                                       sec / 60 % 60, sec % 60);
+                                printf(" (%lldd %02lld:%02lld:%02lld)", sec / 86400, sec / 3600 % 24, sec / 60 % 60,
+                                       sec % 60);
                         else
                                 printf(" (%02lld:%02lld:%02lld)", sec / 3600, sec / 60 % 60, sec % 60);
                 }
                 putchar('\n');
         }
-        json_object_object_foreach(res, k2, v2) {
+        json_object_object_foreach(res, k2, v2)
+        {
                 if (!json_object_is_type(v2, json_type_array) || json_object_array_length(v2) == 0)
                         continue;
                 printf("\n%s%s%s:\n", output_bold(o), k2, output_reset(o));

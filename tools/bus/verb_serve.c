@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "bus.h"
-#include "jsonparse.h"
 #include "buslimits.h"
+#include "jsonparse.h"
 #include "serve.h"
 #include "serve_job.h"
 
@@ -92,9 +92,11 @@ static int own_name(struct serve *s, unsigned flags)
                 fprintf(stderr, "bus serve: %s is owned by another connection; waiting in its queue\n", s->name);
                 return 0;
         case BUS_NAME_EXISTS:
-                fprintf(stderr, "bus serve: %s is owned by another connection (`bus list` shows which; "
-                                "--replace takes it over if its owner allows replacement, --queue waits "
-                                "for it)\n", s->name);
+                fprintf(stderr,
+                        "bus serve: %s is owned by another connection (`bus list` shows which; "
+                        "--replace takes it over if its owner allows replacement, --queue waits "
+                        "for it)\n",
+                        s->name);
                 return CLI_EXIT_REMOTE;
         default:
                 return cli_fail(s->cli, s->bus, s->name, r);
@@ -128,7 +130,9 @@ static int parse_options(struct serve *s, struct serve_opts *o, int argc, char *
         /* options end at the first operand: the command's own follow it */
         while ((c = cli_getopt(s->cli, argc, argv, NULL, opts, true)) != -1) {
                 switch (c) {
-                case OPT_DECLARE: o->description = optarg; break;
+                case OPT_DECLARE:
+                        o->description = optarg;
+                        break;
                 case OPT_PARAMS_SHAPE:
                 case OPT_RESULT_SHAPE:
                         if ((r = cli_parse_json(s->cli, c == OPT_PARAMS_SHAPE ? "--params-shape" : "--result-shape",
@@ -142,11 +146,20 @@ static int parse_options(struct serve *s, struct serve_opts *o, int argc, char *
                                 return CLI_EXIT_USAGE;
                         s->max_jobs = (unsigned)v;
                         break;
-                case OPT_REPLACE: o->flags |= BUS_NAME_REPLACE; break;
-                case OPT_ALLOW_REPLACEMENT: o->flags |= BUS_NAME_ALLOW_REPLACEMENT; break;
-                case OPT_QUEUE: s->queue = true; break;
-                case OPT_READY: o->ready = true; break;
-                default: return c == CLI_GETOPT_HELP ? -1 : CLI_EXIT_USAGE;
+                case OPT_REPLACE:
+                        o->flags |= BUS_NAME_REPLACE;
+                        break;
+                case OPT_ALLOW_REPLACEMENT:
+                        o->flags |= BUS_NAME_ALLOW_REPLACEMENT;
+                        break;
+                case OPT_QUEUE:
+                        s->queue = true;
+                        break;
+                case OPT_READY:
+                        o->ready = true;
+                        break;
+                default:
+                        return c == CLI_GETOPT_HELP ? -1 : CLI_EXIT_USAGE;
                 }
         }
         if (!s->queue)

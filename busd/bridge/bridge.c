@@ -1,0 +1,917 @@
+/* bridge.c: what crosses a bridge link, and how (bridge.h, docs/bridge.md).
+ *
+ * Link messages are JSON lines (inside TLS):
+ *   {"type":"link_hello","protocol":1,"bus":B,"epoch":E}
+ *   {"type":"names","add":[{"name":N,"origin":B,"hops":H}],"remove":[N]}
+ *   {"type":"event","origin":B,"epoch":E,"seq":S,"hops":H,"topic":T,"data":D,"sender":":5","creds":{...}}
+ *   {"type":"call","id":I,"dest":D,"method":M,"params":P,"origin":B,"hops":H,"sender":":5","creds":{...}}
+ *     ("oneway":true and no id for one-way calls)
+ *   {"type":"reply","id":I,"result":R,"sender":S}, {"type":"error","id":I,"code":C,"message":M,"sender":S[,"data":D]}
+ *   {"type":"cancel","id":I}, {"type":"ping"}, {"type":"pong"}
+ * What each must hold is checked by linkmsg.c (a table per type); here, what
+ * they do. Pure: no I/O.
+ */
+#include "bridge.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "errcode.h"
+#include "jsonnew.h"
+#include "jsonparse.h"
+#include "linkmsg.h"
+#include "router.h"
+#include "syntax.h"
+#include "wire.h"
+
+#define TABLE_SIZE 64                  /* buckets of a name table to start with (it grows) */
+#define LINK_TOPIC_PREFIX "$bus.link." /* the daemon's event when a link goes up or down */
+/* Room for texts, each cut there: */
+#define SPLICE_MAX 512    /* a remote sender's identity splice (remote_ident) */
+#define TEXT_MAX 400      /* an error text: a name, a bus and a few words */
+#define GONE_TEXT_MAX 300 /* why calls over a link failed: its bus and the carrier's reason */
+#define PARSE_WHY_MAX 256 /* why a link message is not JSON */
+
+/* What a link offers for one name. */
+struct offer {
+        char origin[BUS_MAX_BUS_NAME + 1];
+        unsigned hops;
+};
+
+/* Duplicate detection for one origin: the highest sequence number seen and a
+ * window of the 1024 before it. A new epoch (the origin restarted) starts
+ * over. */
+#define WINDOW 1024
+#define WORD_BITS 64 /* bits in one word of the window */
+struct origin_win {
+        uint64_t epoch;
+        uint64_t max;
+        uint64_t bits[WINDOW / WORD_BITS];
+};
+
+struct bridge {
+        struct router *r;
+        char self[BUS_MAX_BUS_NAME + 1];
+        unsigned max_hops;
+        uint64_t epoch;
+        uint64_t seq;
+        struct jsonparse *parser;
+        struct lh_table *origins; /* origin bus -> struct origin_win */
+        size_t norigins;
+        uint64_t origins_refused; /* events from origins beyond BRIDGE_MAX_ORIGINS */
+        struct list links;
+        size_t nlinks;
+};
+
+static void free_entry(struct lh_entry *e)
+{
+        free((void *)lh_entry_k(e));
+        free(lh_entry_v(e));
+}
+
+static struct lh_table *str_table(void)
+{
+        return lh_kchar_table_new(TABLE_SIZE, free_entry);
+}
+
+static int table_put(struct lh_table *t, const char *key, void *v)
+{
+        char *k = strdup(key);
+
+        if (!k || lh_table_insert(t, k, v) < 0) {
+                free(k);
+                free(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* ---- filters ---------------------------------------------------------------- */
+
+static bool name_form_matches(const char *form, const char *name)
+{
+        size_t n = strlen(form);
+
+        if (strcmp(form, "*") == 0)
+                return true;
+        if (n >= 2 && form[n - 1] == '*' && form[n - 2] == '.')
+                return strncmp(form, name, n - 1) == 0 && name[n - 1] != '\0';
+        return strcmp(form, name) == 0;
+}
+
+bool bridge_filter_topic(const struct bridge_filter *f, const char *topic)
+{
+        if (!f || topic[0] == '$')
+                return false; /* a bus's own $bus events stay on it */
+        for (size_t i = 0; i < f->ntopics; i++)
+                if (syntax_pattern_matches(f->topics[i], topic))
+                        return true;
+        return false;
+}
+
+bool bridge_map_topic(const struct bridge_filter *f, const char *topic, char *buf, size_t len)
+{
+        int n = snprintf(buf, len, "%s%s", f && f->prefix ? f->prefix : "", topic);
+
+        return n > 0 && (size_t)n < len && syntax_is_topic(buf, (size_t)n);
+}
+
+bool bridge_filter_name(const struct bridge_filter *f, const char *name)
+{
+        if (!f)
+                return false;
+        for (size_t i = 0; i < f->nnames; i++)
+                if (name_form_matches(f->names[i], name))
+                        return true;
+        return false;
+}
+
+/* ---- sending ------------------------------------------------------------------ */
+
+static int send_obj(struct blink *l, struct json_object *o, bool droppable)
+{
+        struct buf *b = wire_object(o);
+        int r;
+
+        json_object_put(o);
+        if (!b)
+                return -ENOMEM;
+        r = l->ops->send(l, b, droppable);
+        buf_unref(b);
+        return r;
+}
+
+static struct json_object *creds_obj(uid_t uid, gid_t gid, pid_t pid)
+{
+        struct json_object *c = jsonnew_object();
+
+        json_object_object_add(c, "uid", jsonnew_uint64(uid));
+        json_object_object_add(c, "gid", jsonnew_uint64(gid));
+        json_object_object_add(c, "pid", jsonnew_int64(pid));
+        return c;
+}
+
+/* ---- names ---------------------------------------------------------------------- */
+
+/* The link whose offer of name has the fewest hops (the first of equals),
+ * leaving out link `except` and, if origin is not NULL, the offers of any bus
+ * but the origin_len bytes at origin. NULL if none. */
+static struct blink *best_offer(struct bridge *b, const char *name, const struct blink *except, const char *origin,
+                                size_t origin_len, struct offer **ret)
+{
+        struct blink *best = NULL;
+
+        list_for_each(i, &b->links)
+        {
+                struct blink *l = list_entry(i, struct blink, link);
+                struct offer *o;
+                if (l == except || !lh_table_lookup_ex(l->offers, name, (void **)&o) ||
+                    (origin && (strlen(o->origin) != origin_len || strncmp(o->origin, origin, origin_len) != 0)))
+                        continue;
+                if (!best || o->hops < (*ret)->hops) {
+                        best = l;
+                        *ret = o;
+                }
+        }
+        return best;
+}
+
+/* The best way to reach name for link `to` (split horizon: never a route
+ * learned from `to` itself): local (hops 0) or the link with the fewest hops.
+ * Returns false if there is none. */
+static bool best_route(struct bridge *b, const char *name, const struct blink *to, struct blink **ret_link,
+                       struct offer *ret)
+{
+        struct offer *bo = NULL;
+        struct blink *best;
+
+        if (router_local_owner(b->r, name)) {
+                snprintf(ret->origin, sizeof(ret->origin), "%s", b->self);
+                ret->hops = 0;
+                if (ret_link)
+                        *ret_link = NULL;
+                return true;
+        }
+        if (!(best = best_offer(b, name, to, NULL, 0, &bo)))
+                return false;
+        *ret = *bo;
+        if (ret_link)
+                *ret_link = best;
+        return true;
+}
+
+/* Brings what `to` was told about name up to date: add with the current hop
+ * count, or remove. */
+static void advertise_to(struct bridge *b, struct blink *to, const char *name)
+{
+        struct offer o;
+        uintptr_t *sent = NULL;
+        bool have = bridge_filter_name(to->exp, name) && best_route(b, name, to, NULL, &o) &&
+                    o.hops + 1 <= b->max_hops && strcmp(o.origin, to->remote) != 0;
+        bool told = lh_table_lookup_ex(to->sent, name, (void **)&sent);
+
+        if (have && told && *sent == o.hops + 1)
+                return;
+        if (!have && !told)
+                return;
+        struct json_object *m = jsonnew_object(), *arr = jsonnew_array();
+        json_object_object_add(m, "type", jsonnew_string("names"));
+        if (have) {
+                struct json_object *e = jsonnew_object();
+                json_object_object_add(e, "name", jsonnew_string(name));
+                json_object_object_add(e, "origin", jsonnew_string(o.origin));
+                json_object_object_add(e, "hops", jsonnew_uint64(o.hops + 1));
+                json_object_array_add(arr, e);
+                json_object_object_add(m, "add", arr);
+                if (told) {
+                        *sent = o.hops + 1;
+                } else {
+                        uintptr_t *v = malloc(sizeof(*v));
+                        if (v) {
+                                *v = o.hops + 1;
+                                table_put(to->sent, name, v);
+                        }
+                }
+        } else {
+                json_object_array_add(arr, jsonnew_string(name));
+                json_object_object_add(m, "remove", arr);
+                lh_table_delete(to->sent, name);
+        }
+        send_obj(to, m, false);
+}
+
+static void advertise(struct bridge *b, const char *name)
+{
+        list_for_each(i, &b->links) advertise_to(b, list_entry(i, struct blink, link), name);
+}
+
+static void on_name_changed(void *ud, const char *name, bool owned)
+{
+        advertise(ud, name);
+}
+
+struct adv_all {
+        struct bridge *b;
+        struct blink *to;
+};
+
+static void adv_local(const char *name, void *ud)
+{
+        struct adv_all *a = ud;
+        advertise_to(a->b, a->to, name);
+}
+
+/* Everything `to` may learn: local names and those learned over other links. */
+static void advertise_all(struct bridge *b, struct blink *to)
+{
+        struct adv_all a = { b, to };
+
+        router_foreach_name(b->r, adv_local, &a);
+        list_for_each(i, &b->links)
+        {
+                struct blink *l = list_entry(i, struct blink, link);
+                struct lh_entry *e;
+                if (l == to)
+                        continue;
+                lh_foreach(l->offers, e) advertise_to(b, to, (const char *)lh_entry_k(e));
+        }
+}
+
+/* ---- the router's side ---------------------------------------------------------- */
+
+static struct peer *route(void *ud, const char *dest)
+{
+        struct bridge *b = ud;
+        const char *slash = strchr(dest, '/'), *name = slash ? slash + 1 : dest;
+        struct blink *via = NULL;
+        struct offer o, *of;
+
+        if (slash) {
+                size_t blen = (size_t)(slash - dest);
+                if (blen == strlen(b->self) && strncmp(dest, b->self, blen) == 0)
+                        return router_local_owner(b->r, name); /* this bus, by its name */
+                /* the link on the shortest way to that bus's owner of the name */
+                via = best_offer(b, name, NULL, dest, blen, &of);
+                return via ? &via->peer : NULL;
+        }
+        if (!best_route(b, name, NULL, &via, &o) || !via)
+                return NULL;
+        return &via->peer;
+}
+
+/* One event on its way to the links: published here (its link message is
+ * built for the first link that takes it, with the next sequence number), or
+ * forwarded from link `from` (the message it came in, updated). */
+struct fanout {
+        const char *topic;         /* as this bus knows it */
+        struct json_object *msg;   /* the link message; NULL: not built yet */
+        const struct peer *sender; /* published here: its sender and payload */
+        struct json_object *data;
+        const struct blink *from; /* forwarded: the link it came over ... */
+        const char *origin;       /* ... and its origin bus, where it never goes back */
+};
+
+/* Sends an event to every link that said hello and whose export filter lets
+ * it through (never back where it came from): serialised once for the links
+ * that keep the topic and once per link that renames it (export prefix).
+ * Returns how many links dropped it (their queue was full). */
+static size_t fan_out(struct bridge *b, struct fanout *f)
+{
+        struct buf *same = NULL;
+        size_t lost = 0;
+
+        list_for_each(i, &b->links)
+        {
+                struct blink *l = list_entry(i, struct blink, link);
+                char out[BUS_MAX_TOPIC + 1];
+                if (l == f->from || !l->hello_seen || !bridge_filter_topic(l->exp, f->topic) ||
+                    (f->origin && strcmp(l->remote, f->origin) == 0))
+                        continue;
+                if (!bridge_map_topic(l->exp, f->topic, out, sizeof(out))) {
+                        l->st.filtered++; /* the prefix would make it too long */
+                        continue;
+                }
+                if (!f->msg) {
+                        /* published here: its link message, with the next sequence number */
+                        struct json_object *m = f->msg = jsonnew_object();
+                        json_object_object_add(m, "type", jsonnew_string("event"));
+                        json_object_object_add(m, "origin", jsonnew_string(b->self));
+                        json_object_object_add(m, "epoch", jsonnew_uint64(b->epoch));
+                        json_object_object_add(m, "seq", jsonnew_uint64(++b->seq));
+                        json_object_object_add(m, "hops", jsonnew_int(1));
+                        json_object_object_add(m, "topic", jsonnew_string(f->topic));
+                        json_object_object_add(m, "data", json_object_get(f->data));
+                        json_object_object_add(m, "sender", jsonnew_string(f->sender->unique));
+                        json_object_object_add(m, "creds", creds_obj(f->sender->uid, f->sender->gid, f->sender->pid));
+                }
+                struct buf *bb;
+                if (l->exp->prefix) {
+                        /* this link renames the topic: a message of its own */
+                        json_object_object_add(f->msg, "topic", jsonnew_string(out));
+                        bb = wire_object(f->msg);
+                        json_object_object_add(f->msg, "topic", jsonnew_string(f->topic));
+                } else {
+                        /* serialised once for all the links that keep the topic */
+                        if (!same)
+                                same = wire_object(f->msg);
+                        bb = same ? buf_ref(same) : NULL;
+                }
+                if (bb && l->ops->send(l, bb, true) == 0) {
+                        l->st.events_out++;
+                } else {
+                        l->st.dropped++;
+                        lost++;
+                }
+                buf_unref(bb);
+        }
+        buf_unref(same);
+        return lost;
+}
+
+/* A local publish goes to every link whose export filter lets it through. */
+static size_t on_publish(void *ud, const struct peer *from, const char *topic, size_t topic_len,
+                         struct json_object *data)
+{
+        struct fanout f = { .topic = topic, .sender = from, .data = data };
+        size_t lost = fan_out(ud, &f);
+
+        json_object_put(f.msg);
+        return lost;
+}
+
+static int send_call(void *ud, struct peer *link, uint64_t serial, bool oneway, const char *dest, const char *method,
+                     struct json_object *params, const struct peer *caller, const struct remote_ident *rid)
+{
+        struct bridge *b = ud;
+        struct blink *l = (struct blink *)link;
+        struct json_object *m = jsonnew_object();
+
+        json_object_object_add(m, "type", jsonnew_string("call"));
+        if (oneway)
+                json_object_object_add(m, "oneway", jsonnew_boolean(true));
+        else
+                json_object_object_add(m, "id", jsonnew_uint64(serial));
+        json_object_object_add(m, "dest", jsonnew_string(dest));
+        json_object_object_add(m, "method", jsonnew_string(method));
+        json_object_object_add(m, "params", json_object_get(params));
+        json_object_object_add(m, "origin", jsonnew_string(rid ? rid->bus : b->self));
+        json_object_object_add(m, "hops", jsonnew_int(rid ? (int)rid->hops + 1 : 1));
+        json_object_object_add(m, "sender", jsonnew_string(rid ? rid->sender : caller->unique));
+        json_object_object_add(m, "creds",
+                               rid ? creds_obj(rid->uid, rid->gid, rid->pid)
+                                   : creds_obj(caller->uid, caller->gid, caller->pid));
+        int r = send_obj(l, m, false);
+        if (r == 0)
+                l->st.calls_out++;
+        return r;
+}
+
+static void foreach_remote(void *ud,
+                           void (*fn)(void *arg, const char *name, const char *bus, unsigned hops, const char *via),
+                           void *arg)
+{
+        struct bridge *b = ud;
+        struct lh_entry *e;
+
+        list_for_each(i, &b->links)
+        {
+                struct blink *l = list_entry(i, struct blink, link);
+                lh_foreach(l->offers, e)
+                {
+                        const char *name = (const char *)lh_entry_k(e);
+                        struct blink *best = NULL;
+                        struct offer o;
+                        /* once per name: from the link that is its best way, and
+                         * not at all when a local connection owns it */
+                        if (best_route(b, name, NULL, &best, &o) && best == l)
+                                fn(arg, name, o.origin, o.hops, l->remote);
+                }
+        }
+}
+
+/* ---- lifetime ----------------------------------------------------------------- */
+
+struct bridge *bridge_new(struct router *r, const char *self, unsigned max_hops, uint64_t epoch)
+{
+        struct bridge *b = calloc(1, sizeof(*b));
+
+        if (!b)
+                return NULL;
+        b->r = r;
+        snprintf(b->self, sizeof(b->self), "%s", self);
+        b->max_hops = max_hops ? max_hops : BRIDGE_DEFAULT_MAX_HOPS;
+        b->epoch = epoch;
+        list_init(&b->links);
+        b->parser = jsonparse_new(BUS_MAX_DEPTH);
+        b->origins = str_table();
+        if (!b->parser || !b->origins) {
+                bridge_free(b);
+                return NULL;
+        }
+        const struct router_bridge hooks = {
+                .userdata = b,
+                .publish = on_publish,
+                .route = route,
+                .call = send_call,
+                .name_changed = on_name_changed,
+                .foreach_remote = foreach_remote,
+        };
+        router_set_bridge(r, &hooks);
+        return b;
+}
+
+void bridge_free(struct bridge *b)
+{
+        if (!b)
+                return;
+        if (b->r)
+                router_set_bridge(b->r, NULL);
+        jsonparse_free(b->parser);
+        if (b->origins)
+                lh_table_free(b->origins);
+        free(b);
+}
+
+const char *bridge_self(const struct bridge *b)
+{
+        return b->self;
+}
+
+static void link_event(struct bridge *b, struct blink *l, const char *state, const char *why)
+{
+        char topic[sizeof(LINK_TOPIC_PREFIX) + BUS_MAX_BUS_NAME];
+        struct json_object *d = jsonnew_object();
+
+        snprintf(topic, sizeof(topic), LINK_TOPIC_PREFIX "%s", l->remote);
+        json_object_object_add(d, "bus", jsonnew_string(l->remote));
+        json_object_object_add(d, "link", jsonnew_string(l->label ? l->label : ""));
+        json_object_object_add(d, "state", jsonnew_string(state));
+        if (why)
+                json_object_object_add(d, "reason", jsonnew_string(why));
+        router_publish_daemon(b->r, topic, d);
+        json_object_put(d);
+}
+
+static int link_peer_send(struct peer *p, struct buf *b)
+{
+        struct blink *l = (struct blink *)p;
+        int r = l->ops->send(l, b, false);
+
+        if (r == 0) {
+                /* counted by the router after this returns: settled by the
+                 * carrier's next bridge_link_wrote() */
+                l->unreported += b->len;
+                l->unreported_msgs++;
+        }
+        return r;
+}
+
+static void link_peer_kill(struct peer *p, const char *reason)
+{
+        struct blink *l = (struct blink *)p;
+        l->ops->close(l, reason);
+}
+
+static const struct peer_ops link_peer_ops = { .send = link_peer_send, .kill = link_peer_kill };
+
+int bridge_link_up(struct bridge *b, struct blink *l, const char *remote, const char *label,
+                   const struct bridge_filter *exp, const struct bridge_filter *imp, const struct blink_ops *ops,
+                   void *carrier)
+{
+        if (strcmp(remote, b->self) == 0)
+                return -EEXIST;
+        list_for_each(i, &b->links)
+        {
+                if (strcmp(list_entry(i, struct blink, link)->remote, remote) == 0)
+                        return -EEXIST;
+        }
+        memset(l, 0, sizeof(*l));
+        l->b = b;
+        l->ops = ops;
+        l->carrier = carrier;
+        l->label = label;
+        l->exp = exp;
+        l->imp = imp;
+        snprintf(l->remote, sizeof(l->remote), "%s", remote);
+        l->offers = str_table();
+        l->sent = str_table();
+        if (!l->offers || !l->sent)
+                goto nomem;
+        if (router_link_add(b->r, &l->peer, &link_peer_ops, remote, BUS_MAX_MESSAGE_STREAM + BUS_RELAY_OVERHEAD) < 0)
+                goto nomem;
+        l->peer.gone_code = ERRCODE_LINK_DOWN;
+        list_append(&b->links, &l->link);
+        b->nlinks++;
+        struct json_object *h = jsonnew_object();
+        json_object_object_add(h, "type", jsonnew_string("link_hello"));
+        json_object_object_add(h, "protocol", jsonnew_int(LINKMSG_PROTOCOL));
+        json_object_object_add(h, "bus", jsonnew_string(b->self));
+        json_object_object_add(h, "epoch", jsonnew_uint64(b->epoch));
+        send_obj(l, h, false);
+        advertise_all(b, l);
+        link_event(b, l, "up", NULL);
+        return 0;
+nomem:
+        if (l->offers)
+                lh_table_free(l->offers);
+        if (l->sent)
+                lh_table_free(l->sent);
+        l->offers = l->sent = NULL;
+        return -ENOMEM;
+}
+
+void bridge_link_down(struct bridge *b, struct blink *l, const char *why)
+{
+        char text[GONE_TEXT_MAX];
+        struct lh_entry *e, *tmp;
+
+        if (!l->offers)
+                return; /* never up, or already down */
+        list_unlink(&l->link);
+        b->nlinks--;
+        snprintf(text, sizeof(text), "the link to %s went down before the answer came%s%s", l->remote, why ? ": " : "",
+                 why ? why : "");
+        l->peer.gone_text = text;
+        router_peer_remove(b->r, &l->peer);
+        l->peer.gone_text = NULL;
+        /* what it offered is gone: tell the other links */
+        struct lh_table *offers = l->offers;
+        l->offers = NULL;
+        lh_foreach_safe(offers, e, tmp)
+        {
+                char name[BUS_MAX_NAME + 1];
+                snprintf(name, sizeof(name), "%s", (const char *)lh_entry_k(e));
+                lh_table_delete(offers, name);
+                advertise(b, name);
+        }
+        lh_table_free(offers);
+        lh_table_free(l->sent);
+        l->sent = NULL;
+        link_event(b, l, "down", why);
+}
+
+void bridge_link_wrote(struct bridge *b, struct blink *l)
+{
+        if (!l->unreported_msgs)
+                return;
+        size_t bytes = l->unreported, msgs = l->unreported_msgs;
+        l->unreported = l->unreported_msgs = 0;
+        router_peer_wrote(b->r, &l->peer, bytes, msgs);
+}
+
+struct json_object *bridge_link_json(const struct blink *l)
+{
+        struct json_object *o = jsonnew_object();
+
+#define U64(k, v) json_object_object_add(o, k, jsonnew_uint64(v))
+        U64("events_in", l->st.events_in);
+        U64("events_out", l->st.events_out);
+        U64("calls_in", l->st.calls_in);
+        U64("calls_out", l->st.calls_out);
+        U64("dropped", l->st.dropped);
+        U64("duplicates", l->st.duplicates);
+        U64("filtered", l->st.filtered);
+        U64("too_far", l->st.too_far);
+        U64("names", l->offers ? (uint64_t)lh_table_length(l->offers) : 0);
+#undef U64
+        return o;
+}
+
+void bridge_foreach_link(struct bridge *b, void (*fn)(const struct blink *l, void *ud), void *ud)
+{
+        list_for_each(i, &b->links) fn(list_entry(i, struct blink, link), ud);
+}
+
+size_t bridge_link_count(const struct bridge *b)
+{
+        return b->nlinks;
+}
+
+uint64_t bridge_duplicates(const struct bridge *b)
+{
+        uint64_t n = 0;
+
+        list_for_each(i, &b->links)
+        {
+                const struct blink *l = list_entry(i, const struct blink, link);
+                n += l->st.duplicates + l->st.too_far;
+        }
+        return n;
+}
+
+/* ---- input ---------------------------------------------------------------------- */
+
+struct in {
+        char *why;
+        size_t whylen;
+};
+
+__attribute__((format(printf, 2, 3))) static int bad(struct in *in, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(in->why, in->whylen, fmt, ap);
+        va_end(ap);
+        return -EPROTO;
+}
+
+/* What linkmsg checks a message from l against. */
+static struct linkmsg_link link_ends(const struct bridge *b, const struct blink *l)
+{
+        return (struct linkmsg_link){
+                .self = b->self, .remote = l->remote, .max_hops = b->max_hops, .hello_seen = l->hello_seen
+        };
+}
+
+/* The identity of an event or call from l (checked by linkmsg_parse()) for
+ * local delivery, borrowing from m: builds the splice into buf. Returns 0 or
+ * -EPROTO (the reason in in). */
+static int take_ident(const struct blink *l, const struct linkmsg *m, struct remote_ident *rid, char *buf, size_t len,
+                      struct in *in)
+{
+        rid->bus = m->origin;
+        rid->via = l->remote;
+        rid->sender = m->sender;
+        rid->uid = (uid_t)m->creds.uid;
+        rid->gid = (gid_t)m->creds.gid;
+        rid->pid = (pid_t)m->creds.pid;
+        rid->hops = (unsigned)m->hops;
+        int n = snprintf(buf, len,
+                         ",\"sender\":\"%s/%s\",\"remote\":{\"bus\":\"%s\",\"via\":\"%s\",\"creds\":{\"uid\":%" PRIu64
+                         ",\"gid\":%" PRIu64 ",\"pid\":%" PRIu64 "}}",
+                         m->origin, m->sender, m->origin, l->remote, m->creds.uid, m->creds.gid, m->creds.pid);
+        if (n < 0 || (size_t)n >= len)
+                return bad(in, "identity too long");
+        rid->splice = buf;
+        rid->splice_len = (size_t)n;
+        return 0;
+}
+
+/* Seen before? Records it if not. */
+static bool seen(struct bridge *b, const char *origin, uint64_t epoch, uint64_t seq, bool *refused)
+{
+        struct origin_win *w;
+
+        *refused = false;
+        if (!lh_table_lookup_ex(b->origins, origin, (void **)&w)) {
+                if (b->norigins >= BRIDGE_MAX_ORIGINS) {
+                        *refused = true;
+                        return true;
+                }
+                w = calloc(1, sizeof(*w));
+                if (!w || table_put(b->origins, origin, w) < 0) {
+                        *refused = true;
+                        return true;
+                }
+                b->norigins++;
+                w->epoch = epoch;
+        }
+        if (w->epoch != epoch) {
+                memset(w, 0, sizeof(*w));
+                w->epoch = epoch;
+        }
+        if (seq > w->max) {
+                uint64_t shift = seq - w->max;
+                if (shift >= WINDOW) {
+                        memset(w->bits, 0, sizeof(w->bits));
+                } else {
+                        for (uint64_t s = w->max + 1; s <= seq; s++)
+                                w->bits[(s % WINDOW) / WORD_BITS] &= ~(1ull << (s % WORD_BITS));
+                }
+                w->max = seq;
+                w->bits[(seq % WINDOW) / WORD_BITS] |= 1ull << (seq % WORD_BITS);
+                return false;
+        }
+        if (w->max - seq >= WINDOW)
+                return true; /* too old to tell: treat as seen */
+        uint64_t bit = 1ull << (seq % WORD_BITS), *word = &w->bits[(seq % WINDOW) / WORD_BITS];
+        if (*word & bit)
+                return true;
+        *word |= bit;
+        return false;
+}
+
+/* An event (o, checked as m): delivered here and sent on to the other links
+ * (o itself, updated). */
+static int in_event(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
+{
+        char splice[SPLICE_MAX];
+        struct remote_ident rid;
+        const char *topic = m->topic;
+        int r;
+
+        if ((r = take_ident(l, m, &rid, splice, sizeof(splice), in)) < 0)
+                return r;
+        l->st.events_in++;
+        char local[BUS_MAX_TOPIC + 1];
+        if (!bridge_filter_topic(l->imp, topic) || !bridge_map_topic(l->imp, topic, local, sizeof(local))) {
+                l->st.filtered++;
+                return 0;
+        }
+        topic = local; /* from here on, the topic as this bus knows it */
+        bool refused;
+        if (seen(b, rid.bus, m->epoch, m->seq, &refused)) {
+                l->st.duplicates++;
+                return 0;
+        }
+        router_remote_event(b->r, topic, strlen(topic), m->data, &rid);
+        /* on to the other links */
+        if (rid.hops + 1 > b->max_hops) {
+                l->st.too_far++;
+                return 0;
+        }
+        struct fanout f = { .topic = topic, .msg = o, .from = l, .origin = rid.bus };
+        json_object_object_add(o, "hops", jsonnew_uint64(rid.hops + 1));
+        json_object_object_add(o, "topic", jsonnew_string(topic));
+        fan_out(b, &f);
+        return 0;
+}
+
+static int in_call(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
+{
+        char splice[SPLICE_MAX];
+        struct remote_ident rid;
+        int r;
+
+        if ((r = take_ident(l, m, &rid, splice, sizeof(splice), in)) < 0)
+                return r;
+        l->st.calls_in++;
+        const char *slash = strchr(m->dest, '/'), *name = slash ? slash + 1 : m->dest;
+        if (!bridge_filter_name(l->exp, name)) {
+                /* only what this side exports to the link may be called over it */
+                l->st.filtered++;
+                if (!m->oneway) {
+                        char text[TEXT_MAX];
+                        snprintf(text, sizeof(text), "'%s' is not exported to %s over this link", name, l->remote);
+                        struct buf *e = wire_error(true, m->id, -1, ERRCODE_DENIED, text, BUS_DAEMON_NAME, NULL);
+                        if (e)
+                                l->ops->send(l, e, false);
+                        buf_unref(e);
+                }
+                return 0;
+        }
+        router_remote_call(b->r, &l->peer, m->id, m->oneway, m->dest, m->method, m->params, &rid);
+        return 0;
+}
+
+/* A reply or an error: its sender as this bus shows it is BUS/ID. */
+static int in_answer(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
+{
+        char sender[BUS_MAX_BUS_NAME + BUS_MAX_NAME + 2];
+
+        if (strchr(m->sender, '/'))
+                snprintf(sender, sizeof(sender), "%s", m->sender); /* answered further away */
+        else
+                snprintf(sender, sizeof(sender), "%s/%s", l->remote, m->sender);
+        router_remote_answer(b->r, &l->peer, m->id, m->type == LINKMSG_ERROR, m->result, m->code, m->message, m->data,
+                             sender);
+        return 0;
+}
+
+static int in_cancel(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
+{
+        router_remote_cancel(b->r, &l->peer, m->id);
+        return 0;
+}
+
+/* Name is no longer reachable over l (if it was): the other links learn. */
+static void withdraw(struct bridge *b, struct blink *l, const char *name)
+{
+        if (lh_table_lookup_entry(l->offers, name)) {
+                lh_table_delete(l->offers, name);
+                advertise(b, name);
+        }
+}
+
+/* Names withdrawn and offered, acted on one element at a time (each checked
+ * when its turn comes). */
+static int in_names(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
+{
+        const struct linkmsg_link ends = link_ends(b, l);
+        const char *name;
+        struct linkmsg_offer off;
+        int r;
+
+        for (size_t i = 0; i < m->nremove; i++) {
+                if ((r = linkmsg_names_remove(m, i, &name, in->why, in->whylen)) < 0)
+                        return r;
+                withdraw(b, l, name);
+        }
+        for (size_t i = 0; i < m->nadd; i++) {
+                if ((r = linkmsg_names_add(m, i, &ends, &off, in->why, in->whylen)) < 0)
+                        return r;
+                if (strcmp(off.origin, b->self) == 0 || off.hops > b->max_hops ||
+                    !bridge_filter_name(l->imp, off.name)) {
+                        /* ours come around, too far, or not imported: not reachable over l */
+                        withdraw(b, l, off.name);
+                        continue;
+                }
+                struct offer *of;
+                if (!lh_table_lookup_ex(l->offers, off.name, (void **)&of)) {
+                        if (lh_table_length(l->offers) >= BRIDGE_MAX_OFFERS)
+                                return bad(in, "names: more than %d names offered", BRIDGE_MAX_OFFERS);
+                        of = calloc(1, sizeof(*of));
+                        if (!of || table_put(l->offers, off.name, of) < 0)
+                                return -ENOMEM;
+                }
+                snprintf(of->origin, sizeof(of->origin), "%s", off.origin);
+                of->hops = (unsigned)off.hops;
+                advertise(b, off.name);
+        }
+        return 0;
+}
+
+static int in_hello(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
+{
+        l->hello_seen = true;
+        l->remote_epoch = m->epoch;
+        return 0;
+}
+
+static int in_ping(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
+{
+        struct json_object *p = jsonnew_object();
+
+        json_object_object_add(p, "type", jsonnew_string("pong"));
+        send_obj(l, p, false);
+        return 0;
+}
+
+/* What each link message does, once linkmsg_parse() has checked it (pong: nothing). */
+static int (*const handlers[LINKMSG_TYPE_COUNT])(struct bridge *b, struct blink *l, struct json_object *o,
+                                                 const struct linkmsg *m, struct in *in) = {
+        [LINKMSG_LINK_HELLO] = in_hello, [LINKMSG_NAMES] = in_names,  [LINKMSG_EVENT] = in_event,
+        [LINKMSG_CALL] = in_call,        [LINKMSG_REPLY] = in_answer, [LINKMSG_ERROR] = in_answer,
+        [LINKMSG_CANCEL] = in_cancel,    [LINKMSG_PING] = in_ping,    [LINKMSG_PONG] = NULL,
+};
+
+int bridge_link_input(struct bridge *b, struct blink *l, const char *data, size_t len, char *why, size_t whylen)
+{
+        const struct linkmsg_link ends = link_ends(b, l);
+        struct json_object *o = NULL;
+        struct in in = { why, whylen };
+        char perr[PARSE_WHY_MAX];
+        struct linkmsg m;
+        int r;
+
+        if (jsonparse_parse(b->parser, data, len, &o, perr, sizeof(perr)) < 0)
+                return bad(&in, "not JSON: %s", perr);
+        r = linkmsg_parse(o, &ends, &m, why, whylen);
+        if (r == LINKMSG_OURS) {
+                /* our own, come around: dropped (an event counts as a duplicate) */
+                if (m.type == LINKMSG_EVENT)
+                        l->st.duplicates++;
+                r = 0;
+        } else if (r == 0 && handlers[m.type]) {
+                r = handlers[m.type](b, l, o, &m, &in);
+        }
+        json_object_put(o);
+        return r;
+}

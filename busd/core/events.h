@@ -1,0 +1,27 @@
+/* events.h: events and subscriptions (docs/protocol.md §4.3): a client's
+ * publish, subscribe and unsubscribe, and the fan-out of one event to the
+ * local subscribers, serialised once and shared by their queues. Events from
+ * clients also go to the bridge (its publish hook). Pure: no I/O.
+ */
+#pragma once
+
+#include <stddef.h>
+
+struct json_object;
+struct msg;
+struct peer;
+struct router;
+
+/* The handlers of the client messages (router.c's dispatch table): each
+ * answers p's request m itself. */
+void events_publish(struct router *r, struct peer *p, const struct msg *m);
+void events_subscribe(struct router *r, struct peer *p, const struct msg *m);
+void events_unsubscribe(struct router *r, struct peer *p, const struct msg *m);
+
+/* Delivers an event on topic with data (borrowed) to the local subscribers,
+ * stamped with the sender's identity splice (wire.h: wire_ident()); counted
+ * in the daemon's events, deliveries and drops. */
+void events_deliver(struct router *r, const char *topic, size_t topic_len, struct json_object *data, const char *ident,
+                    size_t ident_len);
+/* The same for an event of the daemon's own ($bus.*). */
+void events_publish_daemon(struct router *r, const char *topic, struct json_object *data);

@@ -1,0 +1,37 @@
+/* wire.h: serialisation of the messages the daemon sends (docs/protocol.md
+ * §2.4). Each builder returns a new buf (one reference, owned by the caller)
+ * holding one compact JSON object and a final line feed, or NULL on ENOMEM.
+ * The hot builders (event, call, relayed reply) splice validated strings and
+ * the sender's pre-built identity around json-c's serialisation of the
+ * payload; nothing is escaped twice. Pure: no I/O.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+struct json_object;
+struct peer;
+
+/* json-c flags used for every payload we relay. */
+#define WIRE_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* {"type":"event","topic":T,"data":D,<ident>} */
+struct buf *wire_event(const char *topic, size_t topic_len, struct json_object *data, const char *ident,
+                       size_t ident_len);
+/* {"type":"call","id":S,"dest":..,"method":..,"params":..,<ident>}; no id and
+ * "oneway":true when oneway. */
+struct buf *wire_call(bool oneway, uint64_t serial, const char *dest, const char *method, struct json_object *params,
+                      const char *ident, size_t ident_len);
+/* {"type":"reply","id":I,"result":R,"sender":S} */
+struct buf *wire_reply(uint64_t id, struct json_object *result, const char *sender);
+/* {"type":"error","id":I|null,["call":N,]"code":C,"message":M,"sender":S[,"data":D]}
+ * call >= 0: the error is about the client's answer to delivered call N. */
+struct buf *wire_error(bool has_id, uint64_t id, int64_t call, const char *code, const char *message,
+                       const char *sender, struct json_object *data);
+/* Serialises any object (welcome, notices) with a line feed. */
+struct buf *wire_object(struct json_object *obj);
+/* Builds the identity splice for a sender. Returns a malloc'd string. */
+char *wire_ident(const char *unique, unsigned uid, unsigned gid, int pid, size_t *ret_len);
