@@ -66,6 +66,9 @@ enum pol_quota_key {
         POL_Q_NAMES,
         POL_Q_SUBSCRIPTIONS,
         POL_Q_QUEUE_BYTES,
+        POL_Q_QUEUED_FDS,
+        POL_Q_DECLARED_BYTES,
+        POL_Q_HELD_BYTES,
         POL_Q_COUNT,
 };
 

@@ -35,6 +35,9 @@ void pol_quota_defaults(struct policy_quota *q)
         q->names = 512;
         q->subscriptions = 8192;
         q->queue_bytes = (size_t)256 << 20;
+        q->queued_fds = 1024;
+        q->declared_bytes = (size_t)16 << 20;
+        q->held_bytes = (size_t)16 << 20;
 }
 
 struct policy *pol_new(void)
@@ -354,7 +357,8 @@ void policy_quota(const struct policy *p, uid_t uid, struct policy_quota *ret)
         struct policy_quota q = p->quota;
 
         if (uid == 0) /* root is unlimited unless an override names it */
-                q = (struct policy_quota){ UINT_MAX, UINT_MAX, UINT_MAX, UINT_MAX, UINT_MAX, SIZE_MAX };
+                q = (struct policy_quota){ UINT_MAX, UINT_MAX, UINT_MAX, UINT_MAX, UINT_MAX,
+                                           SIZE_MAX, UINT_MAX, SIZE_MAX, SIZE_MAX };
         for (size_t i = 0; i < p->noverrides; i++) {
                 const struct pol_override *o = &p->overrides[i];
                 if ((uid_t)o->uid != uid)
@@ -371,6 +375,12 @@ void policy_quota(const struct policy *p, uid_t uid, struct policy_quota *ret)
                         q.subscriptions = o->q.subscriptions;
                 if (o->given & (1u << POL_Q_QUEUE_BYTES))
                         q.queue_bytes = o->q.queue_bytes;
+                if (o->given & (1u << POL_Q_QUEUED_FDS))
+                        q.queued_fds = o->q.queued_fds;
+                if (o->given & (1u << POL_Q_DECLARED_BYTES))
+                        q.declared_bytes = o->q.declared_bytes;
+                if (o->given & (1u << POL_Q_HELD_BYTES))
+                        q.held_bytes = o->q.held_bytes;
         }
         *ret = q;
 }

@@ -54,7 +54,10 @@ struct policy_quota {
         unsigned pending_calls; /* calls waiting for an answer, all its connections together */
         unsigned names;         /* names owned or queued for */
         unsigned subscriptions;
-        size_t queue_bytes; /* bytes queued in the daemon for its connections */
+        size_t queue_bytes;    /* bytes queued in the daemon for its connections */
+        unsigned queued_fds;   /* descriptors queued in the daemon for its connections */
+        size_t declared_bytes; /* method declarations its connections keep in the daemon */
+        size_t held_bytes;     /* calls its connections have held for services being started */
 };
 
 /* One policy file's text, in the order files apply (policy.json first, then

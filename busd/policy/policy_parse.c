@@ -483,8 +483,13 @@ static const struct {
         [POL_Q_NAMES] = { "names", 1ull << 31 },
         [POL_Q_SUBSCRIPTIONS] = { "subscriptions", 1ull << 31 },
         [POL_Q_QUEUE_BYTES] = { "queue_bytes", SIZE_MAX < (1ull << 48) ? SIZE_MAX : 1ull << 48 },
+        [POL_Q_QUEUED_FDS] = { "queued_fds", 1ull << 31 },
+        [POL_Q_DECLARED_BYTES] = { "declared_bytes", SIZE_MAX < (1ull << 48) ? SIZE_MAX : 1ull << 48 },
+        [POL_Q_HELD_BYTES] = { "held_bytes", SIZE_MAX < (1ull << 48) ? SIZE_MAX : 1ull << 48 },
 };
-#define QUOTA_KNOWN "connections, handshakes, pending_calls, names, subscriptions, queue_bytes"
+#define QUOTA_KNOWN                                                                                               \
+        "connections, handshakes, pending_calls, names, subscriptions, queue_bytes, queued_fds, declared_bytes, " \
+        "held_bytes"
 
 static void quota_set(struct policy_quota *q, int k, uint64_t v)
 {
@@ -504,8 +509,17 @@ static void quota_set(struct policy_quota *q, int k, uint64_t v)
         case POL_Q_SUBSCRIPTIONS:
                 q->subscriptions = (unsigned)v;
                 break;
-        default:
+        case POL_Q_QUEUE_BYTES:
                 q->queue_bytes = (size_t)v;
+                break;
+        case POL_Q_QUEUED_FDS:
+                q->queued_fds = (unsigned)v;
+                break;
+        case POL_Q_DECLARED_BYTES:
+                q->declared_bytes = (size_t)v;
+                break;
+        default:
+                q->held_bytes = (size_t)v;
                 break;
         }
 }

@@ -64,6 +64,9 @@ static void set_limits(const struct policy *pol, struct uid_acct *a)
         a->limit[QUOTA_NAMES] = limit_of(q.names);
         a->limit[QUOTA_SUBSCRIPTIONS] = limit_of(q.subscriptions);
         a->limit[QUOTA_QUEUE_BYTES] = q.queue_bytes == SIZE_MAX ? UINT64_MAX : (uint64_t)q.queue_bytes;
+        a->limit[QUOTA_QUEUED_FDS] = limit_of(q.queued_fds);
+        a->limit[QUOTA_DECLARED_BYTES] = q.declared_bytes == SIZE_MAX ? UINT64_MAX : (uint64_t)q.declared_bytes;
+        a->limit[QUOTA_HELD_BYTES] = q.held_bytes == SIZE_MAX ? UINT64_MAX : (uint64_t)q.held_bytes;
 }
 
 void quota_table_set_policy(struct quota_table *t, const struct policy *pol)
@@ -139,6 +142,8 @@ const char *quota_kind_name(enum quota_kind kind)
                 [QUOTA_CONNECTIONS] = "connections",     [QUOTA_HANDSHAKES] = "handshakes",
                 [QUOTA_PENDING_CALLS] = "pending_calls", [QUOTA_NAMES] = "names",
                 [QUOTA_SUBSCRIPTIONS] = "subscriptions", [QUOTA_QUEUE_BYTES] = "queue_bytes",
+                [QUOTA_QUEUED_FDS] = "queued_fds",       [QUOTA_DECLARED_BYTES] = "declared_bytes",
+                [QUOTA_HELD_BYTES] = "held_bytes",
         };
         return kind < QUOTA_KIND_COUNT ? names[kind] : "?";
 }

@@ -22,6 +22,9 @@ enum quota_kind {
         QUOTA_NAMES,
         QUOTA_SUBSCRIPTIONS,
         QUOTA_QUEUE_BYTES,
+        QUOTA_QUEUED_FDS,     /* descriptors waiting in its connections' queues */
+        QUOTA_DECLARED_BYTES, /* bytes of method declarations kept for its connections */
+        QUOTA_HELD_BYTES,     /* bytes of its calls held while a service starts */
         QUOTA_KIND_COUNT,
 };
 

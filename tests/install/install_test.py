@@ -23,16 +23,32 @@ where each kind of file must land. Steps:
                      systemd-sysusers on busd.conf in a scratch root.
 
 busd is started race-free by tests/integration/daemon_harness.py (readiness
-pipe, dies with the test). Standard library only.
+pipe, dies with the test). Every socket path (busd's, the units' under the
+verify root and the user runtime directory) lies under a short directory of
+its own in /tmp, never under the build tree: a sun_path holds at most 107
+bytes, and build trees can be deep. Standard library only.
 """
+import atexit
 import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+_SHORT = None
+
+
+def short_dir(name):
+    """A fresh directory `name` under this run's short directory in /tmp
+    (removed at exit), for whatever holds sockets: /tmp/bi-XXXXXXXX/name."""
+    global _SHORT
+    if _SHORT is None:
+        _SHORT = tempfile.mkdtemp(prefix="bi-", dir="/tmp")
+        atexit.register(shutil.rmtree, _SHORT, ignore_errors=True)
+    return fresh_dir(os.path.join(_SHORT, name))
 
 
 def fail(msg):
@@ -175,10 +191,12 @@ def step_tree(p):
 # ---- examples --------------------------------------------------------------
 
 def start_busd(p):
-    """The installed busd on temporary sockets (daemon_harness)."""
+    """The installed busd on temporary sockets (daemon_harness), in a
+    directory under short_dir() whatever $TMPDIR says."""
     os.environ["BUSD"] = p.inroot(p.bindir + "/busd")
     sys.path.insert(0, os.path.join(p.source_dir, "tests", "integration"))
     import daemon_harness
+    tempfile.tempdir = short_dir("busd")  # Daemon() makes its directory with tempfile.mkdtemp()
     return daemon_harness.Daemon()
 
 
@@ -254,8 +272,9 @@ def copy_tree(src, dst):
 def verify_root(p):
     """A root for `systemd-analyze verify --root`: the installed files plus
     what the units need from the host (its unit directories, for
-    sysinit.target and the like, and /bin/kill of ExecReload=)."""
-    vroot = fresh_dir(os.path.join(p.work, "verify-root"))
+    sysinit.target and the like, and /bin/kill of ExecReload=). Under
+    short_dir(): the units' socket paths are checked inside it."""
+    vroot = short_dir("root")
     copy_tree(p.root, vroot)
     seen = set()
     for d in ("/lib/systemd/system", "/usr/lib/systemd/system"):
@@ -304,7 +323,7 @@ def step_systemd_verify(p):
     # verified as copies whose ExecStart= names the installed busd in the
     # scratch root (the one line that differs), with a private runtime dir.
     work = fresh_dir(os.path.join(p.work, "verify-user"))
-    runtime = fresh_dir(os.path.join(p.work, "verify-runtime"))
+    runtime = short_dir("run")  # %t of the user units: their sockets
     os.chmod(runtime, 0o700)
     busd = p.bindir + "/busd"
     units = []
