@@ -49,6 +49,36 @@
 /* Connections that have not said hello yet: how many at once, and for how long. */
 #define BUS_DEFAULT_MAX_HANDSHAKES 1024u
 #define BUS_DEFAULT_HELLO_TIMEOUT_MS 10000u
+/* When max_handshakes connections wait to say hello, a new one is accepted
+ * only in place of one that has been silent this long (nothing unread in its
+ * socket), or half the hello timeout if that is shorter; meanwhile the kernel's
+ * accept queue holds the newcomers. A client whose hello is waiting is never
+ * evicted. */
+#define BUS_HANDSHAKE_GRACE_MS 1000u
+
+/* Descriptors the daemon holds in output queues (a pidfd answer keeps one
+ * until it is written): per connection (announced in welcome), for all
+ * connections together (never more than 1/BUS_QUEUED_FDS_NOFILE_SHARE of the
+ * daemon's RLIMIT_NOFILE, so that queued descriptors cannot take those that
+ * connections need); per uid it is the policy's queued_fds quota. Each
+ * queued descriptor also counts BUS_QUEUED_FD_COST bytes in queue_bytes. */
+#define BUS_MAX_QUEUED_FDS 64u
+#define BUS_MAX_QUEUED_FDS_TOTAL 4096u
+#define BUS_QUEUED_FDS_NOFILE_SHARE 4u
+#define BUS_QUEUED_FD_COST 1024u
+
+/* Calls held for an activatable name while its service starts (busd/core/
+ * activate.c): at most this many, holding at most this many bytes (each its
+ * params as compact text, its method and the name); beyond either the caller
+ * gets `limit`. The per-uid quota held_bytes bounds them too. */
+#define BUS_MAX_HELD_CALLS 256u
+#define BUS_MAX_HELD_BYTES (16u * 1024u * 1024u)
+/* After a service failed to start (it exited or was killed before taking its
+ * name, could not be started, or missed its deadline), calls to its name fail
+ * at once with activation_failed for this long, doubled with each failure in
+ * a row up to the maximum; a start that succeeds resets it. */
+#define BUS_ACTIVATION_RETRY_MS 1000u
+#define BUS_ACTIVATION_RETRY_MAX_MS 60000u
 
 /* Files the daemon reads whole (util/readfile.h): larger ones are refused
  * before they are parsed. */

@@ -440,5 +440,7 @@ enum msg_error msg_parse(struct json_object *root, struct msg *ret, char *errbuf
         for (const struct field *f = fields; f->key; f++)
                 if (f->required && !(seen & (1u << (f - fields))))
                         return fail(errbuf, errlen, MSG_E_INVALID, "%s: missing member '%s'", types[t].name, f->key);
+        /* an error's "data": null is relayed as null, unlike an absent one */
+        ret->has_err_data = t == MSG_ERROR && json_object_object_get_ex(root, "data", NULL);
         return MSG_OK;
 }

@@ -48,12 +48,15 @@ struct msg {
         uint64_t id;
         struct msg_str dest, method, topic, pattern, name, code, message, display;
         struct json_object *params, *result, *data, *names, *methods, *err_data; /* borrowed; NULL if absent */
+        bool has_err_data; /* an error had "data", maybe null (err_data NULL) */
         bool oneway, allow_replacement, replace, queue;
 };
 
 /* Validates `root`. On MSG_OK fills *ret. On error fills errbuf with a
- * message naming the member at fault, and sets ret->has_id/ret->id when the
- * message carried a valid id (so the error can answer it). */
+ * message naming the member at fault, sets ret->has_id/ret->id when the
+ * message carried a valid id (so the error can answer it) and ret->type when
+ * its type is known (it is MSG_HELLO before: a failed reply or error is
+ * recognised by its type, and answered about the call it answers). */
 enum msg_error msg_parse(struct json_object *root, struct msg *ret, char *errbuf, size_t errlen);
 
 /* Stable wire code for a validation outcome. */

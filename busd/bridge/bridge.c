@@ -810,8 +810,10 @@ static int in_answer(struct bridge *b, struct blink *l, struct json_object *o, c
                 snprintf(sender, sizeof(sender), "%s", m->sender); /* answered further away */
         else
                 snprintf(sender, sizeof(sender), "%s/%s", l->remote, m->sender);
-        router_remote_answer(b->r, &l->peer, m->id, m->type == LINKMSG_ERROR, m->result, m->code, m->message, m->data,
-                             sender);
+        /* an error's "data": null is relayed as null, as a local callee's is */
+        bool has_data = m->type == LINKMSG_ERROR && json_object_object_get_ex(o, "data", NULL);
+        router_remote_answer(b->r, &l->peer, m->id, m->type == LINKMSG_ERROR, m->result, m->code, m->message, has_data,
+                             m->data, sender);
         return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buslimits.h"
+#include "policyload.h"
 #include "readfile.h"
 
 static void usage(FILE *f)
@@ -26,8 +27,9 @@ static void usage(FILE *f)
                 "                           --system, else $XDG_CONFIG_HOME/" CONFIG_USER_PATH ");\n"
                 "                           command-line options override it; SIGHUP re-reads it\n"
                 "  --check-config           check the configuration file, then exit 0 or 1\n"
-                "  --policy-dir DIR         read policy.json and policy.d/ from DIR (default /etc/busd\n"
-                "                           for --system, else $XDG_CONFIG_HOME/busd)\n"
+                "  --policy-dir DIR         read policy.json and policy.d/ from DIR (default\n"
+                "                           " BUS_POLICY_SYSTEM_DIR " for --system, else\n"
+                "                           $XDG_CONFIG_HOME/busd)\n"
                 "  --bridge-config FILE     join other hosts' buses as the bridge file says (docs/bridge.md)\n"
                 "  --bridge-listen ADDR     accept bridge links on ADDR (0.0.0.0:7400, [::]:7400); repeatable\n"
                 "  --bridge-connect ADDR    dial a bridge link to ADDR (10.0.0.2:7400); repeatable\n"

@@ -133,6 +133,14 @@ denied:
         return false;
 }
 
+void access_note_denial(struct router *r, struct peer *p, enum policy_verb verb, const char *object, const char *method,
+                        const struct policy_verdict *v, bool count)
+{
+        if (count)
+                r->stats.denials++;
+        log_denial(r, p, verb, object, method, v);
+}
+
 void access_denied(struct router *r, struct peer *p, const struct msg *m, const char *what,
                    const struct policy_verdict *v)
 {

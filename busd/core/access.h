@@ -23,6 +23,13 @@ bool access_check(struct router *r, struct peer *p, enum policy_verb verb, const
  * the default; "" when it owns none). */
 bool access_check_peer(struct router *r, struct peer *p, enum policy_verb verb, const struct peer *q,
                        const char *method, bool quiet, struct policy_verdict *v);
+/* Counts (unless !count) and logs (rate-limited) a denial that a quiet check
+ * returned, once the caller knows it will report it. A denial answered as
+ * `no_owner`, because the asker may not see the name, is logged but not
+ * counted: the count is in `stats` for anyone to read and would tell that
+ * the name exists. */
+void access_note_denial(struct router *r, struct peer *p, enum policy_verb verb, const char *object, const char *method,
+                        const struct policy_verdict *v, bool count);
 /* Answers m with a `denied` error naming what and the rule. */
 void access_denied(struct router *r, struct peer *p, const struct msg *m, const char *what,
                    const struct policy_verdict *v);

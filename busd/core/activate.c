@@ -1,14 +1,21 @@
 /* activate.c: see activate.h. A name table (json-c linkhash) of the
- * activatable entries and a list of activations under way. No I/O. */
+ * activatable entries, a list of activations under way and a list of the
+ * names whose service failed to start lately. No I/O. */
 #include "activate.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsontext.h"
 #include "peer.h"
 #include "quota.h"
+
+/* Room for why a start failed, as the router words it. */
+#define REASON_MAX 160
 
 /* Buckets of a name table at least; a table of n entries gets 2n (linkhash
  * resizes at a load of 0.66). */
@@ -21,11 +28,23 @@ struct activation {
         uint64_t deadline_ms;
         struct list held; /* struct held_call */
         size_t nheld;
+        size_t held_bytes;
+};
+
+/* A name whose service failed to start, lately or several times in a row. */
+struct failure {
+        struct list link; /* in a->failed */
+        uint64_t failed_ms;
+        uint64_t retry_ms; /* no new start before */
+        unsigned in_a_row;
+        char reason[REASON_MAX];
+        char name[];
 };
 
 struct activate {
         struct lh_table *table; /* name -> const struct activatable* */
         struct list running;
+        struct list failed; /* struct failure, at most one per name */
         size_t held;
 };
 
@@ -41,7 +60,32 @@ struct activate *activate_new(void)
                 return NULL;
         }
         list_init(&a->running);
+        list_init(&a->failed);
         return a;
+}
+
+/* Forgets the failures of name, or of all names (NULL). */
+static void forget_failures(struct activate *a, const char *name)
+{
+        list_for_each_safe(l, tmp, &a->failed)
+        {
+                struct failure *f = list_entry(l, struct failure, link);
+                if (!name || strcmp(f->name, name) == 0) {
+                        list_unlink(l);
+                        free(f);
+                }
+        }
+}
+
+static struct failure *find_failure(struct activate *a, const char *name)
+{
+        list_for_each(l, &a->failed)
+        {
+                struct failure *f = list_entry(l, struct failure, link);
+                if (strcmp(f->name, name) == 0)
+                        return f;
+        }
+        return NULL;
 }
 
 void activate_free(struct activate *a)
@@ -56,6 +100,7 @@ void activate_free(struct activate *a)
                 free(act->name);
                 free(act);
         }
+        forget_failures(a, NULL);
         lh_table_free(a->table);
         free(a);
 }
@@ -73,6 +118,7 @@ int activate_set_table(struct activate *a, const struct activatable *entries, si
                 }
         lh_table_free(a->table);
         a->table = t;
+        forget_failures(a, NULL);
         return 0;
 }
 
@@ -105,10 +151,12 @@ void held_call_free(struct held_call *h)
                 return;
         if (h->act) {
                 h->act->nheld--;
+                h->act->held_bytes -= h->bytes;
                 h->act->owner->held--;
         }
         h->caller->n_held--;
         quota_sub(h->caller->acct, QUOTA_PENDING_CALLS, 1);
+        quota_sub(h->caller->acct, QUOTA_HELD_BYTES, h->bytes);
         list_unlink(&h->link);
         list_unlink(&h->caller_link);
         json_object_put(h->params);
@@ -117,18 +165,64 @@ void held_call_free(struct held_call *h)
         free(h);
 }
 
+/* May a call of `bytes` be held for name (act: its activation, or NULL)?
+ * Returns 0, or a negative code of activate_hold() with why filled. */
+static int may_hold(struct activate *a, struct activation *act, const char *name, struct peer *caller, size_t bytes,
+                    uint64_t now_ms, char *why, size_t whylen)
+{
+        struct failure *f = act ? NULL : find_failure(a, name);
+
+        if (f && now_ms < f->retry_ms) {
+                snprintf(why, whylen,
+                         "the service for '%s' failed to start %" PRIu64 " ms ago (it %s; %u failure%s in a row) "
+                         "and is not started again for another %" PRIu64 " ms",
+                         name, now_ms - f->failed_ms, f->reason, f->in_a_row, f->in_a_row == 1 ? "" : "s",
+                         f->retry_ms - now_ms);
+                return -EAGAIN;
+        }
+        if (act && act->nheld >= ACTIVATE_MAX_HELD) {
+                snprintf(why, whylen, "%u calls are already waiting for '%s' to start (at most %u per name)",
+                         ACTIVATE_MAX_HELD, name, ACTIVATE_MAX_HELD);
+                return -ENOBUFS;
+        }
+        size_t held = act ? act->held_bytes : 0;
+        if (bytes > ACTIVATE_MAX_HELD_BYTES - held) {
+                snprintf(why, whylen,
+                         "the calls waiting for '%s' to start already hold %zu bytes: %zu more would pass the "
+                         "limit of %u bytes per name",
+                         name, held, bytes, ACTIVATE_MAX_HELD_BYTES);
+                return -ENOBUFS;
+        }
+        if (quota_over(caller->acct, QUOTA_HELD_BYTES, bytes)) {
+                snprintf(why, whylen,
+                         "the connections of uid %u already have %" PRIu64 " bytes of calls waiting for services "
+                         "to start: %zu more would pass the quota held_bytes (%" PRIu64 ")",
+                         (unsigned)caller->uid, caller->acct->used[QUOTA_HELD_BYTES], bytes,
+                         caller->acct->limit[QUOTA_HELD_BYTES]);
+                return -EDQUOT;
+        }
+        return 0;
+}
+
+static void free_unheld(struct held_call *h)
+{
+        json_object_put(h->params);
+        free(h->name);
+        free(h->method);
+        free(h);
+}
+
 int activate_hold(struct activate *a, const char *name, struct peer *caller, uint64_t caller_id, bool oneway,
-                  const char *method, struct json_object *params, uint64_t now_ms)
+                  const char *method, struct json_object *params, uint64_t now_ms, char *why, size_t whylen)
 {
         const struct activatable *e = activate_lookup(a, name);
         struct activation *act;
         int started = ACTIVATE_JOINED;
+        size_t len;
 
         if (!e)
                 return -ENOENT;
         act = find(a, name);
-        if (act && act->nheld >= ACTIVATE_MAX_HELD)
-                return -ENOBUFS;
         struct held_call *h = calloc(1, sizeof(*h));
         if (!h)
                 return -ENOMEM;
@@ -136,19 +230,22 @@ int activate_hold(struct activate *a, const char *name, struct peer *caller, uin
         list_init(&h->caller_link);
         h->name = strdup(name);
         h->method = strdup(method);
-        if (!h->name || !h->method) {
-                free(h->name);
-                free(h->method);
-                free(h);
+        /* kept as text: a tree of many small values costs 35 times more */
+        if (!h->name || !h->method || jsontext_new(params, &h->params, &len) < 0) {
+                free_unheld(h);
                 return -ENOMEM;
+        }
+        h->bytes = len + strlen(method) + strlen(name);
+        int err = may_hold(a, act, name, caller, h->bytes, now_ms, why, whylen);
+        if (err < 0) {
+                free_unheld(h);
+                return err;
         }
         if (!act) {
                 act = calloc(1, sizeof(*act));
                 if (!act || !(act->name = strdup(name))) {
                         free(act);
-                        free(h->name);
-                        free(h->method);
-                        free(h);
+                        free_unheld(h);
                         return -ENOMEM;
                 }
                 list_init(&act->held);
@@ -160,13 +257,14 @@ int activate_hold(struct activate *a, const char *name, struct peer *caller, uin
         h->caller = caller;
         caller->n_held++;
         quota_add(caller->acct, QUOTA_PENDING_CALLS, 1);
+        quota_add(caller->acct, QUOTA_HELD_BYTES, h->bytes);
         h->act = act;
         h->caller_id = caller_id;
         h->oneway = oneway;
-        h->params = json_object_get(params);
         list_append(&act->held, &h->link);
         list_append(&caller->held, &h->caller_link);
         act->nheld++;
+        act->held_bytes += h->bytes;
         a->held++;
         return started;
 }
@@ -178,13 +276,11 @@ static void end(struct activate *a, struct activation *act)
         free(act);
 }
 
-size_t activate_take(struct activate *a, const char *name, struct list *out)
+/* Detaches act's held calls into out and ends it. Returns how many. */
+static size_t take(struct activate *a, struct activation *act, struct list *out)
 {
-        struct activation *act = find(a, name);
         size_t n = 0;
 
-        if (!act)
-                return 0;
         list_for_each_safe(l, tmp, &act->held)
         {
                 list_entry(l, struct held_call, link)->act = NULL;
@@ -195,6 +291,39 @@ size_t activate_take(struct activate *a, const char *name, struct list *out)
         a->held -= n;
         end(a, act);
         return n;
+}
+
+size_t activate_take(struct activate *a, const char *name, struct list *out)
+{
+        struct activation *act = find(a, name);
+
+        forget_failures(a, name);
+        return act ? take(a, act, out) : 0;
+}
+
+size_t activate_fail(struct activate *a, const char *name, uint64_t now_ms, const char *reason, struct list *out)
+{
+        struct activation *act = find(a, name);
+        struct failure *f;
+
+        if (!act)
+                return 0; /* e.g. its process exited after it had taken the name */
+        f = find_failure(a, name);
+        if (!f && (f = calloc(1, sizeof(*f) + strlen(name) + 1))) {
+                strcpy(f->name, name);
+                list_append(&a->failed, &f->link);
+        }
+        if (f) {
+                /* BUS_ACTIVATION_RETRY_MS, doubled with each failure in a row */
+                uint64_t wait = BUS_ACTIVATION_RETRY_MS;
+                for (unsigned i = 0; i < f->in_a_row && wait < BUS_ACTIVATION_RETRY_MAX_MS; i++)
+                        wait *= 2;
+                f->in_a_row++;
+                f->failed_ms = now_ms;
+                f->retry_ms = now_ms + (wait < BUS_ACTIVATION_RETRY_MAX_MS ? wait : BUS_ACTIVATION_RETRY_MAX_MS);
+                snprintf(f->reason, sizeof(f->reason), "%s", reason);
+        }
+        return take(a, act, out);
 }
 
 const char *activate_expired(struct activate *a, uint64_t now_ms)

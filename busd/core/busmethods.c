@@ -11,6 +11,7 @@
 
 #include "access.h"
 #include "buslimits.h"
+#include "decl.h"
 #include "errcode.h"
 #include "jsonnew.h"
 #include "msg.h"
@@ -27,15 +28,7 @@ static struct json_object *str_or_null(const char *s)
 
 static struct json_object *method_names(const struct peer *p)
 {
-        struct json_object *a = jsonnew_array();
-        size_t n = p->methods ? json_object_array_length(p->methods) : 0;
-
-        for (size_t i = 0; i < n; i++) {
-                struct json_object *name;
-                if (json_object_object_get_ex(json_object_array_get_idx(p->methods, i), "name", &name))
-                        json_object_array_add(a, json_object_get(name));
-        }
-        return a;
+        return decl_names(p->decl);
 }
 
 static struct json_object *queue_of(struct name *n)
@@ -107,13 +100,17 @@ static struct json_object *peer_names(struct viewer *v, const struct peer *p)
         return a;
 }
 
+/* An activatable name, if the asker may see it. */
 static void add_activatable(const struct activatable *e, bool pending, void *ud)
 {
-        struct json_object *o = jsonnew_object();
+        struct viewer *v = ud;
 
+        if (!may_see_name(v, e->name))
+                return;
+        struct json_object *o = jsonnew_object();
         json_object_object_add(o, "name", jsonnew_string(e->name));
         json_object_object_add(o, "starting", jsonnew_boolean(pending));
-        json_object_array_add(ud, o);
+        json_object_array_add(v->arr, o);
 }
 
 /* A name on another bus of the bridge (docs/bridge.md), if the asker may see it. */
@@ -155,9 +152,9 @@ static struct json_object *list_of(struct router *r, struct peer *asker)
         }
         json_object_object_add(res, "names", names);
         json_object_object_add(res, "peers", peers);
-        struct json_object *act = jsonnew_array();
-        activate_foreach(r->acts, add_activatable, act);
-        json_object_object_add(res, "activatable", act);
+        struct viewer av = { r, asker, jsonnew_array() };
+        activate_foreach(r->acts, add_activatable, &av);
+        json_object_object_add(res, "activatable", av.arr);
         if (r->bridge.foreach_remote) {
                 struct viewer rv = { r, asker, jsonnew_array() };
                 r->bridge.foreach_remote(r->bridge.userdata, add_remote, &rv);
@@ -179,11 +176,28 @@ static int by_queue(const void *a, const void *b)
 
 #define STATS_MAX_UIDS 256
 
+static int by_uid(const void *a, const void *b)
+{
+        uid_t x = *(const uid_t *)a, y = *(const uid_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* The per-uid accounts a stats answer shows: those of the uids in `uids`
+ * (sorted), the uids of the connections the asker may see. */
+struct uid_view {
+        struct json_object *arr;
+        const uid_t *uids;
+        size_t n;
+};
+
 static void add_uid(const struct uid_acct *a, void *ud)
 {
-        struct json_object *arr = ud, *o;
+        struct uid_view *u = ud;
+        struct json_object *o;
 
-        if (json_object_array_length(arr) >= STATS_MAX_UIDS)
+        if (json_object_array_length(u->arr) >= STATS_MAX_UIDS ||
+            !bsearch(&a->uid, u->uids, u->n, sizeof(*u->uids), by_uid))
                 return;
         o = jsonnew_object();
         json_object_object_add(o, "uid", jsonnew_uint64(a->uid));
@@ -195,28 +209,68 @@ static void add_uid(const struct uid_acct *a, void *ud)
                 json_object_object_add(q, quota_kind_name(k),
                                        a->limit[k] == UINT64_MAX ? NULL : jsonnew_uint64(a->limit[k]));
         json_object_object_add(o, "quota", q);
-        json_object_array_add(arr, o);
+        json_object_array_add(u->arr, o);
 }
 
 /* Per-uid accounts (at most STATS_MAX_UIDS of them; the counters of
- * everything the uid's connections hold). */
-static struct json_object *uid_stats(struct router *r)
+ * everything the uid's connections hold) of the n uids in `uids`. Sorts
+ * `uids`. */
+static struct json_object *uid_stats(struct router *r, uid_t *uids, size_t n)
 {
-        struct json_object *a = jsonnew_array();
+        struct uid_view u = { jsonnew_array(), uids, n };
 
-        quota_foreach(r->quotas, add_uid, a);
-        return a;
+        qsort(uids, n, sizeof(*uids), by_uid);
+        quota_foreach(r->quotas, add_uid, &u);
+        return u.arr;
 }
 
-static struct json_object *stats_of(struct router *r)
+/* Counts the names a viewer may see. */
+struct name_count {
+        struct viewer *v;
+        size_t n;
+};
+
+static int count_name(struct name *n, void *ud)
+{
+        struct name_count *c = ud;
+
+        if (may_see_name(c->v, n->str))
+                c->n++;
+        return 0;
+}
+
+/* The daemon's counters for asker. What `see` hides from it is left out as
+ * `list` leaves it out: connections, their uids and names it may not see are
+ * neither listed nor counted (`connections`, `names`, `peers_total`); the
+ * traffic counters are totals of the whole daemon and name nothing. */
+static struct json_object *stats_of(struct router *r, struct peer *asker)
 {
         const struct router_stats *s = &r->stats;
         struct json_object *o = jsonnew_object(), *peers = jsonnew_array();
+        struct viewer v = { r, asker, NULL };
         struct lh_entry *e;
+
+        /* the connections the asker may see, with the most queued first, at
+         * most STATS_MAX_PEERS of them listed: the answer must fit a client's
+         * max_recv however many are connected */
+        size_t n = 0, total = (size_t)lh_table_length(r->peers);
+        struct peer **all = calloc(total ? total : 1, sizeof(*all));
+        uid_t *uids = calloc(total ? total : 1, sizeof(*uids));
+        if (all && uids) {
+                lh_foreach(r->peers, e)
+                {
+                        struct peer *p = lh_entry_v(e);
+                        if (n < total && may_see_peer(&v, p)) {
+                                uids[n] = p->uid;
+                                all[n++] = p;
+                        }
+                }
+                qsort(all, n, sizeof(*all), by_queue);
+        }
 
 #define U64(k, v) json_object_object_add(o, k, jsonnew_uint64(v))
         U64("uptime_ms", r->now_ms - r->start_ms);
-        U64("connections", (size_t)lh_table_length(r->peers));
+        U64("connections", n);
         U64("connections_total", s->connections_total);
         U64("messages_in", s->messages_in);
         U64("messages_out", s->messages_out);
@@ -230,26 +284,19 @@ static struct json_object *stats_of(struct router *r)
         U64("errors", s->errors);
         U64("pending_calls", calls_count(r->calls));
         U64("subscriptions", subs_count(r->subs));
-        U64("names", registry_count(r->registry));
+        struct name_count nc = { &v, 0 };
+        registry_foreach(r->registry, count_name, &nc);
+        U64("names", nc.n);
         U64("held_calls", activate_held_count(r->acts));
         U64("denials", s->denials);
         U64("quota_refusals", s->quota_refusals);
+        U64("queued_fds", r->queued_fds);
+        U64("queued_fds_limit", r->cfg.max_queued_fds);
+        U64("fds_refused", s->fds_refused);
 #undef U64
-        json_object_object_add(o, "uids", uid_stats(r));
+        json_object_object_add(o, "uids", uid_stats(r, uids, uids ? n : 0));
         if (r->stats_fn)
                 json_object_object_add(o, r->stats_key, r->stats_fn(r->stats_ud));
-        /* the connections with the most queued first, at most STATS_MAX_PEERS:
-         * the answer must fit a client's max_recv however many are connected */
-        size_t n = 0, total = (size_t)lh_table_length(r->peers);
-        struct peer **all = calloc(total ? total : 1, sizeof(*all));
-        if (all) {
-                lh_foreach(r->peers, e)
-                {
-                        if (n < total)
-                                all[n++] = lh_entry_v(e);
-                }
-                qsort(all, n, sizeof(*all), by_queue);
-        }
         for (size_t i = 0; all && i < n && i < STATS_MAX_PEERS; i++) {
                 struct peer *p = all[i];
                 struct json_object *q = jsonnew_object();
@@ -258,6 +305,7 @@ static struct json_object *stats_of(struct router *r)
                 json_object_object_add(q, "transport", jsonnew_string(p->transport));
                 json_object_object_add(q, "queue_bytes", jsonnew_uint64(p->queued_bytes));
                 json_object_object_add(q, "queue_messages", jsonnew_uint64(p->queued_msgs));
+                json_object_object_add(q, "queued_fds", jsonnew_uint64(p->queued_fds));
                 json_object_object_add(q, "drops", jsonnew_uint64(p->drops_total));
                 json_object_object_add(q, "messages_in", jsonnew_uint64(p->msgs_in));
                 json_object_object_add(q, "messages_out", jsonnew_uint64(p->msgs_out));
@@ -265,17 +313,21 @@ static struct json_object *stats_of(struct router *r)
                 json_object_array_add(peers, q);
         }
         free(all);
-        json_object_object_add(o, "peers_total", jsonnew_uint64(total));
+        free(uids);
+        json_object_object_add(o, "peers_total", jsonnew_uint64(n));
         json_object_object_add(o, "peers", peers);
         return o;
 }
 
 /* Reads the one string member `key` that owner/introspect ("name") and pidfd
- * ("peer") take. Returns NULL after answering invalid_params. */
+ * ("peer") take: a well-known name or a unique id. Returns NULL after
+ * answering invalid_params. */
 static const char *param_name(struct router *r, struct peer *p, const struct msg *m, const char *want)
 {
         struct json_object *v = NULL;
-        const char *s;
+        const char *s = NULL;
+        size_t len = 0;
+        uint64_t id;
 
         if (json_object_is_type(m->params, json_type_object)) {
                 json_object_object_foreach(m->params, key, val)
@@ -288,12 +340,16 @@ static const char *param_name(struct router *r, struct peer *p, const struct msg
                         v = val;
                 }
         }
-        if (!v || !json_object_is_type(v, json_type_string)) {
+        if (v && json_object_is_type(v, json_type_string)) {
+                s = json_object_get_string(v);
+                len = (size_t)json_object_get_string_len(v);
+        }
+        /* a malformed name is a wrong parameter, not a name nobody owns */
+        if (!s || (!syntax_is_name(s, len) && !syntax_parse_unique(s, len, &id))) {
                 send_error(r, p, m, ERRCODE_INVALID_PARAMS,
                            "%s takes {\"%s\": NAME} with a well-known name or unique id", m->method.s, want);
                 return NULL;
         }
-        s = json_object_get_string(v);
         return s;
 }
 
@@ -314,32 +370,29 @@ static struct peer *lookup(struct router *r, const char *name)
         return q && q->hello_done ? q : NULL;
 }
 
-/* May p learn about q, asked for as `name`? Answers `denied` if not. */
-static bool seen(struct router *r, struct peer *p, const struct msg *m, struct peer *q, const char *name)
+/* May p learn about q, asked for as `name` (the name; a unique id: the names
+ * q owns)? A connection always sees itself. Not counted as a denial: the
+ * count is in `stats` for anyone to read, and would tell that q exists. */
+static bool seen(struct router *r, struct peer *p, struct peer *q, const char *name)
 {
         struct policy_verdict v;
-        bool ok = q == p || (name[0] == ':' ? access_check_peer(r, p, POLICY_SEE, q, NULL, false, &v)
-                                            : access_check(r, p, POLICY_SEE, name, NULL, false, &v));
-        char what[BUS_MAX_NAME + 64];
 
-        if (!ok) {
-                snprintf(what, sizeof(what), "%s of '%s'", m->method.s, name);
-                access_denied(r, p, m, what, &v);
-        }
-        return ok;
+        return q == p || (name[0] == ':' ? access_check_peer(r, p, POLICY_SEE, q, NULL, true, &v)
+                                         : access_check(r, p, POLICY_SEE, name, NULL, true, &v));
 }
 
 /* The connection behind name that p may learn about, or NULL after answering
- * no_owner or denied. */
+ * no_owner. One p may not see is answered exactly as one that does not
+ * exist (docs/policy.md, "What see hides"). */
 static struct peer *named_peer(struct router *r, struct peer *p, const struct msg *m, const char *name)
 {
         struct peer *q = lookup(r, name);
 
-        if (!q) {
+        if (!q || !seen(r, p, q, name)) {
                 send_error(r, p, m, ERRCODE_NO_OWNER, "no connection owns '%s'", name);
                 return NULL;
         }
-        return seen(r, p, m, q, name) ? q : NULL;
+        return q;
 }
 
 /* Answers m with res and drops the caller's reference to it. */
@@ -369,20 +422,21 @@ static void do_list(struct router *r, struct peer *p, const struct msg *m, const
 
 static void do_stats(struct router *r, struct peer *p, const struct msg *m, const char *arg)
 {
-        reply(r, p, m, stats_of(r));
+        reply(r, p, m, stats_of(r, p));
 }
 
-/* owner {"name": NAME}: the connection that owns NAME and the queue behind it. */
+/* owner {"name": NAME}: the connection that owns NAME and the queue behind it
+ * (org.busd: the daemon itself, no queue). */
 static void do_owner(struct router *r, struct peer *p, const struct msg *m, const char *name)
 {
-        struct peer *q = named_peer(r, p, m, name);
+        struct peer *q = NULL;
 
-        if (!q)
+        if (strcmp(name, BUS_DAEMON_NAME) != 0 && !(q = named_peer(r, p, m, name)))
                 return;
         struct json_object *res = jsonnew_object();
         json_object_object_add(res, "name", jsonnew_string(name));
-        json_object_object_add(res, "owner", jsonnew_string(q->unique));
-        struct name *n = name[0] == ':' ? NULL : registry_lookup(r->registry, name);
+        json_object_object_add(res, "owner", jsonnew_string(q ? q->unique : BUS_DAEMON_NAME));
+        struct name *n = !q || name[0] == ':' ? NULL : registry_lookup(r->registry, name);
         json_object_object_add(res, "queue", n ? queue_of(n) : jsonnew_array());
         reply(r, p, m, res);
 }
@@ -400,10 +454,7 @@ static void do_introspect(struct router *r, struct peer *p, const struct msg *m,
         res = jsonnew_object();
         json_object_object_add(res, "name", jsonnew_string(name));
         json_object_object_add(res, "owner", jsonnew_string(q ? q->unique : BUS_DAEMON_NAME));
-        json_object_object_add(res, "methods",
-                               !q           ? own_methods()
-                               : q->methods ? json_object_get(q->methods)
-                                            : jsonnew_array());
+        json_object_object_add(res, "methods", !q ? own_methods() : decl_methods(q->decl));
         reply(r, p, m, res);
 }
 
@@ -416,10 +467,22 @@ static void do_pidfd(struct router *r, struct peer *p, const struct msg *m, cons
         struct peer *q;
         int fd;
 
+        if (strcmp(name, BUS_DAEMON_NAME) == 0) {
+                /* the daemon passes no descriptor of its own; its pid is in
+                 * the creds of its events */
+                send_error(r, p, m, ERRCODE_UNSUPPORTED, "%s passes no pidfd for itself", BUS_DAEMON_NAME);
+                return;
+        }
         if (!(q = named_peer(r, p, m, name)))
                 return;
         if (!p->ops->send_fd) {
                 send_error(r, p, m, ERRCODE_UNSUPPORTED, "your transport cannot receive descriptors");
+                return;
+        }
+        char why[SEND_TEXT_MAX];
+        if (!send_fd_room(r, p, why, sizeof(why))) {
+                /* descriptors waiting in queues are bounded (send.h) */
+                send_error(r, p, m, ERRCODE_LIMIT, "%s", why);
                 return;
         }
         fd = q->ops->pidfd ? q->ops->pidfd(q) : -ENOPROTOOPT;

@@ -34,7 +34,8 @@ struct fanout {
         struct json_object *data;
         const char *ident;
         size_t ident_len;
-        struct buf *b; /* serialised once, on the first match */
+        const char *see; /* a well-known name: only subscribers that may see it get the event */
+        struct buf *b;   /* serialised once, on the first match */
         size_t delivered, dropped;
 };
 
@@ -51,6 +52,9 @@ static void deliver(struct peer *p, void *userdata)
 
         if (p->removed)
                 return; /* leaving: its subscriptions go in a moment; not a drop */
+        struct policy_verdict v;
+        if (f->see && !access_check(r, p, POLICY_SEE, f->see, NULL, true, &v))
+                return; /* about a name it may not see: as if there were no such name; not a drop */
 
         if (!f->b && !(f->b = wire_event(f->topic, f->topic_len, f->data, f->ident, f->ident_len))) {
                 drop_event(r, p, f);
@@ -88,9 +92,17 @@ void events_deliver(struct router *r, const char *topic, size_t topic_len, struc
         fan_out(r, &f);
 }
 
-void events_publish_daemon(struct router *r, const char *topic, struct json_object *data)
+void events_publish_daemon(struct router *r, const char *topic, struct json_object *data, const char *see)
 {
-        events_deliver(r, topic, strlen(topic), data, r->ident, r->ident_len);
+        struct fanout f = { .r = r,
+                            .topic = topic,
+                            .topic_len = strlen(topic),
+                            .data = data,
+                            .ident = r->ident,
+                            .ident_len = r->ident_len,
+                            .see = see };
+
+        fan_out(r, &f);
 }
 
 void events_publish(struct router *r, struct peer *p, const struct msg *m)

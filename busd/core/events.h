@@ -23,5 +23,8 @@ void events_unsubscribe(struct router *r, struct peer *p, const struct msg *m);
  * in the daemon's events, deliveries and drops. */
 void events_deliver(struct router *r, const char *topic, size_t topic_len, struct json_object *data, const char *ident,
                     size_t ident_len);
-/* The same for an event of the daemon's own ($bus.*). */
-void events_publish_daemon(struct router *r, const char *topic, struct json_object *data);
+/* The same for an event of the daemon's own ($bus.*). With `see` (a
+ * well-known name, else NULL) only the subscribers that may see it
+ * (POLICY_SEE, not counted as denials) get the event; to the others it is as
+ * if it had not happened: not delivered, not dropped. */
+void events_publish_daemon(struct router *r, const char *topic, struct json_object *data, const char *see);

@@ -17,6 +17,7 @@
 
 struct buf;
 struct peer;
+struct decl;
 struct json_object;
 struct uid_acct;
 
@@ -35,9 +36,14 @@ struct peer_ops {
          * router_peer_remove(). `reason` is for the log. */
         void (*kill)(struct peer *p, const char *reason);
         /* Queues b with a descriptor to pass along (SCM_RIGHTS). The carrier
-         * owns fd from the call on, also on failure. Returns 0 or a negative
-         * errno. May be NULL (the carrier cannot pass descriptors). */
-        int (*send_fd)(struct peer *p, struct buf *b, int fd);
+         * owns fd from the call on, also on failure, and takes a reference to
+         * `fallback` (may be NULL): what it sends in b's place if the kernel
+         * refuses to pass the descriptor (ETOOMANYREFS), reporting it with
+         * router_peer_fd_refused(). A descriptor leaving the queue (passed,
+         * refused, or dropped with the queue) is reported with
+         * router_peer_fds_gone(). Returns 0 or a negative errno. May be NULL
+         * (the carrier cannot pass descriptors). */
+        int (*send_fd)(struct peer *p, struct buf *b, int fd, struct buf *fallback);
         /* A new pidfd for the process that made the connection (SO_PEERPIDFD),
          * or a negative errno (-ENOPROTOOPT: the kernel has none). May be
          * NULL. */
@@ -68,11 +74,12 @@ struct peer {
         /* ,"sender":":5","creds":{"uid":0,"gid":0,"pid":1} ready to splice into messages */
         char *ident;
         size_t ident_len;
-        struct json_object *methods; /* declared methods (array), or NULL */
+        struct decl *decl; /* its declared methods (decl.c), or NULL */
 
         /* output queue accounting */
         size_t queued_bytes;
         size_t queued_msgs;
+        size_t queued_fds;      /* descriptors among them (each also counts BUS_QUEUED_FD_COST bytes) */
         uint64_t drops_pending; /* events dropped since the last `dropped` notice */
         uint64_t drops_total;
         uint64_t full_since_ms; /* 0: not stalled */
@@ -88,6 +95,7 @@ struct peer {
         struct list calls_out; /* struct pcall this peer is waiting for (calls.c) */
         struct list calls_in;  /* struct pcall this peer must answer */
         struct list held;      /* struct held_call: its calls waiting for a service to start (activate.c) */
+        struct list notices;   /* name notices held back while its queue is full (send.c) */
         unsigned n_owners, n_subs, n_calls_out, n_held;
         uint64_t event_mark; /* dedup of fan-out (subs.c) */
 };

@@ -10,7 +10,8 @@
  *   - relayed messages (calls, replies, events) to a full queue are refused:
  *     events are dropped and counted, calls and replies fail to their sender;
  *   - answers to a peer's own requests are always queued; a peer whose queue
- *     is over its limit is paused (ROUTER_PAUSE) until it drains.
+ *     (or its uid's) is over its limit is paused (ROUTER_PAUSE) until it
+ *     drains; notices to a full queue are held back and merged (send.c).
  * Also here: the peers' lifetime, the consequences of a name changing owner,
  * and the bridge's entry points. Pure C: no I/O, no libuv.
  */
@@ -29,6 +30,7 @@
 #include "buf.h"
 #include "buslimits.h"
 #include "busmethods.h"
+#include "decl.h"
 #include "errcode.h"
 #include "events.h"
 #include "jsonnew.h"
@@ -70,6 +72,8 @@ struct router *router_new(const struct router_config *cfg)
         if (!r)
                 return NULL;
         r->cfg = *cfg;
+        if (!r->cfg.max_queued_fds)
+                r->cfg.max_queued_fds = BUS_MAX_QUEUED_FDS_TOTAL;
         r->next_id = 1;
         list_init(&r->stalled);
         access_init(r);
@@ -174,11 +178,39 @@ bool router_peer_wrote(struct router *r, struct peer *p, size_t bytes, size_t ms
         if (p->removed)
                 return false;
         send_drops_notice(r, p);
-        return send_drained(p->queued_bytes, r->cfg.limits.queue_bytes);
+        return send_may_resume(r, p);
+}
+
+void router_peer_fds_gone(struct router *r, struct peer *p, size_t n)
+{
+        n = n < p->queued_fds ? n : p->queued_fds;
+        size_t bytes = n * BUS_QUEUED_FD_COST < p->queued_bytes ? n * BUS_QUEUED_FD_COST : p->queued_bytes;
+
+        p->queued_fds -= n;
+        r->queued_fds -= n < r->queued_fds ? n : r->queued_fds;
+        quota_sub(p->acct, QUOTA_QUEUED_FDS, n);
+        quota_sub(p->acct, QUOTA_QUEUE_BYTES, bytes);
+        p->queued_bytes -= bytes;
+}
+
+void router_peer_fd_refused(struct router *r, struct peer *p, size_t old_len, size_t new_len)
+{
+        r->stats.fds_refused++;
+        r->stats.errors++;
+        /* the fallback is an error the daemon made, queued as its answers are */
+        if (new_len > old_len) {
+                p->queued_bytes += new_len - old_len;
+                quota_add(p->acct, QUOTA_QUEUE_BYTES, new_len - old_len);
+        } else {
+                size_t less = old_len - new_len < p->queued_bytes ? old_len - new_len : p->queued_bytes;
+                p->queued_bytes -= less;
+                quota_sub(p->acct, QUOTA_QUEUE_BYTES, less);
+        }
 }
 
 void router_peer_discard_queue(struct router *r, struct peer *p)
 {
+        router_peer_fds_gone(r, p, p->queued_fds);
         quota_sub(p->acct, QUOTA_QUEUE_BYTES, p->queued_bytes);
         p->queued_bytes = 0;
         p->queued_msgs = 0;
@@ -252,7 +284,7 @@ static void on_name_change(void *userdata, const char *name, struct peer *old_ow
         json_object_object_add(d, "name", jsonnew_string(name));
         json_object_object_add(d, "old_owner", old_owner ? jsonnew_string(old_owner->unique) : NULL);
         json_object_object_add(d, "new_owner", new_owner ? jsonnew_string(new_owner->unique) : NULL);
-        events_publish_daemon(r, topic, d);
+        events_publish_daemon(r, topic, d, name); /* only to those who may see the name */
         json_object_put(d);
 }
 
@@ -304,6 +336,51 @@ __attribute__((format(printf, 4, 5))) static void call_error(struct router *r, c
         send_error_id(r, c->caller, true, c->caller_id, code, text);
 }
 
+/* Answers a call as one whose destination does not exist: also to a caller
+ * that may not see it (docs/policy.md, "What see hides"), in the same words. */
+static void call_no_owner(struct router *r, const struct call_route *c)
+{
+        if (c->dest[0] == ':')
+                call_error(r, c, ERRCODE_NO_OWNER, "no connection '%s' (it disconnected or never existed)", c->dest);
+        else
+                call_error(r, c, ERRCODE_NO_OWNER, "no connection owns the name '%s'", c->dest);
+}
+
+/* May the caller see the destination it called (`see`: the name called, the
+ * name part of BUS/NAME; a unique id: the names its connection owns)?
+ * callee is NULL for a name nobody owns yet (activation). */
+static bool call_sees(struct router *r, const struct call_route *c, const struct peer *callee)
+{
+        struct policy_verdict v;
+        const char *slash = strchr(c->dest, '/');
+
+        if (callee == c->caller)
+                return true;
+        if (c->dest[0] == ':' && callee)
+                return access_check_peer(r, c->caller, POLICY_SEE, callee, NULL, true, &v);
+        return access_check(r, c->caller, POLICY_SEE, slash ? slash + 1 : c->dest, NULL, true, &v);
+}
+
+/* Answers a call the policy denied (v, from a quiet check of `object`): with
+ * `denied` naming the callee and the rule if the caller may see the
+ * destination, else as a destination that does not exist, naming nothing the
+ * caller did not give. */
+static void call_denied(struct router *r, const struct call_route *c, const struct peer *callee, const char *object,
+                        const struct policy_verdict *v)
+{
+        bool sees = call_sees(r, c, callee);
+
+        access_note_denial(r, c->caller, POLICY_CALL, object, c->method, v, sees);
+        if (!sees)
+                call_no_owner(r, c);
+        else if (callee)
+                call_error(r, c, ERRCODE_DENIED, "calling %s (%s) method %s is not allowed for uid %u: %s", c->dest,
+                           callee->unique, c->method, (unsigned)c->caller->uid, v->rule);
+        else
+                call_error(r, c, ERRCODE_DENIED, "calling %s method %s is not allowed for uid %u: %s", c->dest,
+                           c->method, (unsigned)c->caller->uid, v->rule);
+}
+
 /* Delivers a call to its callee, recording it as pending unless one-way. */
 static void deliver_call(struct router *r, const struct call_route *c, struct peer *callee)
 {
@@ -312,10 +389,9 @@ static void deliver_call(struct router *r, const struct call_route *c, struct pe
 
         /* a remote callee is checked by the name called (BUS/NAME: the name) */
         const char *slash = strchr(c->dest, '/');
-        if (callee->link ? !access_check(r, c->caller, POLICY_CALL, slash ? slash + 1 : c->dest, c->method, false, &v)
-                         : !access_check_peer(r, c->caller, POLICY_CALL, callee, c->method, false, &v)) {
-                call_error(r, c, ERRCODE_DENIED, "calling %s (%s) method %s is not allowed for uid %u: %s", c->dest,
-                           callee->unique, c->method, (unsigned)c->caller->uid, v.rule);
+        if (callee->link ? !access_check(r, c->caller, POLICY_CALL, slash ? slash + 1 : c->dest, c->method, true, &v)
+                         : !access_check_peer(r, c->caller, POLICY_CALL, callee, c->method, true, &v)) {
+                call_denied(r, c, callee, callee->link ? (slash ? slash + 1 : c->dest) : callee->unique, &v);
                 return;
         }
         if (!c->oneway) {
@@ -370,18 +446,19 @@ static bool hold_call(struct router *r, const struct call_route *c)
 
         if (!activate_lookup(r->acts, c->dest))
                 return false;
-        if (!access_check(r, c->caller, POLICY_CALL, c->dest, c->method, false, &v)) {
-                call_error(r, c, ERRCODE_DENIED, "calling %s method %s is not allowed for uid %u: %s", c->dest,
-                           c->method, (unsigned)c->caller->uid, v.rule);
+        if (!access_check(r, c->caller, POLICY_CALL, c->dest, c->method, true, &v)) {
+                call_denied(r, c, NULL, c->dest, &v);
                 return true;
         }
-        int h = activate_hold(r->acts, c->dest, c->caller, c->caller_id, c->oneway, c->method, c->params, r->now_ms);
+        char text[SEND_TEXT_MAX];
+        int h = activate_hold(r->acts, c->dest, c->caller, c->caller_id, c->oneway, c->method, c->params, r->now_ms,
+                              text, sizeof(text));
 
         if (h == -ENOENT)
                 return false;
-        if (h == -ENOBUFS) {
-                call_error(r, c, ERRCODE_LIMIT, "%u calls are already waiting for '%s' to start", ACTIVATE_MAX_HELD,
-                           c->dest);
+        r->stats.quota_refusals += h == -EDQUOT;
+        if (h == -ENOBUFS || h == -EDQUOT || h == -EAGAIN) {
+                call_error(r, c, h == -EAGAIN ? ERRCODE_ACTIVATION_FAILED : ERRCODE_LIMIT, "%s", text);
         } else if (h < 0) {
                 call_error(r, c, ERRCODE_INTERNAL, "out of memory");
         } else if (h == ACTIVATE_STARTED) {
@@ -428,11 +505,8 @@ static void on_call(struct router *r, struct peer *p, const struct msg *m)
                 deliver_call(r, &c, callee);
                 return;
         }
-        if (m->dest.s[0] == ':')
-                send_error(r, p, m, ERRCODE_NO_OWNER, "no connection '%s' (it disconnected or never existed)",
-                           m->dest.s);
-        else if (!hold_call(r, &c))
-                send_error(r, p, m, ERRCODE_NO_OWNER, "no connection owns the name '%s'", m->dest.s);
+        if (m->dest.s[0] == ':' || !hold_call(r, &c))
+                call_no_owner(r, &c);
 }
 
 /* Hands the calls held for name to its new owner, in the order they came. */
@@ -457,7 +531,7 @@ void router_activation_failed(struct router *r, const char *name, const char *re
         size_t n;
 
         list_init(&taken);
-        n = activate_take(r->acts, name, &taken);
+        n = activate_fail(r->acts, name, r->now_ms, reason, &taken);
         if (n)
                 log_msg(r, "activating %s failed: %s (%zu calls answered with an error)", name, reason, n);
         list_for_each_safe(l, tmp, &taken)
@@ -492,10 +566,10 @@ __attribute__((format(printf, 5, 6))) static void answer_error(struct router *r,
  * cannot have this one, an error in its place. Returns 0 or why not (-ENOBUFS,
  * -EMSGSIZE, -ENOMEM). */
 static int relay_answer(struct router *r, struct peer *caller, uint64_t caller_id, bool error,
-                        struct json_object *result, const char *code, const char *message, struct json_object *data,
-                        const char *sender)
+                        struct json_object *result, const char *code, const char *message, bool has_data,
+                        struct json_object *data, const char *sender)
 {
-        struct buf *b = error ? wire_error(true, caller_id, -1, code, message, sender, data)
+        struct buf *b = error ? wire_relayed_error(caller_id, code, message, sender, has_data, data)
                               : wire_reply(caller_id, result, sender);
         int err = b ? send_enqueue(r, caller, b, SEND_RELAY) : -ENOMEM;
         char text[SEND_TEXT_MAX];
@@ -548,7 +622,7 @@ static void on_answer(struct router *r, struct peer *p, const struct msg *m)
         }
         calls_remove(r->calls, pc);
         int err = relay_answer(r, caller, caller_id, m->type == MSG_ERROR, m->result, m->code.s, m->message.s,
-                               m->err_data, p->unique);
+                               m->has_err_data, m->err_data, p->unique);
         if (err == -ENOBUFS)
                 answer_error(r, p, m, ERRCODE_QUEUE_FULL, "your answer was not delivered: the queue of %s is full",
                              caller->unique);
@@ -600,11 +674,19 @@ int router_handle(struct router *r, struct peer *p, const char *data, size_t len
                 send_error_id(r, p, false, 0, ERRCODE_PARSE_ERROR, why);
         } else {
                 enum msg_error e = msg_parse(root, &m, why, sizeof(why));
-                if (e != MSG_OK) {
+                /* a reply or error that carried a valid id answers delivered
+                 * call m.id: errors about it say so with "call", never "id" */
+                bool answer = (m.type == MSG_REPLY || m.type == MSG_ERROR) && m.has_id;
+                if (e != MSG_OK && answer) {
+                        answer_error(r, p, &m, msg_error_code(e), "%s", why);
+                } else if (e != MSG_OK) {
                         send_error_id(r, p, m.has_id, m.id, msg_error_code(e), why);
                 } else if (!p->hello_done && m.type != MSG_HELLO) {
-                        send_error_id(r, p, m.has_id, m.id, ERRCODE_HELLO_REQUIRED,
-                                      "the first message on a connection must be hello");
+                        const char *text = "the first message on a connection must be hello";
+                        if (answer)
+                                answer_error(r, p, &m, ERRCODE_HELLO_REQUIRED, "%s", text);
+                        else
+                                send_error_id(r, p, m.has_id, m.id, ERRCODE_HELLO_REQUIRED, text);
                 } else {
                         r->actor = p;
                         handlers[m.type](r, p, &m);
@@ -612,7 +694,7 @@ int router_handle(struct router *r, struct peer *p, const char *data, size_t len
                 }
                 json_object_put(root);
         }
-        return p->queued_bytes > r->cfg.limits.queue_bytes ? ROUTER_PAUSE : ROUTER_OK;
+        return send_must_pause(r, p) ? ROUTER_PAUSE : ROUTER_OK;
 }
 
 /* ---- peers ------------------------------------------------------------------ */
@@ -646,9 +728,10 @@ int router_peer_admit(struct router *r, struct peer *p, const struct peer_ops *o
         if (conns || quota_over(p->acct, QUOTA_HANDSHAKES, 0)) {
                 enum quota_kind k = conns ? QUOTA_CONNECTIONS : QUOTA_HANDSHAKES;
                 r->stats.quota_refusals++;
-                snprintf(why, whylen, "uid %u already has %" PRIu64 " %s (quota %s)", (unsigned)p->uid,
-                         p->acct->used[k], k == QUOTA_CONNECTIONS ? "connections" : "connections in handshake",
-                         quota_kind_name(k));
+                /* what is open besides this one, which router_peer_add() counted */
+                snprintf(why, whylen, "uid %u already has %" PRIu64 " %s (quota %s: %" PRIu64 ")", (unsigned)p->uid,
+                         p->acct->used[k] - 1, k == QUOTA_CONNECTIONS ? "connections" : "connections in handshake",
+                         quota_kind_name(k), p->acct->limit[k]);
                 router_peer_remove(r, p);
                 return -EUSERS;
         }
@@ -674,6 +757,7 @@ int router_peer_add(struct router *r, struct peer *p, const struct peer_ops *ops
         list_init(&p->calls_out);
         list_init(&p->calls_in);
         list_init(&p->held);
+        list_init(&p->notices);
         p->ident = wire_ident(p->unique, (unsigned)uid, (unsigned)gid, (int)pid, &p->ident_len);
         p->acct = quota_acct(r->quotas, uid);
         if (!p->ident || !p->acct || lh_table_insert(r->peers, state_id_key(p->id), p) < 0) {
@@ -721,14 +805,17 @@ void router_peer_remove(struct router *r, struct peer *p)
         registry_peer_gone(r->registry, p);
         r->actor = NULL;
         subs_peer_gone(r->subs, p);
-        json_object_put(p->methods);
-        p->methods = NULL;
+        decl_set(p, NULL);
+        send_peer_gone(p);
         free(p->display);
         p->display = NULL;
         free(p->ident);
         p->ident = NULL;
-        /* last: the modules above gave back what they counted */
+        /* last: the modules above gave back what they counted. The queue
+         * may still drain (the carrier reports it), but no longer for the
+         * uid; its descriptors stay in r->queued_fds until they are gone. */
         quota_sub(p->acct, QUOTA_QUEUE_BYTES, p->queued_bytes);
+        quota_sub(p->acct, QUOTA_QUEUED_FDS, p->queued_fds);
         quota_sub(p->acct, QUOTA_CONNECTIONS, 1);
         if (!p->hello_done)
                 quota_sub(p->acct, QUOTA_HANDSHAKES, 1);
@@ -807,7 +894,8 @@ void router_remote_call(struct router *r, struct peer *link, uint64_t id, bool o
 }
 
 void router_remote_answer(struct router *r, struct peer *link, uint64_t serial, bool error, struct json_object *result,
-                          const char *code, const char *message, struct json_object *data, const char *sender)
+                          const char *code, const char *message, bool has_data, struct json_object *data,
+                          const char *sender)
 {
         struct pcall *pc = calls_lookup(r->calls, serial);
 
@@ -817,7 +905,7 @@ void router_remote_answer(struct router *r, struct peer *link, uint64_t serial, 
         struct peer *caller = pc->caller;
         uint64_t caller_id = pc->caller_id;
         calls_remove(r->calls, pc);
-        relay_answer(r, caller, caller_id, error, result, code, message, data, sender);
+        relay_answer(r, caller, caller_id, error, result, code, message, has_data, data, sender);
 }
 
 void router_remote_cancel(struct router *r, struct peer *link, uint64_t id)
@@ -830,7 +918,7 @@ void router_remote_cancel(struct router *r, struct peer *link, uint64_t id)
 
 void router_publish_daemon(struct router *r, const char *topic, struct json_object *data)
 {
-        events_publish_daemon(r, topic, data);
+        events_publish_daemon(r, topic, data, NULL);
 }
 
 struct peer *router_local_owner(struct router *r, const char *name)

@@ -27,7 +27,7 @@ struct activatable;
 /* Outcome of handling one message, for the carrier. */
 enum {
         ROUTER_OK = 0,
-        ROUTER_PAUSE = 1, /* the peer's queue is over its limit: stop reading it */
+        ROUTER_PAUSE = 1, /* the peer's queue (or its uid's) is over its limit: stop reading it */
 };
 
 void router_limits_default(struct router_limits *l);
@@ -64,14 +64,26 @@ int router_peer_admit(struct router *r, struct peer *p, const struct peer_ops *o
 void router_peer_remove(struct router *r, struct peer *p);
 
 /* Handles one framed message of `len` bytes from p. Returns ROUTER_OK or
- * ROUTER_PAUSE (p's queue is over its limit: the carrier should stop reading
- * from p until router_peer_wrote() says it may resume). */
+ * ROUTER_PAUSE (p's queue is over its limit, or its uid's queues over their
+ * quota while p holds some of it: the carrier should stop reading from p
+ * until router_peer_wrote() says it may resume). */
 int router_handle(struct router *r, struct peer *p, const char *data, size_t len);
 /* The carrier wrote to p: `bytes` in `msgs` whole messages left its queue (both
  * may be 0 when only part of a large message was written, which still counts
  * as progress against the stall timeout). Returns true if the carrier may
  * resume reading from a paused peer. */
 bool router_peer_wrote(struct router *r, struct peer *p, size_t bytes, size_t msgs);
+/* n descriptors left p's queue (passed to the client, refused by the kernel,
+ * or closed with the queue): gives back their count (the peer's, its uid's,
+ * the daemon's) and their BUS_QUEUED_FD_COST bytes each. Reported before the
+ * bytes of their messages (router_peer_wrote()); also after
+ * router_peer_remove(), while a closing peer's queue drains. */
+void router_peer_fds_gone(struct router *r, struct peer *p, size_t n);
+/* The kernel refused to pass a descriptor (ETOOMANYREFS): the carrier sends
+ * the fallback it was given (peer_ops.send_fd) in place of the message,
+ * old_len bytes replaced by new_len. Counted in stats (`fds_refused`); the
+ * descriptor itself is reported with router_peer_fds_gone(). */
+void router_peer_fd_refused(struct router *r, struct peer *p, size_t old_len, size_t new_len);
 /* The carrier dropped p's whole queue (closing). */
 void router_peer_discard_queue(struct router *r, struct peer *p);
 /* Checks stalled peers; calls ops->kill for those stuck past the deadline. */
@@ -81,7 +93,9 @@ void router_tick(struct router *r);
  * live until replaced or router_free()). Returns 0 or -ENOMEM. */
 int router_set_activatable(struct router *r, const struct activatable *entries, size_t n);
 /* The service for name failed (reason: "exited with status 1 before taking the
- * name", ...): every call held for it gets `activation_failed` at once. */
+ * name", ...): every call held for it gets `activation_failed` at once, and so
+ * do new calls to name for a while (activate.h). Nothing happens if no
+ * activation of name was under way. */
 void router_activation_failed(struct router *r, const char *name, const char *reason);
 
 /* Builds an error message (for framing errors the carrier reports itself),
@@ -112,9 +126,11 @@ void router_remote_event(struct router *r, const char *topic, size_t topic_len, 
 void router_remote_call(struct router *r, struct peer *link, uint64_t id, bool oneway, const char *dest,
                         const char *method, struct json_object *params, const struct remote_ident *rid);
 /* The answer to call `serial` that went out over link. sender: the answering
- * connection as the other side names it ("busd-b/:7"). */
+ * connection as the other side names it ("busd-b/:7"). An error carries
+ * "data" when has_data (null when data is NULL). */
 void router_remote_answer(struct router *r, struct peer *link, uint64_t serial, bool error, struct json_object *result,
-                          const char *code, const char *message, struct json_object *data, const char *sender);
+                          const char *code, const char *message, bool has_data, struct json_object *data,
+                          const char *sender);
 /* The other side gave up on call `id` it sent over link. */
 void router_remote_cancel(struct router *r, struct peer *link, uint64_t id);
 /* The local connection that owns name, or NULL. */

@@ -25,6 +25,10 @@ struct router_limits {
 
 struct router_config {
         struct router_limits limits;
+        /* descriptors the daemon may hold in all queues together (send.c:
+         * send_fd_room()); 0: BUS_MAX_QUEUED_FDS_TOTAL. The carrier keeps it
+         * within its descriptor limit. */
+        size_t max_queued_fds;
         /* identity stamped on messages the daemon itself sends */
         uid_t uid;
         gid_t gid;

@@ -13,6 +13,7 @@
 
 #include "access.h"
 #include "buslimits.h"
+#include "decl.h"
 #include "errcode.h"
 #include "jsonnew.h"
 #include "msg.h"
@@ -124,6 +125,42 @@ void session_release_name(struct router *r, struct peer *p, const struct msg *m)
 
 /* ---- hello and declare ------------------------------------------------------ */
 
+/* Makes m's declarations ready to replace p's: kept as text (decl.c), within
+ * what one connection may keep (the text of one message: max_message, since a
+ * declaration replaces the previous one) and its uid's declared_bytes quota.
+ * Returns 0 with *ret (NULL if m has none), or -1 after answering m. */
+static int prepare_decl(struct router *r, struct peer *p, const struct msg *m, struct decl **ret)
+{
+        struct decl *d = NULL;
+        size_t old = decl_bytes(p->decl);
+
+        if (m->methods && decl_new(m->methods, &d) < 0) {
+                send_error(r, p, m, ERRCODE_INTERNAL, "out of memory");
+                return -1;
+        }
+        size_t bytes = decl_bytes(d);
+        if (bytes > p->max_message) {
+                send_error(r, p, m, ERRCODE_LIMIT,
+                           "your method declarations take %zu bytes as text, more than one connection may keep "
+                           "(max_message: %zu)",
+                           bytes, p->max_message);
+                decl_free(d);
+                return -1;
+        }
+        if (bytes > old && quota_over(p->acct, QUOTA_DECLARED_BYTES, bytes - old)) {
+                r->stats.quota_refusals++;
+                send_error(r, p, m, ERRCODE_LIMIT,
+                           "the connections of uid %u already keep %" PRIu64 " bytes of method declarations; "
+                           "%zu more would pass the quota declared_bytes (%" PRIu64 ")",
+                           (unsigned)p->uid, p->acct->used[QUOTA_DECLARED_BYTES], bytes - old,
+                           p->acct->limit[QUOTA_DECLARED_BYTES]);
+                decl_free(d);
+                return -1;
+        }
+        *ret = d;
+        return 0;
+}
+
 static struct json_object *limits_object(struct router *r, struct peer *p)
 {
         const struct router_limits *l = &r->cfg.limits;
@@ -137,6 +174,7 @@ static struct json_object *limits_object(struct router *r, struct peer *p)
         json_object_object_add(o, "max_names", jsonnew_uint64(l->max_names));
         json_object_object_add(o, "max_subscriptions", jsonnew_uint64(l->max_subscriptions));
         json_object_object_add(o, "max_methods", jsonnew_uint64(BUS_MAX_METHODS));
+        json_object_object_add(o, "max_queued_fds", jsonnew_uint64(BUS_MAX_QUEUED_FDS));
         json_object_object_add(o, "stall_timeout_ms", jsonnew_uint64(l->stall_timeout_ms));
         return o;
 }
@@ -176,14 +214,17 @@ void session_hello(struct router *r, struct peer *p, const struct msg *m)
                         return;
                 }
         }
+        struct decl *d;
+        if (prepare_decl(r, p, m, &d) < 0)
+                return;
         if (m->display.s && !(p->display = strdup(m->display.s))) {
+                decl_free(d);
                 send_error(r, p, m, ERRCODE_INTERNAL, "out of memory");
                 return;
         }
         p->hello_done = true;
         quota_sub(p->acct, QUOTA_HANDSHAKES, 1);
-        if (m->methods)
-                p->methods = json_object_get(m->methods);
+        decl_set(p, d);
 
         struct json_object *w = jsonnew_object(), *names = jsonnew_object();
         for (size_t i = 0; i < nnames; i++) {
@@ -207,8 +248,11 @@ void session_hello(struct router *r, struct peer *p, const struct msg *m)
 
 void session_declare(struct router *r, struct peer *p, const struct msg *m)
 {
-        json_object_put(p->methods);
-        p->methods = json_object_get(m->methods);
+        struct decl *d;
+
+        if (prepare_decl(r, p, m, &d) < 0)
+                return;
+        decl_set(p, d);
         struct json_object *o = jsonnew_object();
         json_object_object_add(o, "methods", jsonnew_uint64(json_object_array_length(m->methods)));
         send_reply(r, p, m, o);

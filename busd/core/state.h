@@ -34,6 +34,7 @@ struct router_stats {
         uint64_t calls, replies, events, deliveries, drops, errors;
         uint64_t denials;        /* requests the policy refused */
         uint64_t quota_refusals; /* requests refused for a per-uid quota */
+        uint64_t fds_refused;    /* descriptors the kernel would not pass (router_peer_fd_refused()) */
 };
 
 struct router {
@@ -51,6 +52,7 @@ struct router {
         size_t ident_len;
         struct peer *actor; /* the peer whose request is being handled, if any */
         struct list stalled;
+        size_t queued_fds; /* descriptors in all queues, removed peers' still draining included */
         struct router_stats stats;
         struct router_bridge bridge; /* all NULL: no bridge */
         const char *stats_key;       /* router_set_stats_hook() */

@@ -121,8 +121,9 @@ struct buf *wire_reply(uint64_t id, struct json_object *result, const char *send
         return finish(b, r);
 }
 
-struct buf *wire_error(bool has_id, uint64_t id, int64_t call, const char *code, const char *message,
-                       const char *sender, struct json_object *data)
+/* wire_error() and wire_relayed_error(): "data" when has_data (null if data is NULL). */
+static struct buf *error_of(bool has_id, uint64_t id, int64_t call, const char *code, const char *message,
+                            const char *sender, bool has_data, struct json_object *data)
 {
         struct buf *b = buf_new(OBJECT_BYTES);
         char num[NUM_MAX];
@@ -145,12 +146,24 @@ struct buf *wire_error(bool has_id, uint64_t id, int64_t call, const char *code,
         r |= put(&b, ",\"sender\":\"");
         r |= put(&b, sender);
         r |= put(&b, "\"");
-        if (data) {
+        if (has_data) {
                 r |= put(&b, ",\"data\":");
-                r |= put_json(&b, data);
+                r |= put_json(&b, data); /* NULL: null */
         }
         r |= put(&b, "}");
         return finish(b, r);
+}
+
+struct buf *wire_error(bool has_id, uint64_t id, int64_t call, const char *code, const char *message,
+                       const char *sender, struct json_object *data)
+{
+        return error_of(has_id, id, call, code, message, sender, data != NULL, data);
+}
+
+struct buf *wire_relayed_error(uint64_t id, const char *code, const char *message, const char *sender, bool has_data,
+                               struct json_object *data)
+{
+        return error_of(true, id, -1, code, message, sender, has_data, data);
 }
 
 struct buf *wire_object(struct json_object *obj)

@@ -31,6 +31,11 @@ struct buf *wire_reply(uint64_t id, struct json_object *result, const char *send
  * call >= 0: the error is about the client's answer to delivered call N. */
 struct buf *wire_error(bool has_id, uint64_t id, int64_t call, const char *code, const char *message,
                        const char *sender, struct json_object *data);
+/* A callee's error relayed to its caller as request `id`: as wire_error(),
+ * with "data" whenever the callee gave one, "data":null when it gave null
+ * (has_data, data NULL). */
+struct buf *wire_relayed_error(uint64_t id, const char *code, const char *message, const char *sender, bool has_data,
+                               struct json_object *data);
 /* Serialises any object (welcome, notices) with a line feed. */
 struct buf *wire_object(struct json_object *obj);
 /* Builds the identity splice for a sender. Returns a malloc'd string. */

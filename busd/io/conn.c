@@ -28,6 +28,7 @@
 #include "outq.h"
 #include "peer.h"
 #include "router.h"
+#include "unixsock.h"
 
 #define CONN(p) list_entry(p, struct conn, peer)
 #define WRITE_BATCH 1024 /* iovecs per writev (IOV_MAX) */
@@ -43,14 +44,10 @@
 /* The stream read buffer shared by every connection (libuv reads into it,
  * the framer consumes it at once). */
 #define READ_BUFFER_SIZE (256u * 1024u)
-/* Unread input thrown away before a close: reads of this size, at most this
- * many (a bound, so a client cannot keep us reading). */
-#define DISCARD_CHUNK 4096
-#define DISCARD_MAX_READS 256
-/* Supplementary groups read without allocating; beyond, up to the kernel's
- * NGROUPS_MAX (65536 on Linux) in an allocated array. */
-#define GROUPS_INLINE 64
-#define GROUPS_MAX 65536
+/* Connections in handshake conn_set_handshake_room() looks at per call (each
+ * may cost a recv(MSG_PEEK)): it runs once per loop iteration while a
+ * listener waits. */
+#define HANDSHAKE_SCAN 64
 
 /* What a frame_line_fn answers (proto/frame.h): go on, or pause the framer. */
 enum { LINE_NEXT = 0, LINE_PAUSE = 1 };
@@ -108,9 +105,10 @@ static void conn_flush(struct conn *c);
 static void conn_drain(struct conn *c, const char *why);
 /* Tells a connection it took too long to say hello, then closes it. */
 static void conn_hello_timeout(struct conn *c);
-/* A new pidfd for the client (SO_PEERPIDFD: the process that connected,
- * recorded by the kernel at connect), or a negative errno (-ENOPROTOOPT before
- * Linux 6.5, -ESRCH once it has exited). The caller owns it. */
+/* Says why (an error `code`), then closes once that is written. */
+static void fail_and_close(struct conn *c, const char *code, const char *what);
+/* A new pidfd for the client (unixsock_pidfd()), or a negative errno. The
+ * caller owns it. */
 static int conn_pidfd(struct conn *c);
 
 int conn_set_new(const struct conn_env *env, struct conn_set **ret)
@@ -190,6 +188,50 @@ void conn_set_tick(struct conn_set *set, uint64_t now_ms)
         }
 }
 
+/* The connection's socket, or -1. */
+static int conn_socket(const struct conn *c)
+{
+        uv_os_fd_t fd = c->fd;
+
+        if (!c->seqpacket && uv_fileno((const uv_handle_t *)&c->h.pipe, &fd) < 0)
+                return -1;
+        return fd;
+}
+
+/* Has c, in handshake, been silent for `grace` ms: accepted that long ago,
+ * and nothing unread in its socket (a hello waiting to be read is no
+ * silence; what waits in a paused connection, which is not being read, is)? */
+static bool conn_silent(struct conn *c, uint64_t now_ms, uint64_t grace)
+{
+        int fd = conn_socket(c);
+
+        if (now_ms - c->accepted_ms < grace)
+                return false;
+        return c->paused || fd < 0 || !unixsock_has_input(fd);
+}
+
+bool conn_set_handshake_room(struct conn_set *set)
+{
+        const struct options *o = set->env.opt;
+        uint64_t now = uv_now(set->env.loop), grace = BUS_HANDSHAKE_GRACE_MS;
+        unsigned looked = 0;
+
+        if (o->hello_timeout_ms / 2 < grace)
+                grace = o->hello_timeout_ms / 2;
+        /* oldest first: the first one within its grace ends the search */
+        list_for_each_safe(l, tmp, &set->handshakes)
+        {
+                struct conn *c = list_entry(l, struct conn, handshake_link);
+                if (set->nhandshakes < o->max_handshakes || now - c->accepted_ms < grace || looked++ >= HANDSHAKE_SCAN)
+                        break;
+                if (conn_silent(c, now, grace))
+                        fail_and_close(c, ERRCODE_LIMIT,
+                                       "too many connections are waiting to say hello (max_handshakes); the one "
+                                       "silent longest is closed");
+        }
+        return set->nhandshakes < o->max_handshakes;
+}
+
 static void mark_dirty(struct conn *c)
 {
         if (!list_linked(&c->dirty_link))
@@ -210,7 +252,7 @@ static int peer_send(struct peer *p, struct buf *b)
         return 0;
 }
 
-static int peer_send_fd(struct peer *p, struct buf *b, int fd)
+static int peer_send_fd(struct peer *p, struct buf *b, int fd, struct buf *fallback)
 {
         struct conn *c = CONN(p);
 
@@ -218,8 +260,9 @@ static int peer_send_fd(struct peer *p, struct buf *b, int fd)
                 close(fd);
                 return -ENOTCONN;
         }
-        if (outq_push_fd(&c->q, buf_ref(b), fd) < 0) {
+        if (outq_push_fd(&c->q, buf_ref(b), fd, fallback ? buf_ref(fallback) : NULL) < 0) {
                 buf_unref(b);
+                buf_unref(fallback);
                 return -ENOMEM;
         }
         mark_dirty(c);
@@ -288,25 +331,27 @@ static void on_closed(uv_handle_t *h)
         free(c);
 }
 
-/* Reads and throws away what the client sent but we did not read (bounded):
- * closing a socket with unread data makes the kernel report ECONNRESET to
- * the client, which could then miss the error we just wrote it. */
-static void discard_fd_input(int fd)
+/* Tells a connection refused as it is accepted why, best effort (nothing is
+ * queued for it): one error, a packet without the newline on seqpacket
+ * (docs/protocol.md §1). Then reads what it sent: a hello already sent must
+ * not turn our close into a reset. */
+static void refuse(struct conn_set *set, int fd, bool seqpacket, const char *code, const char *text)
 {
-        char scratch[DISCARD_CHUNK];
+        struct buf *b = router_error_buf(set->env.router, code, text);
 
-        for (int i = 0; i < DISCARD_MAX_READS; i++)
-                if (recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT | MSG_TRUNC) <= 0)
-                        break;
+        if (b && send(fd, b->data, b->len - (seqpacket ? 1 : 0), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+                /* refused either way */
+        }
+        buf_unref(b);
+        unixsock_discard_input(fd);
 }
 
 static void discard_input(struct conn *c)
 {
-        uv_os_fd_t fd = c->fd;
+        int fd = conn_socket(c);
 
-        if (!c->seqpacket && uv_fileno((uv_handle_t *)&c->h.pipe, &fd) < 0)
-                return;
-        discard_fd_input(fd);
+        if (fd >= 0)
+                unixsock_discard_input(fd);
 }
 
 static void conn_close(struct conn *c, const char *why)
@@ -321,6 +366,8 @@ static void conn_close(struct conn *c, const char *why)
         if (set->env.opt->verbose)
                 set->env.log(set->env.log_ud, "%s (pid %d) disconnected: %s", c->peer.unique, (int)c->peer.pid, why);
         router_peer_remove(set->env.router, &c->peer);
+        /* the descriptors still queued go now (the router counts them until then) */
+        router_peer_fds_gone(set->env.router, &c->peer, outq_drop_fds(&c->q));
         leave_handshake(c);
         list_unlink(&c->dirty_link);
         list_unlink(&c->drain_link);
@@ -549,6 +596,22 @@ static void on_write(uv_write_t *req, int status)
         mark_dirty(c);
 }
 
+/* The kernel refused to pass the descriptor of the i-th item (ETOOMANYREFS:
+ * more of the daemon's descriptors in flight, sent but not yet received, than
+ * its RLIMIT_NOFILE): the item's fallback, an error answering the same
+ * request, goes in its place, and the connection stays. */
+static void refuse_fd(struct conn *c, size_t i)
+{
+        struct conn_set *set = c->set;
+        size_t old_len, new_len;
+
+        outq_refuse_fd(&c->q, i, &old_len, &new_len);
+        router_peer_fds_gone(set->env.router, &c->peer, 1);
+        router_peer_fd_refused(set->env.router, &c->peer, old_len, new_len);
+        set->env.log(set->env.log_ud, "could not pass a descriptor to %s (pid %d): %s; it got an error instead",
+                     c->peer.unique, (int)c->peer.pid, strerror(ETOOMANYREFS));
+}
+
 /* How many items from the head go before the next one that carries a
  * descriptor (it must start a sendmsg of its own), at most max. */
 static size_t items_before_fd(const struct outq *q, size_t from, size_t max)
@@ -589,6 +652,10 @@ static bool stream_send_fd(struct conn *c)
         memcpy(CMSG_DATA(cm), &pass, sizeof(int));
         ssize_t w = sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (w < 0) {
+                if (errno == ETOOMANYREFS) {
+                        refuse_fd(c, 0); /* nothing was sent: the fallback goes in its place */
+                        return true;
+                }
                 if (errno == EAGAIN || errno == EINTR)
                         c->fd_wait = true; /* retried from the tick: libuv is not watching for POLLOUT */
                 else
@@ -596,6 +663,7 @@ static bool stream_send_fd(struct conn *c)
                 return false;
         }
         close(outq_take_fd(&c->q, 0)); /* the client has its own copy now */
+        router_peer_fds_gone(c->set->env.router, &c->peer, 1);
         size_t done = outq_consume_bytes(&c->q, (size_t)w, &bytes);
         wrote(c, bytes, done);
         return true;
@@ -676,13 +744,19 @@ static void seq_flush(struct conn *c)
                         memcpy(CMSG_DATA(cm), &pass, sizeof(int));
                 }
                 int sent = sendmmsg(c->fd, mm, (unsigned)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (sent < 0 && errno == ETOOMANYREFS && outq_fd_at(&c->q, 0) >= 0) {
+                        refuse_fd(c, 0); /* the first packet was not sent: its fallback goes instead */
+                        continue;
+                }
                 if (sent < 0) {
                         if (errno == EAGAIN || errno == EINTR)
                                 break;
                         conn_close(c, strerror(errno));
                         return;
                 }
+                size_t held = c->q.nfds;
                 outq_consume_items(&c->q, (size_t)sent, &bytes);
+                router_peer_fds_gone(c->set->env.router, &c->peer, held - c->q.nfds);
                 wrote(c, bytes, (size_t)sent);
                 if (c->closing || (size_t)sent < n)
                         break;
@@ -763,54 +837,17 @@ static void start_reading(struct conn *c)
         }
 }
 
-/* Registers the peer with its kernel credentials. */
-#ifndef SO_PEERPIDFD
-#define SO_PEERPIDFD 77 /* Linux 6.5; older kernels answer ENOPROTOOPT */
-#endif
-
-/* The client's supplementary groups, from the kernel at connect; optional
- * (older kernels). Never from /proc, never from the client. The pidfd is not
- * taken here: the kernel keeps the peer's pid from connect time, so
- * conn_pidfd() asks for it when a client wants it, and idle connections do
- * not cost a second descriptor each. */
-static void take_identity(struct conn *c, int fd)
-{
-        gid_t small[GROUPS_INLINE];
-        socklen_t len = sizeof(small);
-
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, small, &len) == 0) {
-                c->ngroups = len / sizeof(gid_t);
-        } else if (errno == ERANGE && len > sizeof(small) && len <= GROUPS_MAX * sizeof(gid_t)) {
-                c->groups = malloc(len);
-                if (c->groups && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) == 0) {
-                        c->ngroups = len / sizeof(gid_t);
-                } else {
-                        free(c->groups);
-                        c->groups = NULL;
-                }
-        }
-        if (c->ngroups && !c->groups) {
-                c->groups = malloc(c->ngroups * sizeof(gid_t));
-                if (c->groups)
-                        memcpy(c->groups, small, c->ngroups * sizeof(gid_t));
-                else
-                        c->ngroups = 0;
-        }
-}
-
+/* The pidfd is not taken at connect: the kernel keeps the peer's pid from
+ * connect time, so it is asked for when a client wants it, and idle
+ * connections do not cost a second descriptor each. */
 static int conn_pidfd(struct conn *c)
 {
-        int pidfd = -1;
-        socklen_t len = sizeof(pidfd);
-        uv_os_fd_t fd = c->fd;
+        int fd = conn_socket(c);
 
-        if (!c->seqpacket && uv_fileno((uv_handle_t *)&c->h.pipe, &fd) < 0)
-                return -EBADF;
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
-                return -errno;
-        return pidfd;
+        return fd < 0 ? -EBADF : unixsock_pidfd(fd);
 }
 
+/* Registers the peer with its kernel credentials. */
 static int setup(struct conn *c, int fd, const char *transport, size_t max_message)
 {
         struct conn_set *set = c->set;
@@ -819,7 +856,7 @@ static int setup(struct conn *c, int fd, const char *transport, size_t max_messa
 
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                 return -errno;
-        take_identity(c, fd);
+        unixsock_groups(fd, &c->groups, &c->ngroups);
         outq_init(&c->q);
         list_init(&c->dirty_link);
         list_init(&c->drain_link);
@@ -829,26 +866,14 @@ static int setup(struct conn *c, int fd, const char *transport, size_t max_messa
         int r = router_peer_admit(set->env.router, &c->peer, &conn_ops, transport, &pc, max_message,
                                   max_message + BUS_RELAY_OVERHEAD, why, sizeof(why));
         if (r == -EACCES || r == -EUSERS) {
-                /* refused by the policy or a quota of its uid: say why and hang up
-                 * (best effort, nothing is queued for it) */
+                /* refused by the policy or a quota of its uid: say why and hang up */
                 char text[480];
                 snprintf(text, sizeof(text), "%s; closing the connection", why);
-                struct buf *b = router_error_buf(set->env.router, r == -EACCES ? ERRCODE_DENIED : ERRCODE_LIMIT, text);
-                if (b && send(fd, b->data, b->len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-                        /* refused either way */
-                }
-                buf_unref(b);
-                discard_fd_input(fd); /* a hello already sent must not turn our close into a reset */
+                refuse(set, fd, c->seqpacket, r == -EACCES ? ERRCODE_DENIED : ERRCODE_LIMIT, text);
         }
         if (r < 0)
                 return r;
-        /* too many connections that have not said hello: the oldest goes, so that
-         * a flood of silent connections cannot keep a real client out */
-        while (set->nhandshakes >= set->env.opt->max_handshakes) {
-                struct conn *old = list_entry(list_first(&set->handshakes), struct conn, handshake_link);
-                fail_and_close(old, ERRCODE_LIMIT,
-                               "too many connections are waiting to say hello (max_handshakes); the oldest is closed");
-        }
+        /* the server asked conn_set_handshake_room() before accepting it */
         list_append(&set->conns, &c->link);
         set->nconns++;
         c->in_handshake = true;
@@ -862,20 +887,12 @@ static int setup(struct conn *c, int fd, const char *transport, size_t max_messa
 }
 
 /* Over the connection limit: tell the client why and hang up. */
-static bool over_limit(struct conn_set *set, int fd)
+static bool over_limit(struct conn_set *set, int fd, bool seqpacket)
 {
-        static const char what[] = "too many connections (max_connections)";
-
         if (set->nconns < set->env.opt->max_connections)
                 return false;
-        struct buf *b = router_error_buf(set->env.router, ERRCODE_LIMIT,
-                                         "too many connections (max_connections); closing the "
-                                         "connection");
-        if (b && send(fd, b->data, b->len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-                /* nothing more to do: the connection is refused either way */
-        }
-        buf_unref(b);
-        set->env.log(set->env.log_ud, "refused a connection: %s", what);
+        refuse(set, fd, seqpacket, ERRCODE_LIMIT, "too many connections (max_connections); closing the connection");
+        set->env.log(set->env.log_ud, "refused a connection: too many connections (max_connections)");
         return true;
 }
 
@@ -902,7 +919,7 @@ int conn_new_stream(struct conn_set *set, uv_pipe_t *listener)
         r = uv_accept((uv_stream_t *)listener, (uv_stream_t *)&c->h.pipe);
         if (r == 0)
                 r = uv_fileno((uv_handle_t *)&c->h.pipe, &fd);
-        if (r == 0 && over_limit(set, fd))
+        if (r == 0 && over_limit(set, fd, false))
                 r = -EMFILE;
         if (r == 0)
                 r = setup(c, fd, "stream", BUS_MAX_MESSAGE_STREAM);
@@ -919,7 +936,7 @@ int conn_new_seqpacket(struct conn_set *set, int fd, size_t max_message)
         struct conn *c;
         int r;
 
-        if (over_limit(set, fd)) {
+        if (over_limit(set, fd, true)) {
                 close(fd);
                 return -EMFILE;
         }

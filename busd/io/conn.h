@@ -14,6 +14,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -41,6 +42,15 @@ int conn_set_new(const struct conn_env *env, struct conn_set **ret);
 /* Once every connection has closed (conn_set_close_all(), then the loop ran
  * the close callbacks). Accepts NULL. */
 void conn_set_free(struct conn_set *set);
+/* May one more connection be accepted now, without keeping a client out?
+ * At max_handshakes connections that have not said hello, makes room by
+ * closing (with `limit`) the oldest that has been silent for
+ * BUS_HANDSHAKE_GRACE_MS (half the hello timeout if shorter): accepted that
+ * long ago, with nothing unread in its socket. A connection whose hello waits
+ * to be read is never closed for it. Returns false when there is still no
+ * room: the server then stops accepting (the kernel's accept queue holds the
+ * newcomers) and asks again from its check phase. */
+bool conn_set_handshake_room(struct conn_set *set);
 /* Takes over a connection waiting on a stream listener (accepted here).
  * Returns 0, or a negative errno: -EMFILE over max_connections, -EACCES or
  * -EUSERS refused by the policy or a quota (in these three cases the client
@@ -48,7 +58,8 @@ void conn_set_free(struct conn_set *set);
  * failure. */
 int conn_new_stream(struct conn_set *set, uv_pipe_t *listener);
 /* Takes over an accepted seqpacket fd (closed on failure), whose messages may
- * be max_message bytes. Returns as conn_new_stream(). */
+ * be max_message bytes. Returns as conn_new_stream(). The caller asks
+ * conn_set_handshake_room() before accepting, for either transport. */
 int conn_new_seqpacket(struct conn_set *set, int fd, size_t max_message);
 /* Writes every connection with output queued, resumes reading those that
  * have drained, closes the killed and drained ones. Called from the check

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -100,10 +101,26 @@ __attribute__((format(printf, 2, 3))) static void router_log(void *userdata, con
         server_log(srv, "%s", line);
 }
 
+/* Descriptors the router may hold in queues for all connections together:
+ * BUS_MAX_QUEUED_FDS_TOTAL, and never more than 1/BUS_QUEUED_FDS_NOFILE_SHARE
+ * of the descriptors the process may open (at least one), so that queued
+ * descriptors cannot take those connections need. */
+static size_t queued_fds_budget(void)
+{
+        struct rlimit rl;
+        size_t max = BUS_MAX_QUEUED_FDS_TOTAL;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+            rl.rlim_cur / BUS_QUEUED_FDS_NOFILE_SHARE < max)
+                max = rl.rlim_cur / BUS_QUEUED_FDS_NOFILE_SHARE;
+        return max ? max : 1;
+}
+
 int server_init(struct server *srv, uv_loop_t *loop, struct options *opt)
 {
         struct router_config cfg = {
                 .limits = opt->limits,
+                .max_queued_fds = queued_fds_budget(),
                 .uid = getuid(),
                 .gid = getgid(),
                 .pid = getpid(),
@@ -114,6 +131,8 @@ int server_init(struct server *srv, uv_loop_t *loop, struct options *opt)
         };
 
         memset(srv, 0, sizeof(*srv));
+        for (size_t i = 0; i < OPTIONS_MAX_LISTEN; i++)
+                srv->listeners[i].pending_fd = -1;
         srv->loop = loop;
         srv->opt = opt;
         ratelog_init(&srv->log_rate, LOG_BURST, LOG_INTERVAL_MS);
@@ -155,6 +174,12 @@ static void on_stream_connection(uv_stream_t *s, int status)
                 server_log(l->srv, "accept on %s: %s", l->sock.addr.path, uv_strerror(status));
                 return;
         }
+        if (!conn_set_handshake_room(l->srv->conns)) {
+                /* not accepted: libuv holds this one and stops watching the
+                 * listener until on_check() takes it */
+                l->waiting = true;
+                return;
+        }
         int r = conn_new_stream(l->srv->conns, &l->h.pipe);
         /* refusals (limits, the policy) are told to the client and counted;
          * logging each would let a client fill the log */
@@ -170,7 +195,7 @@ static void on_accept_retry(uv_timer_t *t)
 
         for (size_t i = 0; i < srv->nlisteners; i++) {
                 struct listener *l = &srv->listeners[i];
-                if (l->sock.addr.seqpacket && l->active)
+                if (l->sock.addr.seqpacket && l->active && !l->waiting)
                         uv_poll_start(&l->h.poll, UV_READABLE, on_seq_accept);
         }
 }
@@ -192,7 +217,38 @@ static void on_seq_accept(uv_poll_t *h, int status, int events)
                         }
                         return;
                 }
+                if (!conn_set_handshake_room(srv->conns)) {
+                        /* held until on_check() finds room, as libuv holds a
+                         * stream connection; the kernel's accept queue holds the rest */
+                        l->pending_fd = fd;
+                        l->waiting = true;
+                        uv_poll_stop(&l->h.poll);
+                        return;
+                }
                 int r = conn_new_seqpacket(srv->conns, fd, l->max_message);
+                if (r < 0 && r != -EMFILE && r != -EACCES && r != -EUSERS)
+                        server_log(srv, "new connection on %s: %s", l->sock.addr.path, strerror(-r));
+        }
+}
+
+/* Accepting again on the listeners that stopped for want of room in the
+ * handshake table (docs/guarantees.md, "Limits"), once there is some. */
+static void resume_accepting(struct server *srv)
+{
+        for (size_t i = 0; i < srv->nlisteners; i++) {
+                struct listener *l = &srv->listeners[i];
+                if (!l->waiting || srv->stopping || !conn_set_handshake_room(srv->conns))
+                        continue;
+                l->waiting = false;
+                int r;
+                if (l->sock.addr.seqpacket) {
+                        r = conn_new_seqpacket(srv->conns, l->pending_fd, l->max_message);
+                        l->pending_fd = -1;
+                        uv_poll_start(&l->h.poll, UV_READABLE, on_seq_accept);
+                } else {
+                        /* the connection libuv held: accepting it watches the listener again */
+                        r = conn_new_stream(srv->conns, &l->h.pipe);
+                }
                 if (r < 0 && r != -EMFILE && r != -EACCES && r != -EUSERS)
                         server_log(srv, "new connection on %s: %s", l->sock.addr.path, strerror(-r));
         }
@@ -203,6 +259,7 @@ static void on_check(uv_check_t *h)
         struct server *srv = h->data;
 
         router_set_time(srv->router, uv_now(srv->loop));
+        resume_accepting(srv); /* first: what it evicts is told why in the flush */
         conn_set_flush(srv->conns);
 }
 
@@ -343,7 +400,7 @@ int server_load_policy(struct server *srv, char *err, size_t errlen)
         const struct options *o = srv->opt;
         char dir[PATH_MAX];
         struct policy *pol = NULL;
-        size_t nfiles = 0;
+        struct policyload_info from = { 0, false };
         int r;
 
         if (o->policy_dir)
@@ -351,16 +408,29 @@ int server_load_policy(struct server *srv, char *err, size_t errlen)
         else if ((r = policyload_default_dir(o->system, dir, sizeof(dir))) < 0)
                 dir[0] = '\0'; /* no home directory: the built-in policy */
         if (dir[0]) {
-                r = policyload(dir, o->system, getuid(), &pol, &nfiles, err, errlen);
+                r = policyload(dir, o->system, getuid(), &pol, &from, err, errlen);
                 if (r < 0)
                         return r;
         } else if (!(pol = policy_default(o->system, getuid()))) {
                 snprintf(err, errlen, "out of memory");
                 return -ENOMEM;
         }
+        if (srv->policy && srv->policy_from.files && (!from.files || (srv->policy_from.base && !from.base))) {
+                /* a file that vanished (moved away, a package half removed) is
+                 * no decision to fall back to a wider policy */
+                snprintf(err, errlen,
+                         "%s %s%s: a missing file never widens access; put it back (or write the built-in defaults "
+                         "into policy.json), or restart busd to start from the built-in policy",
+                         srv->policy_from.base ? "the policy file" : "no policy file is left in",
+                         dir[0] ? dir : "(no home directory)", srv->policy_from.base ? "/policy.json is gone" : "");
+                policy_free(pol);
+                return -ENOENT;
+        }
         router_set_policy(srv->router, pol);
         policy_free(srv->policy);
         srv->policy = pol;
+        srv->policy_from = from;
+        size_t nfiles = from.files;
         if (nfiles)
                 server_log(srv, "policy: %zu file%s from %s", nfiles, nfiles == 1 ? "" : "s", dir);
         else
@@ -400,7 +470,10 @@ int server_reload(struct server *srv)
         }
         size_t loaded = services_load(&srv->services);
         server_log(srv, "SIGHUP: %zu activatable names", loaded);
-        if (server_load_policy(srv, err, sizeof(err)) < 0)
+        int pr = server_load_policy(srv, err, sizeof(err));
+        if (pr == -ENOENT)
+                server_log(srv, "SIGHUP: WARNING: the policy was not reloaded, the one in force stays: %s", err);
+        else if (pr < 0)
                 server_log(srv, "SIGHUP: the policy was not reloaded, the one in force stays: %s", err);
         char text[sizeof(srv->status)];
         status_text(srv, text, sizeof(text));
@@ -454,6 +527,7 @@ static int serve_listener(struct server *srv, struct listener *l)
         int r;
 
         l->srv = srv;
+        l->pending_fd = -1;
         if (a->seqpacket) {
                 l->max_message = seqpacket_max_message(l->sock.fd);
                 r = uv_poll_init(srv->loop, &l->h.poll, l->sock.fd);
@@ -640,6 +714,9 @@ void server_stop(struct server *srv)
                         uv_close((uv_handle_t *)&l->h, NULL);
                         l->active = false;
                 }
+                if (l->pending_fd >= 0)
+                        close(l->pending_fd);
+                l->pending_fd = -1;
                 listen_close(&l->sock);
         }
         conn_set_close_all(srv->conns, "daemon shutting down");

@@ -21,6 +21,7 @@
 
 #include "listen.h"
 #include "options.h"
+#include "policyload.h"
 #include "ratelog.h"
 #include "services.h"
 
@@ -38,6 +39,8 @@ struct listener {
                 uv_poll_t poll; /* seqpacket */
         } h;
         bool active;
+        bool waiting;   /* stopped accepting: no room for a connection in handshake (conn_set_handshake_room()) */
+        int pending_fd; /* seqpacket: the connection accepted while waiting, or -1 (libuv holds a stream one) */
         size_t max_message;
 };
 
@@ -45,9 +48,10 @@ struct server {
         uv_loop_t *loop;
         struct options *opt; /* the settings in force; a reload changes them */
         struct router *router;
-        struct policy *policy;    /* in force (the router borrows it) */
-        struct bridge_io *bridge; /* links to other hosts' buses, or NULL */
-        struct services services; /* service activation: files and started processes */
+        struct policy *policy;              /* in force (the router borrows it) */
+        struct policyload_info policy_from; /* the files it was read from (files 0: built in) */
+        struct bridge_io *bridge;           /* links to other hosts' buses, or NULL */
+        struct services services;           /* service activation: files and started processes */
         struct listener listeners[OPTIONS_MAX_LISTEN];
         size_t nlisteners;
         uv_check_t flush_check;
@@ -74,7 +78,11 @@ int server_init(struct server *srv, uv_loop_t *loop, struct options *opt);
 int server_start(struct server *srv, struct listen_sock *adopted, size_t nadopted);
 /* Loads the policy files (opt->policy_dir or the default directory) and puts
  * them in force. Returns 0, or a negative errno with the reason in err: then
- * the policy in force, if any, stays (fail closed: at start busd exits). */
+ * the policy in force, if any, stays (fail closed: at start busd exits). A
+ * reload never widens access because a file disappeared: when the policy in
+ * force was read from files and the directory now has none, or no
+ * policy.json where it had one, it returns -ENOENT and the policy stays
+ * (docs/policy.md, "Reloading"). */
 int server_load_policy(struct server *srv, char *err, size_t errlen);
 /* Re-reads the configuration file and applies it (SIGHUP). On failure the
  * settings in force stay and the reason is logged; returns 0 or the negative

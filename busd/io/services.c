@@ -208,7 +208,9 @@ static void on_child_exit(uv_process_t *p, int64_t status, int signal)
                         snprintf(why, sizeof(why), "was killed by signal %d before taking the name", signal);
                 else
                         snprintf(why, sizeof(why), "exited with status %lld before taking the name", (long long)status);
-                /* a no-op when the name was taken meanwhile */
+                /* a no-op when the name was taken meanwhile; the failure
+                 * holds off the next start from now */
+                router_set_time(c->s->router, uv_now(c->s->loop));
                 router_activation_failed(c->s->router, c->name, why);
         }
         list_unlink(&c->link);

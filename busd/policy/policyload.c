@@ -22,7 +22,7 @@ int policyload_default_dir(bool system, char *buf, size_t len)
         int n;
 
         if (system)
-                n = snprintf(buf, len, "/etc/busd");
+                n = snprintf(buf, len, "%s", BUS_POLICY_SYSTEM_DIR);
         else if (xdg && xdg[0] == '/')
                 n = snprintf(buf, len, "%s/busd", xdg);
         else if (home && home[0] == '/')
@@ -75,12 +75,13 @@ static int by_name(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int policyload(const char *dir, bool system, uid_t owner, struct policy **ret, size_t *ret_files, char *err,
-               size_t errlen)
+int policyload(const char *dir, bool system, uid_t owner, struct policy **ret, struct policyload_info *ret_info,
+               char *err, size_t errlen)
 {
         struct policy_source src[MAX_FILES + 1];
         char *paths[MAX_FILES + 1], *texts[MAX_FILES + 1];
         size_t n = 0;
+        bool base = false;
         int r = 0;
 
         err[0] = 0;
@@ -90,6 +91,7 @@ int policyload(const char *dir, bool system, uid_t owner, struct policy **ret, s
         r = slurp(paths[0], &texts[0], &src[0].len, err, errlen);
         if (r == 0) {
                 n = 1;
+                base = true;
         } else {
                 free(paths[0]);
                 if (r != -ENOENT)
@@ -154,8 +156,10 @@ int policyload(const char *dir, bool system, uid_t owner, struct policy **ret, s
                 } else {
                         r = policy_parse(src, n, resolve, NULL, ret, err, errlen);
                 }
-                if (r == 0)
-                        *ret_files = n;
+                if (r == 0) {
+                        ret_info->files = n;
+                        ret_info->base = base;
+                }
         }
         for (size_t i = 0; i < n; i++) {
                 free(paths[i]);

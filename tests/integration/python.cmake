@@ -36,3 +36,14 @@ if(Python3_Interpreter_FOUND AND TARGET busd)
   set_tests_properties(py_bridge PROPERTIES LABELS integration TIMEOUT 300
     ENVIRONMENT "BUSD=$<TARGET_FILE:busd>;BUS=$<TARGET_FILE:bus_cli>")
 endif()
+
+# Hardening (issue 16): the protocol details and policy leaks it found. The
+# policy file and parts of the protocol file run clients as other uids (they
+# skip those without root).
+if(Python3_Interpreter_FOUND AND TARGET busd)
+  foreach(t protocol policy)
+    add_test(NAME py_hardening_${t} COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_hardening_${t}.py)
+    set_tests_properties(py_hardening_${t} PROPERTIES LABELS "integration;hardening" TIMEOUT 180
+      ENVIRONMENT "BUSD=$<TARGET_FILE:busd>")
+  endforeach()
+endif()

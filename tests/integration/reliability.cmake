@@ -37,3 +37,16 @@ if(Python3_Interpreter_FOUND AND TARGET busd)
     endif()
   endforeach()
 endif()
+
+# Hardening (issue 16): bounded attacks that one client can make on the
+# daemon's descriptors and memory, and a connect storm of thousands of
+# clients. Run one at a time (RUN_SERIAL): they measure busd's RSS and
+# descriptors and open up to 10,000 sockets per transport. A few need root
+# (busd or a client as another uid) and skip otherwise.
+if(Python3_Interpreter_FOUND AND TARGET busd)
+  foreach(t resources storm)
+    add_test(NAME py_hardening_${t} COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_hardening_${t}.py)
+    set_tests_properties(py_hardening_${t} PROPERTIES LABELS "integration;reliability;hardening" TIMEOUT 600
+      RUN_SERIAL TRUE ENVIRONMENT "${_rel_env}")
+  endforeach()
+endif()

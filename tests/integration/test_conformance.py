@@ -12,12 +12,13 @@ from daemon_harness import Client, DaemonTest, bind_transports, main
 from pyclient import BusError
 
 LIMIT_KEYS = {"max_message", "max_recv", "max_depth", "max_pending_calls", "queue_bytes", "max_names",
-              "max_subscriptions", "max_methods", "stall_timeout_ms"}
+              "max_subscriptions", "max_methods", "max_queued_fds", "stall_timeout_ms"}
 STATS_KEYS = {"uptime_ms", "connections", "connections_total", "messages_in", "messages_out", "bytes_in",
               "bytes_out", "calls", "replies", "events", "deliveries", "drops", "errors", "pending_calls", "held_calls",
-              "subscriptions", "names", "peers_total", "peers", "denials", "quota_refusals", "uids"}
-PEER_STATS_KEYS = {"unique", "name", "transport", "queue_bytes", "queue_messages", "drops", "messages_in",
-                   "messages_out", "pending_calls"}
+              "subscriptions", "names", "peers_total", "peers", "denials", "quota_refusals", "uids", "queued_fds",
+              "queued_fds_limit", "fds_refused"}
+PEER_STATS_KEYS = {"unique", "name", "transport", "queue_bytes", "queue_messages", "queued_fds", "drops",
+                   "messages_in", "messages_out", "pending_calls"}
 MARK = "zz.mark"  # a topic every subscriber of a test subscribes to, to end its reading
 
 

@@ -125,7 +125,8 @@ class _InvalidMessages(_Checks):
         c = self.connect()
         self.check(c, b'{"type":"call","id":5,"dest":"a.b"}', "invalid_message", id=5, contains="'method'")
         self.check(c, b'{"type":"publish","id":6}', "invalid_message", id=6, contains="'topic'")
-        self.check(c, b'{"type":"error","id":7,"code":"x"}', "invalid_message", id=7, contains="'message'")
+        # an answer (reply/error) is refused about the call it answers: id null, call N (§4.2)
+        self.check(c, b'{"type":"error","id":7,"code":"x"}', "invalid_message", call=7, contains="'message'")
         self.check(c, b'{"type":"call","dest":"a.b","method":"m"}', "invalid_message", contains="'id'")
 
     def test_mistyped_member_is_named(self):
@@ -141,7 +142,10 @@ class _InvalidMessages(_Checks):
         ]
         for raw, id, name in cases:
             with self.subTest(member=name):
-                self.check(c, raw, "invalid_message", id=id, contains=name)
+                if b'"type":"error"' in raw:  # an answer: about the call it answers (§4.2)
+                    self.check(c, raw, "invalid_message", call=id, contains=name)
+                else:
+                    self.check(c, raw, "invalid_message", id=id, contains=name)
 
     def test_bad_id_is_named_and_not_echoed(self):
         c = self.connect()
@@ -239,7 +243,7 @@ class _ProtocolErrors(_Checks):
                    contains="'sender'")
         self.check(c, b'{"type":"call","id":33,"dest":"org.busd","method":"ping","creds":{"uid":0,"gid":0,"pid":1}}',
                    "forged_identity", id=33, contains="'creds'")
-        self.check(c, b'{"type":"reply","id":34,"sender":"org.busd"}', "forged_identity", id=34, contains="'sender'")
+        self.check(c, b'{"type":"reply","id":34,"sender":"org.busd"}', "forged_identity", call=34, contains="'sender'")
         self.assertEqual(c.publish("t", "real")["delivered"], 1)
         self.assertEqual(sub.next_event()["data"], "real")  # the forged one was not relayed
 

@@ -196,8 +196,12 @@ class Matrix(PolicyTest):
         pverb, obj, _ = VERBS[verb]
         denied = "hidden" if verb == "list" else "denied"
         rule = lambda effect, what=obj: {"for": {"uid": A}, effect: {pverb: [what]}}
+        # the defaults of the forms that deny by default: connect, and see unless see is the verb
+        # tested (a denied call to a name the caller may not see is answered as one to a name
+        # nobody owns, without the rule: docs/policy.md, "What see hides")
+        strict = {"connect": "allow"} if pverb == "see" else {"connect": "allow", "see": "allow"}
         if form == "allow":
-            return {"policy.json": {"default": {"connect": "allow"}, "rules": [rule("allow")]}}, "ok", denied
+            return {"policy.json": {"default": strict, "rules": [rule("allow")]}}, "ok", denied
         if form == "deny":
             return {"policy.json": {"default": ALLOW_ALL, "rules": [rule("deny")]}}, denied, "ok"
         if form == "deny_over_allow":
@@ -211,13 +215,13 @@ class Matrix(PolicyTest):
             return ({"policy.json": {"default": ALLOW_ALL, "rules": [rule("deny", other)]}}, "ok", "ok")
         if form == "no_rule_deny":
             other = "org.example.Other" if pverb in ("own", "call", "see") else "other.topic"
-            return ({"policy.json": {"default": {"connect": "allow"}, "rules": [rule("allow", other)]}},
+            return ({"policy.json": {"default": strict, "rules": [rule("allow", other)]}},
                     denied, denied)
         if form == "empty":
             return {"policy.json": "{}"}, "connect:denied", "connect:denied"
         if form == "prefix":
             wide = "org.example.*" if pverb in ("own", "call", "see") else "sensors.>"
-            return ({"policy.json": {"default": {"connect": "allow"}, "rules": [rule("allow", wide)]}},
+            return ({"policy.json": {"default": strict, "rules": [rule("allow", wide)]}},
                     "ok", denied)
         raise AssertionError(form)
 
@@ -479,6 +483,21 @@ class Reload(PolicyTest):
         self.assertEqual(self.daemon.connect().publish("sensors.kitchen.temp")["delivered"], 0)
         self.assertEqual(self.daemon.connect().publish("other.x")["delivered"], 1)
         self.assertEqual(json.loads(ch.readline())["topic"], "other.x")
+
+    def test_a_vanished_policy_json_keeps_the_policy_while_a_removed_drop_in_is_an_edit(self):
+        deny_a = {"rules": [{"for": {"uid": A}, "deny": {"publish": ["sensors.>"]}}]}
+        self.start({"policy.json": {"default": ALLOW_ALL}, "policy.d/50-deny.json": deny_a})
+        self.assertEqual(self.run_verb(A, "publish")["outcome"], "denied")
+        # policy.json gone, the drop-in still there: refused, loudly; nothing changes
+        os.rename(os.path.join(self.pdir, "policy.json"), os.path.join(self.pdir, "policy.json.away"))
+        self.reload(lambda: "WARNING: the policy was not reloaded" in self.daemon.log())
+        self.assertIn("policy.json is gone", self.daemon.log())
+        self.assertEqual(self.run_verb(A, "publish")["outcome"], "denied")
+        # back, and the drop-in removed: an ordinary reload that applies
+        os.rename(os.path.join(self.pdir, "policy.json.away"), os.path.join(self.pdir, "policy.json"))
+        os.unlink(os.path.join(self.pdir, "policy.d", "50-deny.json"))
+        self.reload(lambda: "policy: 1 file from" in self.daemon.log())
+        self.assertEqual(self.run_verb(A, "publish")["outcome"], "ok")
 
     def test_an_answer_to_a_call_the_new_policy_denies_is_withheld(self):
         self.start({"policy.json": {"default": ALLOW_ALL}})

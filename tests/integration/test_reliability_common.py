@@ -107,11 +107,11 @@ def wait_until(fn, timeout=WAIT, interval=0.05):
 
 def counters_idle(daemon, connections=1):
     """The daemon's accounting is back to idle: only `connections` peers (the
-    admin connection), and no pending or held calls, subscriptions, names or
-    queued bytes. Returns (ok, stats)."""
+    admin connection), and no pending or held calls, subscriptions, names,
+    queued bytes or queued descriptors. Returns (ok, stats)."""
     st = daemon.stats()
     ok = (st["connections"] == connections and st["pending_calls"] == 0 and st["held_calls"] == 0 and
-          st["subscriptions"] == 0 and st["names"] == 0 and
+          st["subscriptions"] == 0 and st["names"] == 0 and st["queued_fds"] == 0 and
           all(p["queue_bytes"] == 0 and p["queue_messages"] == 0 and p["pending_calls"] == 0 for p in st["peers"]))
     return ok, st
 

@@ -24,7 +24,7 @@ from test_reliability_common import (WRAPPED, raise_nofile, raw_connect, read_to
                                      wait_until)
 
 DEFAULT_LIMITS = {"max_depth": 32, "max_pending_calls": 256, "queue_bytes": 4194304, "max_names": 256,
-                  "max_subscriptions": 1024, "max_methods": 256, "stall_timeout_ms": 15000}
+                  "max_subscriptions": 1024, "max_methods": 256, "max_queued_fds": 64, "stall_timeout_ms": 15000}
 
 
 class Defaults(DaemonTest):

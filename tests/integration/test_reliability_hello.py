@@ -2,7 +2,9 @@
 """Connections that never say hello (docs/protocol.md §3, docs/guarantees.md):
 
 - at most --max-handshakes connections may wait to say hello; each new one
-  evicts the oldest, which is told `limit` and closed, so thousands of silent
+  evicts the oldest once it has been silent for the handshake grace (1 s:
+  the newcomer waits in the accept queue until then), which is told `limit`
+  and closed, so thousands of silent
   connections cannot keep a real client out, and the daemon's memory stays
   bounded by that cap even when each silent connection sent a 60 KiB partial
   line (the daemon holds what was sent, never what a message might become);

@@ -11,8 +11,10 @@ foreach(t subs registry calls outq wire)
 endforeach()
 # trie vs reference matcher on random patterns and topics (seeded, 200k topics)
 bus_unit_test(test_subs_diff ${CMAKE_CURRENT_SOURCE_DIR}/test_subs_diff.c LIBS busdcore)
-# handshake, calls, org.busd; names and events; queues, stalls, size limits, counters
-foreach(t router router_events router_queues)
+# handshake, calls, org.busd; names and events; queues, stalls, size limits,
+# counters; the policy (revocation, what `see` hides); descriptors in queues;
+# what one client can make the core hold (declarations, notices, uid quota)
+foreach(t router router_events router_queues router_policy router_fds router_bounds)
   bus_unit_test(test_${t} ${CMAKE_CURRENT_SOURCE_DIR}/test_${t}.c LIBS test_core_fake)
 endforeach()
 bus_unit_test(test_activate ${CMAKE_CURRENT_SOURCE_DIR}/test_activate.c LIBS test_core_fake)

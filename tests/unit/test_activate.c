@@ -2,12 +2,18 @@
  * and its use in router.c), through router_handle() with fake peers: calls to
  * an activatable name nobody owns are held, the service is started once, the
  * held calls reach the owner in order, and they fail at once when the start
- * fails or the deadline passes. */
+ * fails or the deadline passes; a held call keeps its params as text, within
+ * the bytes per name and the uid's held_bytes quota; a service that failed is
+ * not started again at once (backoff). */
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "activate.h"
+#include "buf.h"
+#include "policy.h"
 #include "test.h"
 #include "test_core_fake.h"
 
@@ -122,8 +128,10 @@ static void test_start_failure(void)
         router_activation_failed(r, "org.example.Clock", "late");
         fake_expect_none(&a, "nothing more");
 
-        /* a start that fails at once: the caller hears it at once, and the next call tries again */
+        /* a start that fails at once: the caller hears it at once, and the
+         * next call after the hold-off (activate.h) tries again */
         start_result = -ENOENT;
+        router_set_time(r, 1000000 + BUS_ACTIVATION_RETRY_MS);
         fake_in(r, &a, "{\"type\":\"call\",\"id\":3,\"dest\":\"org.example.Clock\",\"method\":\"now\"}");
         expect_error(&a, 3, "activation_failed", "could not be started");
         CHECK_EQ_INT(started, 2);
@@ -192,11 +200,269 @@ static void test_limits_and_cleanup(void)
         router_free(r);
 }
 
+/* A call from f (id) to dest with params (JSON text, NULL: none). */
+static void call(struct router *r, struct fake *f, int id, const char *dest, const char *params)
+{
+        fake_in(r, f, "{\"type\":\"call\",\"id\":%d,\"dest\":\"%s\",\"method\":\"m\"%s%s}", id, dest,
+                params ? ",\"params\":" : "", params ? params : "");
+}
+
+/* What f's uid holds of quota kind `key` ("held_bytes"), from stats. */
+static int64_t uid_used(struct router *r, struct fake *f, const char *key)
+{
+        struct fake w;
+        int64_t v = -1;
+
+        fake_hello(r, &w);
+        fake_in(r, &w, "{\"type\":\"call\",\"id\":1,\"dest\":\"org.busd\",\"method\":\"stats\"}");
+        struct json_object *uids = jget(fake_expect(&w, "reply"), "result/uids");
+        for (size_t i = 0; i < json_object_array_length(uids); i++)
+                if (jint(json_object_array_get_idx(uids, i), "uid") == (int64_t)f->peer.uid)
+                        v = jint(json_object_array_get_idx(uids, i), key);
+        fake_remove(r, &w);
+        return v;
+}
+
+/* The params of a delivered call as the callee got them: the text between
+ * "params": and the caller's identity. */
+static void params_text(struct fake *f, size_t i, char *out, size_t len)
+{
+        struct buf *b = fake_buf(f, i);
+        char *text = strndup(b->data, b->len);
+        const char *start = strstr(text, "\"params\":"), *end = strstr(text, ",\"sender\":");
+
+        CHECK(start && end && end > start);
+        start += strlen("\"params\":");
+        CHECK((size_t)(end - start) < len);
+        snprintf(out, len, "%.*s", (int)(end - start), start);
+        free(text);
+}
+
+/* A held call keeps its params as text, delivered exactly as a call that
+ * was not held, and counted (text, method, name) in its uid's held_bytes. */
+static void test_params_kept_as_text(void)
+{
+        static const char *const params[] = {
+                "{\"a\":[0,0,[0,{\"s\":\"x\\/y\\u00e9\\n\\u0001\"}]],\"n\":-1.5e3,\"t\":true,\"z\":null}",
+                "[0, 0, 0, [], {}]",
+                "\"a string\"",
+                "42",
+                "null",
+        };
+        const size_t n = sizeof(params) / sizeof(params[0]);
+        struct router *r = activation_router();
+        struct fake a, b, svc;
+        char held[256], direct[256];
+
+        fake_hello(r, &a);
+        for (size_t i = 0; i < n; i++)
+                call(r, &a, (int)i + 1, "org.example.Clock", params[i]);
+        call(r, &a, 99, "org.example.Clock", NULL);
+        int64_t bytes = uid_used(r, &a, "held_bytes");
+
+        fake_hello(r, &svc);
+        fake_in(r, &svc, "{\"type\":\"request_name\",\"name\":\"org.example.Clock\"}");
+        CHECK_EQ_INT(fake_unread(&svc), n + 1);
+        int64_t want = 0;
+        for (size_t i = 0; i < n; i++) {
+                params_text(&svc, svc.read + i, held, sizeof(held));
+                /* null is no params: no text */
+                want += (int64_t)((strcmp(held, "null") ? strlen(held) : 0) + strlen("m") +
+                                  strlen("org.example.Clock"));
+        }
+        params_text(&svc, svc.read + n, held, sizeof(held));
+        CHECK_STREQ(held, "null");
+        want += (int64_t)(strlen("m") + strlen("org.example.Clock")); /* no params: no text */
+        CHECK_EQ_INT(bytes, want);
+        CHECK_EQ_INT(uid_used(r, &a, "held_bytes"), 0);
+
+        /* the same params, not held: the same text (from b: a has 6 calls pending) */
+        fake_hello(r, &b);
+        for (size_t i = 0; i < n; i++) {
+                params_text(&svc, svc.read + i, held, sizeof(held));
+                call(r, &b, 100 + (int)i, "org.example.Clock", params[i]);
+                params_text(&svc, svc.n - 1, direct, sizeof(direct));
+                CHECK_STREQ(held, direct);
+        }
+        fake_remove(r, &a);
+        fake_remove(r, &b);
+        fake_remove(r, &svc);
+        router_free(r);
+}
+
+static int no_names(void *ud, bool group, const char *name, unsigned *ret_id)
+{
+        (void)ud, (void)group, (void)name, (void)ret_id;
+        return -ENOENT;
+}
+
+/* A policy allowing everything, with these quotas (JSON members). */
+static struct policy *policy_with_quotas(const char *quotas)
+{
+        char text[1024], err[512];
+        struct policy *pol = NULL;
+
+        snprintf(text, sizeof(text),
+                 "{\"default\": {\"connect\": \"allow\", \"own\": \"allow\", \"call\": \"allow\", \"publish\": "
+                 "\"allow\", \"subscribe\": \"allow\", \"see\": \"allow\"}, \"quotas\": {\"default\": {%s}}}",
+                 quotas);
+        struct policy_source src = { "test.json", text, strlen(text) };
+        if (policy_parse(&src, 1, no_names, NULL, &pol, err, sizeof(err)) < 0) {
+                fprintf(stderr, "policy: %s\n", err);
+                CHECK(!"the test's policy parses");
+        }
+        return pol;
+}
+
+/* A fake of this uid, past hello. */
+static void hello_as(struct router *r, struct fake *f, uid_t uid)
+{
+        fake_add_fds(r, f, uid);
+        fake_in(r, f, "{\"type\":\"hello\"}");
+        fake_expect(f, "welcome");
+}
+
+/* The calls held for one name hold at most ACTIVATE_MAX_HELD_BYTES; a uid's
+ * at most its held_bytes quota. Either refusal is `limit`, saying which. */
+static void test_held_bytes(void)
+{
+        struct router *r = activation_router();
+        struct fake a, b, c;
+        size_t big = ACTIVATE_MAX_HELD_BYTES / 4 - 1000; /* four fit, not five */
+        char *s = malloc(big + 3);
+
+        CHECK(s);
+        memset(s, 'x', big + 2);
+        s[0] = s[big + 1] = '"';
+        s[big + 2] = 0;
+        fake_hello(r, &a);
+        for (int i = 1; i <= 4; i++)
+                call(r, &a, i, "org.example.Clock", s);
+        fake_expect_none(&a, "four are held");
+        call(r, &a, 5, "org.example.Clock", s);
+        expect_error(&a, 5, "limit", "bytes per name");
+        /* another name has its own */
+        call(r, &a, 6, "org.example.Slow", s);
+        fake_expect_none(&a, "held for another name");
+        /* a cancel makes room */
+        fake_in(r, &a, "{\"type\":\"cancel\",\"id\":1}");
+        call(r, &a, 7, "org.example.Clock", s);
+        fake_expect_none(&a, "held again");
+        fake_remove(r, &a);
+        free(s);
+
+        /* the uid's quota counts all its connections' held calls */
+        struct policy *pol = policy_with_quotas("\"held_bytes\": 1000");
+        router_set_policy(r, pol);
+        hello_as(r, &b, 7000);
+        hello_as(r, &c, 7000);
+        char p600[700];
+        snprintf(p600, sizeof(p600), "\"%0600d\"", 0);
+        call(r, &b, 1, "org.example.Clock", p600);
+        fake_expect_none(&b, "within the quota");
+        call(r, &c, 1, "org.example.Clock", p600);
+        expect_error(&c, 1, "limit", "quota held_bytes");
+        CHECK_EQ_INT(uid_used(r, &b, "held_bytes"), 602 + 1 + strlen("org.example.Clock"));
+        fake_in(r, &b, "{\"type\":\"cancel\",\"id\":1}");
+        CHECK_EQ_INT(uid_used(r, &b, "held_bytes"), 0);
+        call(r, &c, 2, "org.example.Clock", p600);
+        fake_expect_none(&c, "room again");
+        fake_remove(r, &b);
+        fake_remove(r, &c);
+        router_free(r);
+        policy_free(pol);
+}
+
+/* A service that failed to start is not started again at once: calls to it
+ * fail at once (activation_failed, saying why and for how long), for
+ * BUS_ACTIVATION_RETRY_MS after a failure, doubled for each failure in a row.
+ * A start that succeeds, or a new table of activatable names, forgets them. */
+static void test_restart_backoff(void)
+{
+        struct router *r = activation_router();
+        struct fake a, svc;
+        uint64_t t = 1000000;
+
+        fake_hello(r, &a);
+        call(r, &a, 1, "org.example.Clock", NULL);
+        router_activation_failed(r, "org.example.Clock", "exited with status 3 before taking the name");
+        expect_error(&a, 1, "activation_failed", "exited with status 3");
+        router_set_time(r, t + BUS_ACTIVATION_RETRY_MS - 1);
+        call(r, &a, 2, "org.example.Clock", NULL);
+        expect_error(&a, 2, "activation_failed",
+                     "the service for 'org.example.Clock' failed to start 999 ms ago (it exited with status 3 "
+                     "before taking the name; 1 failure in a row) and is not started again for another 1 ms");
+        CHECK_EQ_INT(started, 1);
+        /* another name is not held off */
+        call(r, &a, 3, "org.example.Slow", NULL);
+        CHECK_EQ_INT(started, 2);
+        fake_in(r, &a, "{\"type\":\"cancel\",\"id\":3}");
+
+        /* after it: started again; a second failure in a row waits twice as long */
+        t += BUS_ACTIVATION_RETRY_MS;
+        router_set_time(r, t);
+        call(r, &a, 4, "org.example.Clock", NULL);
+        CHECK_EQ_INT(started, 3);
+        router_activation_failed(r, "org.example.Clock", "was killed by signal 9 before taking the name");
+        expect_error(&a, 4, "activation_failed", "signal 9");
+        router_set_time(r, t + 2 * BUS_ACTIVATION_RETRY_MS - 1);
+        call(r, &a, 5, "org.example.Clock", NULL);
+        expect_error(&a, 5, "activation_failed", "2 failures in a row");
+        /* a missed deadline is a failure too */
+        t += 2 * BUS_ACTIVATION_RETRY_MS;
+        router_set_time(r, t);
+        call(r, &a, 6, "org.example.Clock", NULL);
+        CHECK_EQ_INT(started, 4);
+        t += 5000;
+        router_set_time(r, t);
+        router_tick(r);
+        expect_error(&a, 6, "activation_failed", "did not take the name within 5000 ms");
+        router_set_time(r, t + 4 * BUS_ACTIVATION_RETRY_MS - 1);
+        call(r, &a, 7, "org.example.Clock", NULL);
+        expect_error(&a, 7, "activation_failed", "3 failures in a row");
+        /* a report after the activation ended changes nothing */
+        router_activation_failed(r, "org.example.Clock", "late");
+        call(r, &a, 8, "org.example.Clock", NULL);
+        expect_error(&a, 8, "activation_failed", "3 failures in a row");
+
+        /* the table read again (the files may have been fixed): no hold-off */
+        CHECK_EQ_INT(router_set_activatable(r, table, 2), 0);
+        call(r, &a, 9, "org.example.Clock", NULL);
+        CHECK_EQ_INT(started, 5);
+        router_activation_failed(r, "org.example.Clock", "exited with status 1 before taking the name");
+        expect_error(&a, 9, "activation_failed", "status 1");
+        call(r, &a, 10, "org.example.Clock", NULL);
+        expect_error(&a, 10, "activation_failed", "1 failure in a row");
+
+        /* a start that succeeds forgets the failures */
+        t += 10 * BUS_ACTIVATION_RETRY_MS;
+        router_set_time(r, t);
+        call(r, &a, 11, "org.example.Clock", NULL);
+        CHECK_EQ_INT(started, 6);
+        fake_hello(r, &svc);
+        fake_in(r, &svc, "{\"type\":\"request_name\",\"name\":\"org.example.Clock\"}");
+        fake_expect(&svc, "call");
+        fake_remove(r, &svc); /* a's call fails: callee_gone */
+        fake_skip(&a);
+        call(r, &a, 12, "org.example.Clock", NULL);
+        CHECK_EQ_INT(started, 7);
+        router_activation_failed(r, "org.example.Clock", "exited with status 1 before taking the name");
+        expect_error(&a, 12, "activation_failed", "status 1");
+        call(r, &a, 13, "org.example.Clock", NULL);
+        expect_error(&a, 13, "activation_failed", "1 failure in a row");
+
+        fake_remove(r, &a);
+        router_free(r);
+}
+
 int main(void)
 {
         test_held_until_owned();
         test_start_failure();
         test_deadline();
         test_limits_and_cleanup();
+        test_params_kept_as_text();
+        test_held_bytes();
+        test_restart_backoff();
         return 0;
 }

@@ -1,27 +1,64 @@
 /* test_core_fake.c: see test_core_fake.h. */
 #include "test_core_fake.h"
 
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "test.h"
 
-static int fake_send(struct peer *p, struct buf *b)
+/* Records b, with descriptor fd (-1: none) and its fallback. */
+static int record(struct fake *f, struct buf *b, int fd, struct buf *fallback)
 {
-        struct fake *f = (struct fake *)p; /* peer is the first member */
-
         if (f->n == f->cap) {
                 f->cap = f->cap ? f->cap * 2 : 16;
                 f->msgs = realloc(f->msgs, f->cap * sizeof(*f->msgs));
-                CHECK(f->msgs);
+                f->fds = realloc(f->fds, f->cap * sizeof(*f->fds));
+                f->fallbacks = realloc(f->fallbacks, f->cap * sizeof(*f->fallbacks));
+                CHECK(f->msgs && f->fds && f->fallbacks);
         }
         /* every message the daemon sends is one line */
         CHECK(b->len > 1 && b->data[b->len - 1] == '\n');
         CHECK(memchr(b->data, '\n', b->len - 1) == NULL);
+        f->fds[f->n] = fd;
+        f->fallbacks[f->n] = fallback ? buf_ref(fallback) : NULL;
         f->msgs[f->n++] = buf_ref(b);
         return 0;
+}
+
+static int fake_send(struct peer *p, struct buf *b)
+{
+        return record((struct fake *)p, b, -1, NULL); /* peer is the first member */
+}
+
+static int fake_send_fd(struct peer *p, struct buf *b, int fd, struct buf *fallback)
+{
+        CHECK(fd >= 0);
+        return record((struct fake *)p, b, fd, fallback);
+}
+
+static int fake_pidfd(struct peer *p)
+{
+        (void)p;
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        CHECK(fd >= 0);
+        return fd;
+}
+
+/* Drops what message i passes along: closes its descriptor (reported gone
+ * to the router), unreferences its fallback. */
+static void drop_fd(struct router *r, struct fake *f, size_t i)
+{
+        if (f->fds[i] >= 0) {
+                close(f->fds[i]);
+                f->fds[i] = -1;
+                router_peer_fds_gone(r, &f->peer, 1);
+        }
+        buf_unref(f->fallbacks[i]);
+        f->fallbacks[i] = NULL;
 }
 
 static void fake_kill(struct peer *p, const char *reason)
@@ -33,6 +70,9 @@ static void fake_kill(struct peer *p, const char *reason)
 }
 
 static const struct peer_ops fake_ops = { .send = fake_send, .kill = fake_kill };
+static const struct peer_ops fake_fd_ops = {
+        .send = fake_send, .kill = fake_kill, .send_fd = fake_send_fd, .pidfd = fake_pidfd
+};
 
 __attribute__((format(printf, 2, 3))) static void log_stderr(void *ud, const char *fmt, ...)
 {
@@ -76,6 +116,13 @@ void fake_add(struct router *r, struct fake *f)
         fake_add_ex(r, f, 1u << 20, (1u << 20) + 1024);
 }
 
+void fake_add_fds(struct router *r, struct fake *f, uid_t uid)
+{
+        memset(f, 0, sizeof(*f));
+        CHECK_EQ_INT(router_peer_add(r, &f->peer, &fake_fd_ops, "stream", uid, 100, 4000, 1u << 20, (1u << 20) + 1024),
+                     0);
+}
+
 void fake_hello(struct router *r, struct fake *f)
 {
         fake_add(r, f);
@@ -87,10 +134,17 @@ void fake_hello(struct router *r, struct fake *f)
 void fake_remove(struct router *r, struct fake *f)
 {
         router_peer_remove(r, &f->peer);
-        for (size_t i = 0; i < f->n; i++)
+        /* as conn.c does: the descriptors still queued go with the connection */
+        for (size_t i = 0; i < f->n; i++) {
+                drop_fd(r, f, i);
                 buf_unref(f->msgs[i]);
+        }
         free(f->msgs);
+        free(f->fds);
+        free(f->fallbacks);
         f->msgs = NULL;
+        f->fds = NULL;
+        f->fallbacks = NULL;
         f->n = f->cap = f->read = f->written = 0;
         json_object_put(f->cur);
         f->cur = NULL;
@@ -174,9 +228,32 @@ bool fake_write(struct router *r, struct fake *f, size_t k)
         size_t bytes = 0;
 
         CHECK(f->written + k <= f->n);
-        for (size_t i = 0; i < k; i++)
+        for (size_t i = 0; i < k; i++) {
+                drop_fd(r, f, f->written); /* passed: the client has its own copy */
                 bytes += f->msgs[f->written++]->len;
+        }
         return router_peer_wrote(r, &f->peer, bytes, k);
+}
+
+void fake_refuse(struct router *r, struct fake *f, size_t i)
+{
+        CHECK(i >= f->written && i < f->n && f->fds[i] >= 0);
+        struct buf *fallback = f->fallbacks[i], *old = f->msgs[i];
+        CHECK(fallback);
+        f->fallbacks[i] = NULL;
+        drop_fd(r, f, i);
+        f->msgs[i] = fallback;
+        router_peer_fd_refused(r, &f->peer, old->len, fallback->len);
+        buf_unref(old);
+}
+
+size_t fake_fds_held(const struct fake *f)
+{
+        size_t n = 0;
+
+        for (size_t i = f->written; i < f->n; i++)
+                n += f->fds[i] >= 0;
+        return n;
 }
 
 size_t fake_unwritten_bytes(const struct fake *f)

@@ -20,7 +20,9 @@ struct json_object;
 
 struct fake {
         struct peer peer;
-        struct buf **msgs; /* everything sent, in order (one reference each) */
+        struct buf **msgs;      /* everything sent, in order (one reference each) */
+        int *fds;               /* parallel to msgs: the descriptor passed with it, -1: none (fake_add_fds()) */
+        struct buf **fallbacks; /* parallel to msgs: what goes instead if the descriptor is refused */
         size_t n, cap;
         size_t written;          /* msgs[0..written) were "written" by the carrier */
         size_t read;             /* next message fake_next() returns */
@@ -37,6 +39,12 @@ struct router *fake_router(const struct router_limits *limits);
 void fake_add(struct router *r, struct fake *f);
 /* Same with explicit transport limits. */
 void fake_add_ex(struct router *r, struct fake *f, size_t max_message, size_t max_recv);
+/* fake_add() for a peer of this uid whose carrier passes descriptors
+ * (peer_ops.send_fd) and has a pidfd (a descriptor of /dev/null). The fake
+ * keeps each descriptor passed until the message is "written" (fake_write()),
+ * refused (fake_refuse()) or the fake removed, reporting it gone to the
+ * router then. */
+void fake_add_fds(struct router *r, struct fake *f, uid_t uid);
 /* fake_add and a hello without an id; the welcome is consumed. */
 void fake_hello(struct router *r, struct fake *f);
 /* Removes f from the router and frees what the fake holds. */
@@ -61,6 +69,12 @@ struct buf *fake_buf(const struct fake *f, size_t i);
 /* The carrier writes the next k unwritten messages: calls router_peer_wrote()
  * with their bytes and returns its result. */
 bool fake_write(struct router *r, struct fake *f, size_t k);
+/* The carrier could not pass the descriptor of message i (unwritten, with
+ * one): it is closed and the message replaced by its fallback, as conn.c does
+ * on ETOOMANYREFS. */
+void fake_refuse(struct router *r, struct fake *f, size_t i);
+/* Descriptors the fake holds (passed with messages not yet written). */
+size_t fake_fds_held(const struct fake *f);
 /* Bytes sent but not yet written. */
 size_t fake_unwritten_bytes(const struct fake *f);
 

@@ -78,11 +78,14 @@ static void test_valid(void)
 
         OK("{\"type\":\"error\",\"id\":1,\"code\":\"my.code\",\"message\":\"\"}");
         CHECK_EQ_INT(M.type, MSG_ERROR);
-        CHECK(M.err_data == NULL);
+        CHECK(M.err_data == NULL && !M.has_err_data);
         OK("{\"type\":\"error\",\"id\":1,\"code\":\"c\",\"message\":\"m\",\"data\":{\"k\":1}}");
         CHECK_STREQ(M.code.s, "c");
         CHECK_STREQ(M.message.s, "m");
-        CHECK(M.err_data != NULL);
+        CHECK(M.err_data != NULL && M.has_err_data);
+        /* "data": null is there, as null */
+        OK("{\"type\":\"error\",\"id\":1,\"code\":\"c\",\"message\":\"m\",\"data\":null}");
+        CHECK(M.err_data == NULL && M.has_err_data);
 
         OK("{\"type\":\"cancel\",\"id\":9}");
         CHECK_EQ_INT(M.type, MSG_CANCEL);
@@ -169,6 +172,10 @@ static void test_unknown(void)
                 INVALID(msgs[i], "unknown member 'x'");
         /* members of another type are unknown too */
         INVALID("{\"type\":\"reply\",\"id\":1,\"data\":1}", "unknown member 'data'");
+        /* a failed answer still says what it answers (the error carries "call") */
+        CHECK(M.type == MSG_REPLY && M.has_id && M.id == 1);
+        INVALID("{\"type\":\"error\",\"id\":2,\"code\":\"a b\",\"message\":\"\"}", "'code'");
+        CHECK(M.type == MSG_ERROR && M.has_id && M.id == 2);
         INVALID("{\"type\":\"publish\",\"topic\":\"t\",\"params\":1}", "unknown member 'params'");
         INVALID("{\"type\":\"call\",\"id\":1,\"dest\":\"a.b\",\"method\":\"m\",\"result\":1}", "unknown member");
         /* a long unknown member name is shortened in the message */

@@ -1,7 +1,11 @@
 /* test_outq.c: busd/core/outq.c, the output ring: order, partial writes (stream),
  * whole-packet writes (seqpacket, newline stripped), growth while wrapped,
- * references released, memory released when idle. */
+ * references released, memory released when idle; descriptors passed with
+ * items and their fallbacks (taken, refused, dropped, closed). */
+#include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "outq.h"
@@ -132,10 +136,95 @@ static void test_wrap_and_shrink(void)
         CHECK(q.items == NULL && q.count == 0);
 }
 
+/* Is fd open? */
+static bool is_open(int fd)
+{
+        return fcntl(fd, F_GETFD) >= 0;
+}
+
+static int devnull(void)
+{
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        CHECK(fd >= 0);
+        return fd;
+}
+
+/* Descriptors with their fallbacks: counted, taken when passed, refused
+ * (the fallback takes the item's place), dropped at close, closed with the
+ * items that carry them; fallback references released each way. */
+static void test_fds(void)
+{
+        struct outq q;
+        size_t bytes = 0, old_len, new_len;
+        struct buf *fb1 = mk("{\"e\":1}\n"), *fb2 = mk("{\"e\":2}\n"), *fb3 = mk("{\"e\":3}\n");
+        int fd1 = devnull(), fd2 = devnull(), fd3 = devnull(), fd4 = devnull();
+
+        outq_init(&q);
+        CHECK_EQ_INT(outq_push(&q, mk("a\n")), 0);
+        buf_ref(fb1);
+        buf_ref(fb2);
+        buf_ref(fb3);
+        CHECK_EQ_INT(outq_push_fd(&q, mk("bb\n"), fd1, fb1), 0);
+        CHECK_EQ_INT(outq_push_fd(&q, mk("ccc\n"), fd2, fb2), 0);
+        CHECK_EQ_INT(outq_push_fd(&q, mk("d\n"), fd3, NULL), 0);
+        CHECK_EQ_INT(outq_push_fd(&q, mk("eeeee\n"), fd4, fb3), 0);
+        CHECK_EQ_INT(q.nfds, 4);
+        CHECK_EQ_INT(outq_fd_at(&q, 0), -1);
+        CHECK_EQ_INT(outq_fd_at(&q, 1), fd1);
+        CHECK_EQ_INT(fb1->refs, 2);
+
+        /* passed: the carrier takes it, the fallback goes */
+        CHECK_EQ_INT(outq_take_fd(&q, 1), fd1);
+        CHECK_EQ_INT(q.nfds, 3);
+        CHECK_EQ_INT(fb1->refs, 1);
+        CHECK(is_open(fd1));
+        close(fd1);
+        /* refused: closed, the fallback in the item's place */
+        outq_refuse_fd(&q, 2, &old_len, &new_len);
+        CHECK_EQ_INT(old_len, 4);
+        CHECK_EQ_INT(new_len, 8);
+        CHECK(!is_open(fd2));
+        CHECK(outq_at(&q, 2) == fb2);
+        CHECK_EQ_INT(fb2->refs, 2);
+        CHECK_EQ_INT(outq_fd_at(&q, 2), -1);
+        CHECK_EQ_INT(q.nfds, 2);
+        /* refused without a fallback: the item stays, without its descriptor */
+        outq_refuse_fd(&q, 3, &old_len, &new_len);
+        CHECK_EQ_INT(old_len, 2);
+        CHECK_EQ_INT(new_len, 2);
+        CHECK(!is_open(fd3));
+        CHECK_STREQ(iov_text(&q, 0, 64, 0), "a\nbb\n{\"e\":2}\nd\neeeee\n");
+        /* sent as packets: an item's descriptor is closed with it */
+        outq_consume_items(&q, 4, &bytes);
+        CHECK_EQ_INT(bytes, 2 + 3 + 8 + 2);
+        CHECK_EQ_INT(fb2->refs, 1);
+        CHECK_EQ_INT(q.nfds, 1);
+        /* the connection closes: what is left is dropped */
+        CHECK_EQ_INT(outq_drop_fds(&q), 1);
+        CHECK(!is_open(fd4));
+        CHECK_EQ_INT(fb3->refs, 1);
+        CHECK_EQ_INT(q.nfds, 0);
+        CHECK_EQ_INT(outq_drop_fds(&q), 0);
+        outq_deinit(&q);
+
+        /* freed with descriptors still queued: closed */
+        int fd5 = devnull();
+        outq_init(&q);
+        buf_ref(fb1);
+        CHECK_EQ_INT(outq_push_fd(&q, mk("f\n"), fd5, fb1), 0);
+        outq_deinit(&q);
+        CHECK(!is_open(fd5));
+        CHECK_EQ_INT(fb1->refs, 1);
+        buf_unref(fb1);
+        buf_unref(fb2);
+        buf_unref(fb3);
+}
+
 int main(void)
 {
         test_stream();
         test_packets();
         test_wrap_and_shrink();
+        test_fds();
         return 0;
 }

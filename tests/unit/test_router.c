@@ -59,7 +59,7 @@ static void test_hello(void)
         CHECK_STREQ(jstr(m, "unique"), ":1");
         CHECK_EQ_INT(jint(m, "protocol"), 1);
         CHECK_STREQ(jstr(m, "server"), "busd 0.1.0");
-        CHECK_EQ_INT(json_object_object_length(jget(m, "limits")), 9);
+        CHECK_EQ_INT(json_object_object_length(jget(m, "limits")), 10);
         CHECK_EQ_INT(jint(m, "limits/max_message"), 1048576);
         CHECK_EQ_INT(jint(m, "limits/max_recv"), 1048576 + 1024);
         CHECK_EQ_INT(jint(m, "limits/max_depth"), 32);
@@ -68,6 +68,7 @@ static void test_hello(void)
         CHECK_EQ_INT(jint(m, "limits/max_names"), 2);
         CHECK_EQ_INT(jint(m, "limits/max_subscriptions"), 9);
         CHECK_EQ_INT(jint(m, "limits/max_methods"), 256);
+        CHECK_EQ_INT(jint(m, "limits/max_queued_fds"), 64);
         CHECK_EQ_INT(jint(m, "limits/stall_timeout_ms"), 4321);
         CHECK_EQ_INT(json_object_object_length(jget(m, "names")), 2);
         CHECK_STREQ(jstr(m, "names/org.example.Clock"), "primary_owner");
@@ -252,6 +253,69 @@ static void test_call_routing(void)
         router_free(r);
 }
 
+/* Answers the daemon cannot accept are refused about the call they answer:
+ * id null, `call` N (protocol §4.2), and the call stays the callee's to
+ * answer; an error's "data" reaches the caller as given, null included. */
+static void test_answers(void)
+{
+        struct router *r = fake_router(NULL);
+        struct fake a, b, pre;
+        struct json_object *m;
+        /* the members besides the id of each (a code missing, a code or message that is not valid, ...) */
+        static const char *const bad[] = {
+                "\"type\":\"reply\",\"result\":1,\"extra\":2",
+                "\"type\":\"error\",\"code\":\"no spaces\",\"message\":\"m\"",
+                "\"type\":\"error\",\"message\":\"m\"",
+                "\"type\":\"error\",\"code\":\"x.y\",\"message\":\"a\\u0000b\"",
+                "\"type\":\"reply\",\"sender\":\"org.busd\"",
+        };
+        static const char *const codes[] = { "invalid_message", "invalid_message", "invalid_message", "invalid_message",
+                                             "forged_identity" };
+
+        fake_hello(r, &a);
+        fake_hello(r, &b);
+        fake_in(r, &a, "{\"type\":\"call\",\"id\":1,\"dest\":\"%s\",\"method\":\"m\"}", b.peer.unique);
+        long long n = (long long)jint(fake_expect(&b, "call"), "id");
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                fake_in(r, &b, "{\"id\":%lld,%s}", n, bad[i]);
+                m = expect_error(&b, codes[i]);
+                CHECK(jnull(m, "id"));
+                CHECK_EQ_INT(jint(m, "call"), n);
+        }
+        /* an answer without a valid id answers nothing: id null, no call */
+        fake_in(r, &b, "{\"type\":\"reply\",\"id\":-1}");
+        m = expect_error(&b, "invalid_message");
+        CHECK(jnull(m, "id"));
+        CHECK(!jhas(m, "call"));
+        fake_expect_none(&a, "no answer yet");
+        /* still pending: the callee answers, with "data": null */
+        fake_in(r, &b, "{\"type\":\"error\",\"id\":%lld,\"code\":\"x.none\",\"message\":\"\",\"data\":null}", n);
+        m = fake_expect(&a, "error");
+        CHECK_STREQ(jstr(m, "code"), "x.none");
+        CHECK_STREQ(jstr(m, "sender"), b.peer.unique);
+        CHECK(jhas(m, "data") && jnull(m, "data"));
+        CHECK_EQ_INT(jint(m, "id"), 1);
+        /* without data: no member */
+        fake_in(r, &a, "{\"type\":\"call\",\"id\":2,\"dest\":\"%s\",\"method\":\"m\"}", b.peer.unique);
+        n = (long long)jint(fake_expect(&b, "call"), "id");
+        fake_in(r, &b, "{\"type\":\"error\",\"id\":%lld,\"code\":\"x.none\",\"message\":\"\"}", n);
+        CHECK(!jhas(fake_expect(&a, "error"), "data"));
+        fake_expect_none(&b, "accepted");
+
+        /* before hello, a reply answers no call of its: also id null, call N */
+        fake_add(r, &pre);
+        fake_in(r, &pre, "{\"type\":\"reply\",\"id\":5}");
+        m = fake_expect(&pre, "error");
+        CHECK_STREQ(jstr(m, "code"), "hello_required");
+        CHECK(jnull(m, "id"));
+        CHECK_EQ_INT(jint(m, "call"), 5);
+
+        fake_remove(r, &a);
+        fake_remove(r, &b);
+        fake_remove(r, &pre);
+        router_free(r);
+}
+
 /* A pending call fails at once when its callee goes or loses the name. */
 static void test_call_failures(void)
 {
@@ -425,6 +489,33 @@ static void test_busmethods(void)
         fake_in(r, &a,
                 "{\"type\":\"call\",\"id\":5,\"dest\":\"org.busd\",\"method\":\"owner\",\"params\":{\"name\":\"org.no\"}}");
         expect_error(&a, "no_owner");
+        /* a malformed name is a wrong parameter, for each method that takes one */
+        static const char *const named[][2] = { { "owner", "name" }, { "introspect", "name" }, { "pidfd", "peer" } };
+        static const char *const malformed[] = { "nodot", ":", ":01", "a..b", "busd-b/org.svc", "" };
+        for (size_t i = 0; i < 3; i++)
+                for (size_t k = 0; k < sizeof(malformed) / sizeof(malformed[0]); k++) {
+                        fake_in(r, &a,
+                                "{\"type\":\"call\",\"id\":9,\"dest\":\"org.busd\",\"method\":\"%s\","
+                                "\"params\":{\"%s\":\"%s\"}}",
+                                named[i][0], named[i][1], malformed[k]);
+                        CHECK_EQ_INT(jint(expect_error(&a, "invalid_params"), "id"), 9);
+                }
+        /* org.busd itself: its owner is itself; no pidfd for it */
+        fake_in(r, &a,
+                "{\"type\":\"call\",\"id\":10,\"dest\":\"org.busd\",\"method\":\"owner\","
+                "\"params\":{\"name\":\"org.busd\"}}");
+        m = fake_expect(&a, "reply");
+        CHECK_STREQ(jstr(m, "result/name"), "org.busd");
+        CHECK_STREQ(jstr(m, "result/owner"), "org.busd");
+        CHECK_EQ_INT(json_object_array_length(jget(m, "result/queue")), 0);
+        fake_in(r, &a,
+                "{\"type\":\"call\",\"id\":11,\"dest\":\"org.busd\",\"method\":\"introspect\","
+                "\"params\":{\"name\":\"org.busd\"}}");
+        CHECK_STREQ(jstr(fake_expect(&a, "reply"), "result/owner"), "org.busd");
+        fake_in(r, &a,
+                "{\"type\":\"call\",\"id\":12,\"dest\":\"org.busd\",\"method\":\"pidfd\","
+                "\"params\":{\"peer\":\"org.busd\"}}");
+        CHECK_EQ_INT(jint(expect_error(&a, "unsupported"), "id"), 12);
 
         fake_in(r, &a,
                 "{\"type\":\"call\",\"id\":6,\"dest\":\"org.busd\",\"method\":\"introspect\","
@@ -461,6 +552,7 @@ int main(void)
         test_hello();
         test_bad_input();
         test_call_routing();
+        test_answers();
         test_call_failures();
         test_oneway_cancel_limit();
         test_busmethods();

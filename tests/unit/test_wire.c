@@ -201,6 +201,17 @@ static void test_error(void)
         o = parse(wire_error(true, 9, -1, "c", "m", ":4", json_object_array_get_idx(data, 0)));
         CHECK(!json_object_object_get_ex(o, "data", NULL));
         json_object_put(data);
+        /* a relayed error says whether the callee gave data: "data": null */
+        o = parse(wire_relayed_error(9, "c", "m", ":4", true, NULL));
+        CHECK_EQ_INT(json_object_object_length(o), 6);
+        CHECK(json_object_object_get_ex(o, "data", NULL) && member(o, "data") == NULL);
+        CHECK_EQ_INT(json_object_get_int64(member(o, "id")), 9);
+        o = parse(wire_relayed_error(9, "c", "m", ":4", false, NULL));
+        CHECK(!json_object_object_get_ex(o, "data", NULL));
+        data = from("[1]");
+        o = parse(wire_relayed_error(9, "c", "m", ":4", true, data));
+        CHECK(json_object_equal(member(o, "data"), data));
+        json_object_put(data);
 
         /* a long message is not cut */
         char big[3000];

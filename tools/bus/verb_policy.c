@@ -114,16 +114,18 @@ static enum policy_verb verb_of(const char *s, bool *ok)
 static int load(struct cli *cli, const char *dir, bool user_bus, uid_t owner, struct policy **ret, size_t *ret_files,
                 char *dirbuf, size_t dirlen)
 {
+        struct policyload_info info;
         char err[1024];
 
         if (dir)
                 snprintf(dirbuf, dirlen, "%s", dir);
         else if (policyload_default_dir(!user_bus, dirbuf, dirlen) < 0)
                 return cli_usage_error(cli, "no default policy directory (no home directory): give --dir");
-        if (policyload(dirbuf, !user_bus, owner, ret, ret_files, err, sizeof(err)) < 0) {
+        if (policyload(dirbuf, !user_bus, owner, ret, &info, err, sizeof(err)) < 0) {
                 fprintf(stderr, "bus policy: %s\n", err);
                 return CLI_EXIT_DATAERR;
         }
+        *ret_files = info.files;
         return 0;
 }
 
@@ -277,7 +279,7 @@ const struct cli_verb cli_verb_policy = {
                 "  verify                        parse the files; exit 0 if busd would accept them,\n"
                 "                                65 with the reason if not\n"
                 "Options:\n"
-                "      --dir DIR       the policy directory (default /etc/busd, or with\n"
+                "      --dir DIR       the policy directory (default " BUS_POLICY_SYSTEM_DIR ", or with\n"
                 "                      --user-bus $XDG_CONFIG_HOME/busd)\n"
                 "      --user-bus      the user bus's built-in policy when DIR has no file\n"
                 "      --uid UID       who asks (or --user NAME); the groups default to the\n"
