@@ -27,3 +27,13 @@ if(TARGET bus_bench AND TARGET busd AND TARGET bus_cli)
   # timing with the other namespace tests
   set_tests_properties(bench_bridge PROPERTIES LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
 endif()
+# Against the peers (scripts/bench-peers.sh, docs/benchmarks.md "Against the
+# peers"): the same workloads through dbus-broker and nats-server, tiny counts;
+# only sane numbers are checked, never speed. --no-install: a test never
+# installs packages (scripts/deps.sh test does); skipped (exit 77) when a peer
+# is not installed.
+if(TARGET bus_bench AND TARGET busd)
+  add_test(NAME bench_peers
+    COMMAND ${PROJECT_SOURCE_DIR}/scripts/bench-peers.sh --quick --check --no-install ${CMAKE_BINARY_DIR})
+  set_tests_properties(bench_peers PROPERTIES LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+endif()
