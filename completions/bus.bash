@@ -132,7 +132,7 @@ _bus()
         local verb_opts=""
         case $verb in
         call) verb_opts="--oneway --raw" ;;
-        listen) verb_opts="--count --ready" ;;
+        listen) verb_opts="--count --ready --lossy" ;;
         serve) verb_opts="--declare --params-shape --result-shape --jobs --allow-replacement --replace --queue --ready" ;;
         list) verb_opts="--peers" ;;
         policy) verb_opts="--dir --user-bus --uid --user --gid --groups" ;;

@@ -45,10 +45,17 @@ struct jsonparse;
 #define BUS_DEFAULT_TIMEOUT_MS 25000
 /* Buffered output is written as soon as this much is queued. */
 #define BUS_OUT_FLUSH_BYTES (64u * 1024u)
-/* Beyond this much buffered output a send first blocks to flush. */
+/* Beyond this much buffered output a send first blocks until half of it is
+ * written (or, for bus_publish/bus_call_async/bus_call_oneway on a
+ * non-blocking bus, fails with -EAGAIN). */
 #define BUS_OUT_MAX_BYTES (8u * 1024u * 1024u)
-/* Undispatched incoming bytes beyond which further events are dropped (and
- * reported through bus_on_dropped); other messages are always queued. */
+/* A send blocked on a full output buffer fails (-ENOBUFS) once the daemon has
+ * taken nothing for its stall_timeout_ms plus this (25 s at least). */
+#define BUS_OUT_STALL_MARGIN_MS 10000
+/* Undispatched incoming bytes beyond which further events read during a
+ * blocking wait are dropped (and reported through bus_on_dropped); other
+ * messages are always queued. bus_process() reads only into an empty queue,
+ * so outside blocking waits it never fills. */
 #define BUS_IN_QUEUE_MAX_BYTES (8u * 1024u * 1024u)
 /* Bytes bus_process() reads per call before dispatching. */
 #define BUS_READ_BUDGET (256u * 1024u)
@@ -263,6 +270,7 @@ struct bus {
         bool out_blocked; /* the last write left output (the socket is full) */
         bool ep_out;      /* epfd watches the socket for EPOLLOUT too */
         bool reading;     /* inside transport_read(): the transport must not be reset */
+        bool nonblocking; /* bus_set_nonblocking(): a full output buffer refuses sends with -EAGAIN */
         struct jsonparse *parser;
         int parser_depth; /* its nesting limit */
         char unique[32];
@@ -359,9 +367,14 @@ int bus__fail_reset(struct bus *bus);
  * connection's error (after bus__disconnect). */
 ssize_t bus__flush(struct bus *bus);
 /* Starts a message: fails if the connection is down (after taking a due
- * reconnection step); blocks to flush when the output buffer is over
- * BUS_OUT_MAX_BYTES (-ENOBUFS if that fails). */
+ * reconnection step); when the output buffer is over BUS_OUT_MAX_BYTES,
+ * blocks until half of it is written, reading input meanwhile (-ENOBUFS when
+ * the daemon takes nothing for longer than its stall timeout allows). */
 int bus__send_begin(struct bus *bus, struct outmsg *m, const char *type);
+/* The same for sends that need no answer (publish, asynchronous and one-way
+ * calls): on a non-blocking bus a full output buffer makes it fail with
+ * -EAGAIN after one write attempt instead of waiting. */
+int bus__send_begin_try(struct bus *bus, struct outmsg *m, const char *type);
 /* Commits it (failure recorded on bus) and writes when 64 KiB are queued. */
 int bus__send_end(struct bus *bus, struct outmsg *m);
 /* A new message id. */
@@ -420,10 +433,15 @@ void event_dispatch(struct bus *bus, const struct inmsg *m);
 void event_free_all(struct bus *bus);
 /* Frees subscriptions marked removed (unless handlers are running). */
 void event_sweep(struct bus *bus);
-/* Calls fn for each live subscription pattern (restoring a new connection). */
-int event_for_each(struct bus *bus, int (*fn)(struct bus *bus, const char *pattern, void *ud), void *ud);
-/* Queues `subscribe` with id for pattern (no blocking, no flush). */
-int event_send_subscribe(struct bus *bus, uint64_t id, const char *pattern);
+/* Calls fn for each live subscription pattern with its BUS_SUBSCRIBE_* flags
+ * (restoring a new connection). */
+int event_for_each(struct bus *bus, int (*fn)(struct bus *bus, const char *pattern, unsigned flags, void *ud),
+                   void *ud);
+/* Queues `subscribe` with id for pattern and flags (no blocking, no flush). */
+int event_send_subscribe(struct bus *bus, uint64_t id, const char *pattern, unsigned flags);
+/* The daemon confirmed pattern again on a new connection with answer a: takes
+ * the mode in effect from it. */
+void event_restored(struct bus *bus, const char *pattern, const struct inmsg *a);
 /* The daemon refused to restore pattern: forget it. */
 void event_restore_failed(struct bus *bus, const char *pattern);
 

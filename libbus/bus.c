@@ -98,7 +98,41 @@ uint64_t bus__id(struct bus *bus)
         return bus->next_id++;
 }
 
-int bus__send_begin(struct bus *bus, struct outmsg *m, const char *type)
+/* How long a send waits for the daemon to take output while it takes none:
+ * longer than the daemon's stall timeout, after which the daemon disconnects
+ * a subscriber that holds a publisher back and reads the publisher again. */
+static int64_t out_wait_ms(const struct bus *bus)
+{
+        uint64_t stall = bus->limits.stall_timeout_ms;
+        int64_t ms = (int64_t)(stall < INT32_MAX ? stall : INT32_MAX) + BUS_OUT_STALL_MARGIN_MS;
+
+        return ms > BUS_DEFAULT_TIMEOUT_MS ? ms : BUS_DEFAULT_TIMEOUT_MS;
+}
+
+/* Waits until the output buffer is down to half its bound, reading (and
+ * queueing) input meanwhile. Gives up only when the daemon takes no byte for
+ * out_wait_ms(): a held publish makes progress again within the daemon's
+ * stall timeout. */
+static int out_wait(struct bus *bus)
+{
+        int64_t limit = out_wait_ms(bus);
+
+        for (;;) {
+                size_t before = transport_queued(&bus->t);
+                int r = loop_flush_until(bus, BUS_OUT_MAX_BYTES / 2, bus__now_ms() + limit);
+                if (r == 0)
+                        return 0;
+                if (r != -ETIMEDOUT)
+                        return bus__fail_reset(bus);
+                if (transport_queued(&bus->t) >= before)
+                        return bus__fail(bus, -ENOBUFS, NULL,
+                                         "%zu bytes of output are buffered and the daemon took none of them for "
+                                         "%lld ms",
+                                         transport_queued(&bus->t), (long long)limit);
+        }
+}
+
+static int send_begin(struct bus *bus, struct outmsg *m, const char *type, bool may_refuse)
 {
         if (!bus__connected(bus)) {
                 reconnect_step(bus, true);
@@ -106,17 +140,39 @@ int bus__send_begin(struct bus *bus, struct outmsg *m, const char *type)
                         return bus__fail_closed(bus);
         }
         if (transport_queued(&bus->t) >= BUS_OUT_MAX_BYTES) {
-                int r = loop_flush_until(bus, BUS_OUT_MAX_BYTES / 2, bus__now_ms() + BUS_DEFAULT_TIMEOUT_MS);
-                if (r == -ETIMEDOUT)
-                        return bus__fail(bus, -ENOBUFS, NULL,
-                                         "%zu bytes of output are buffered and the daemon did not take them within "
-                                         "%d ms",
-                                         transport_queued(&bus->t), BUS_DEFAULT_TIMEOUT_MS);
-                if (r < 0)
-                        return bus__fail_reset(bus);
+                if (may_refuse && bus->nonblocking) {
+                        /* one write: maybe the daemon has made room meanwhile */
+                        if (bus__flush(bus) < 0)
+                                return bus__fail_reset(bus);
+                        if (transport_queued(&bus->t) >= BUS_OUT_MAX_BYTES)
+                                return bus__fail(bus, -EAGAIN, NULL,
+                                                 "%zu bytes of output are buffered: wait until the bus is "
+                                                 "writable (bus_get_fd/bus_get_events), call bus_process() "
+                                                 "and try again",
+                                                 transport_queued(&bus->t));
+                } else {
+                        int r = out_wait(bus);
+                        if (r < 0)
+                                return r;
+                }
         }
         outmsg_begin(m, &bus->t, (int)bus->limits.max_depth, type);
         return 0;
+}
+
+int bus__send_begin(struct bus *bus, struct outmsg *m, const char *type)
+{
+        return send_begin(bus, m, type, false);
+}
+
+int bus__send_begin_try(struct bus *bus, struct outmsg *m, const char *type)
+{
+        return send_begin(bus, m, type, true);
+}
+
+void bus_set_nonblocking(struct bus *bus, bool enable)
+{
+        bus->nonblocking = enable;
 }
 
 int bus__send_end(struct bus *bus, struct outmsg *m)

@@ -14,18 +14,29 @@
  *   borrowed for the duration of the callback (json_object_get() to keep one).
  *   Values returned through ret_* parameters belong to the caller.
  * - Output is buffered and written in batches: bus_publish() and other
- *   non-blocking sends queue bytes; they are written by bus_process(),
- *   bus_flush(), any blocking function (which flushes first), or when the
- *   buffer passes 64 KiB.
+ *   sends that need no answer queue bytes; they are written by bus_process(),
+ *   bus_flush(), any blocking function (which flushes first), or whenever
+ *   64 KiB more are queued. The buffer is bounded (8 MiB): like a pipe, a
+ *   send that finds it full waits until the daemon has taken half of it,
+ *   reading incoming messages meanwhile, or, on a bus made non-blocking with
+ *   bus_set_nonblocking(), fails with -EAGAIN (bus_publish(),
+ *   bus_call_async(), bus_call_oneway()); nothing is ever dropped. The
+ *   daemon stops reading a publisher while a flow-controlled subscriber's
+ *   queue is full, so this is how a fast publisher is slowed down.
  * - Thread safety: a struct bus is not thread-safe. Use each bus from one
  *   thread at a time (or serialise access yourself). Different bus objects are
  *   independent and may be used from different threads.
  * - Re-entrancy: blocking functions may be called from callbacks. While a
  *   blocking function waits, other incoming messages are queued and dispatched
- *   later by bus_process(), never from inside the blocking call. The queue
- *   holds up to 8 MiB; beyond that, events are dropped and reported through
- *   bus_on_dropped() (other messages are always kept). Callbacks must not call
- *   bus_close(), bus_process() or bus_run() on their own bus.
+ *   later by bus_process(), never from inside the blocking call. A blocking
+ *   function never stops reading (the daemon may be waiting for this client
+ *   to read before it takes more of its output or sends the answer waited
+ *   for). The queue holds up to 8 MiB; events read beyond that during a
+ *   blocking wait are dropped and reported through bus_on_dropped() (other
+ *   messages are always kept). bus_process() reads only into an empty queue,
+ *   so a bus_run()/bus_process() loop leaves unread input in the socket and
+ *   the daemon holds it back instead. Callbacks must not call bus_close(),
+ *   bus_process() or bus_run() on their own bus.
  * - Reference: docs/libbus.md (libbus(3)).
  */
 #pragma once
@@ -173,14 +184,16 @@ typedef void (*bus_reply_fn)(struct bus *bus, const struct bus_reply *reply, voi
 
 /* Sends a call without waiting; fn runs exactly once from bus_process() (or
  * bus_close()) with the outcome. Returns 0 and an id for bus_call_cancel() in
- * *ret_cookie (may be NULL), or a negative errno as bus_call(). */
+ * *ret_cookie (may be NULL), or a negative errno as bus_call(), and -EAGAIN
+ * on a non-blocking bus whose output buffer is full (bus_set_nonblocking()). */
 int bus_call_async(struct bus *bus, const char *dest, const char *method, struct json_object *params, int timeout_ms,
                    bus_reply_fn fn, void *userdata, uint64_t *ret_cookie);
 /* Forgets a pending asynchronous call: its callback will not run. Returns 0
  * or -ENOENT if it is not pending. */
 int bus_call_cancel(struct bus *bus, uint64_t cookie);
 /* Sends a one-way call (no answer expected; the daemon still reports its own
- * failures, which are then only visible through bus_on_error()). */
+ * failures, which are then only visible through bus_on_error()). Errors as
+ * bus_call_async(), -EAGAIN included. */
 int bus_call_oneway(struct bus *bus, const char *dest, const char *method, struct json_object *params);
 
 /* ---- serving methods ----------------------------------------------------- */
@@ -228,12 +241,24 @@ struct bus_call *bus_call_defer(struct bus_call *call);
 
 /* ---- events -------------------------------------------------------------- */
 
-/* Publishes data (borrowed; NULL for JSON null) on topic. Buffered, non-
- * blocking. Returns 0, -EINVAL bad topic (or one starting with $) or data,
- * -EMSGSIZE too large, -ENOBUFS the output buffer is over its limit (8 MiB)
- * and could not be flushed within 25 s, -ECONNRESET the connection ended,
- * -ENOTCONN the bus is between connections (nothing is queued for later). */
+/* Publishes data (borrowed; NULL for JSON null) on topic. Buffered: returns
+ * once the event is in the output buffer. When the buffer is full (8 MiB, the
+ * daemon has stopped reading: a flow-controlled subscriber is behind), it
+ * first waits until the daemon has taken half of it, reading incoming
+ * messages meanwhile; on a non-blocking bus (bus_set_nonblocking()) it fails
+ * with -EAGAIN instead, queueing nothing. Returns 0, -EAGAIN (non-blocking
+ * only) wait until bus_get_fd() is ready for bus_get_events(), call
+ * bus_process() and try again, -EINVAL bad topic (or one starting with $) or
+ * data, -EMSGSIZE too large, -ENOBUFS the daemon took no output for longer
+ * than its stall timeout + 10 s (25 s at least), -ECONNRESET the connection
+ * ended, -ENOTCONN the bus is between connections (nothing is queued for
+ * later). */
 int bus_publish(struct bus *bus, const char *topic, struct json_object *data);
+/* enable = true: bus_publish(), bus_call_async() and bus_call_oneway() fail
+ * with -EAGAIN instead of waiting when the output buffer is full (for event
+ * loops that must not block). Replies, declarations and the requests of
+ * blocking functions still wait. Off by default. */
+void bus_set_nonblocking(struct bus *bus, bool enable);
 
 struct bus_event {
         const char *topic;
@@ -254,14 +279,35 @@ typedef void (*bus_event_fn)(struct bus *bus, const struct bus_event *event, voi
 
 /* Subscribes to a pattern (blocking until the daemon confirms, so that events
  * published after it returns are received). Each event is delivered once to
- * the handler of every matching pattern of this bus. Returns 0, -EINVAL bad
- * pattern, -EEXIST already subscribed here, -EREMOTEIO refused ("limit"). */
+ * the handler of every matching pattern of this bus. The subscription is
+ * flow-controlled: when this client reads too slowly the daemon holds the
+ * publishers back (up to its stall timeout, then it disconnects this client)
+ * rather than dropping events. Returns 0, -EINVAL bad pattern, -EEXIST
+ * already subscribed here, -EREMOTEIO refused ("limit"). */
 int bus_subscribe(struct bus *bus, const char *pattern, bus_event_fn fn, void *userdata);
+
+enum {
+        /* the daemon drops events for this subscription when this client reads
+         * too slowly (reported through bus_on_dropped()) and never holds a
+         * publisher back for it */
+        BUS_SUBSCRIBE_LOSSY = 1 << 0,
+};
+
+/* bus_subscribe() with BUS_SUBSCRIBE_* flags. Returns the flags in effect
+ * (>= 0), which the daemon's policy may make lossy although flags did not ask
+ * for it (and a daemon without flow control is always lossy), or a negative
+ * errno as bus_subscribe() (-EINVAL also for unknown flags). A reconnection
+ * subscribes again with the same flags. */
+int bus_subscribe_flags(struct bus *bus, const char *pattern, unsigned flags, bus_event_fn fn, void *userdata);
+/* The BUS_SUBSCRIBE_* flags in effect for pattern (>= 0; after a reconnection,
+ * as the new daemon confirmed them), or -ENOENT not subscribed. */
+int bus_subscription_flags(struct bus *bus, const char *pattern);
 /* Removes a subscription (blocking). Returns 0 or -ENOENT. */
 int bus_unsubscribe(struct bus *bus, const char *pattern);
 
-/* Called when the daemon reports dropped events (this client read too slowly):
- * count since the last report, total since connect. */
+/* Called when events were dropped: by the daemon, for a lossy subscription
+ * this client read too slowly, or by libbus, past its 8 MiB incoming queue
+ * during a blocking wait. count since the last report, total since connect. */
 typedef void (*bus_dropped_fn)(struct bus *bus, uint64_t count, uint64_t total, void *userdata);
 void bus_on_dropped(struct bus *bus, bus_dropped_fn fn, void *userdata);
 
@@ -318,7 +364,9 @@ void bus_on_reconnect(struct bus *bus, bus_reconnect_fn fn, void *userdata);
  * bus_open_fd() bus it is the socket given. */
 int bus_get_fd(const struct bus *bus);
 /* poll() events to wait for on bus_get_fd(): POLLIN, plus POLLOUT while
- * output is buffered on a bus_open_fd() bus. */
+ * output is buffered on a bus_open_fd() bus. (A bus_open() bus's epoll fd
+ * becomes readable when its socket has room for buffered output.) After
+ * -EAGAIN from a send, wait for these and call bus_process(), which writes. */
 int bus_get_events(const struct bus *bus);
 /* Milliseconds until bus_process() has work without the fd becoming ready: 0
  * if work is ready now (queued messages, unwritten output, a failed

@@ -44,12 +44,12 @@ static int check_call(struct bus *bus, const char *dest, const char *method)
 /* Checks and queues a call message up to its end; the id is taken only once
  * the message is sure to be sent, so that ids stay consecutive. */
 static int begin_call(struct bus *bus, struct outmsg *m, const char *dest, const char *method,
-                      struct json_object *params, bool oneway, uint64_t *ret_id)
+                      struct json_object *params, bool oneway, bool may_refuse, uint64_t *ret_id)
 {
         int r = check_call(bus, dest, method);
 
         if (r == 0)
-                r = bus__send_begin(bus, m, "call");
+                r = may_refuse ? bus__send_begin_try(bus, m, "call") : bus__send_begin(bus, m, "call");
         if (r < 0)
                 return r;
         *ret_id = bus__id(bus);
@@ -86,7 +86,7 @@ int bus_call(struct bus *bus, const char *dest, const char *method, struct json_
         uint64_t id;
         int r;
 
-        r = begin_call(bus, &m, dest, method, params, false, &id);
+        r = begin_call(bus, &m, dest, method, params, false, false, &id);
         if (r < 0)
                 return r;
         r = bus__request(bus, &m, id, timeout_ms, &a);
@@ -112,7 +112,7 @@ int bus_call_async(struct bus *bus, const char *dest, const char *method, struct
         p = calloc(1, sizeof(*p));
         if (!p)
                 return bus__fail(bus, -ENOMEM, NULL, "out of memory");
-        r = begin_call(bus, &m, dest, method, params, false, &p->id);
+        r = begin_call(bus, &m, dest, method, params, false, true, &p->id);
         if (r == 0)
                 r = bus__send_end(bus, &m);
         if (r < 0) {
@@ -149,7 +149,7 @@ int bus_call_oneway(struct bus *bus, const char *dest, const char *method, struc
 {
         struct outmsg m;
         uint64_t id;
-        int r = begin_call(bus, &m, dest, method, params, true, &id);
+        int r = begin_call(bus, &m, dest, method, params, true, true, &id);
 
         return r < 0 ? r : bus__send_end(bus, &m);
 }

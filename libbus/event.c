@@ -5,11 +5,13 @@
  * subscribe and unsubscribe: entries removed while handlers run are only
  * marked and freed once dispatch is over. After a reconnection the patterns
  * are subscribed again (reconnect.c) and keep their `since`: every event of
- * the new connection arrives after it.
+ * the new connection arrives after it, and ask for the same delivery mode
+ * (flow-controlled, or lossy with BUS_SUBSCRIBE_LOSSY).
  */
 #include "bus-internal.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,8 @@ struct sub {
         bus_event_fn fn;
         void *userdata;
         uint64_t since; /* seq of the daemon's confirmation */
+        unsigned flags; /* BUS_SUBSCRIBE_*, as asked for (and asked for again after a reconnection) */
+        bool lossy;     /* the mode in effect, from the daemon's last confirmation */
         bool removed;
 };
 
@@ -34,7 +38,7 @@ int bus_publish(struct bus *bus, const char *topic, struct json_object *data)
                 return bus__fail(bus, -EINVAL, NULL, "'%s' is not a valid topic", topic ? topic : "(null)");
         if (syntax_topic_is_reserved(topic, strlen(topic)))
                 return bus__fail(bus, -EINVAL, NULL, "topics starting with $ are published by the daemon only");
-        r = bus__send_begin(bus, &m, "publish");
+        r = bus__send_begin_try(bus, &m, "publish");
         if (r < 0)
                 return r;
         outmsg_string(&m, "topic", topic);
@@ -61,8 +65,21 @@ static void sub_free(struct sub *s)
         free(s);
 }
 
-/* Sends subscribe/unsubscribe and waits for the daemon's answer. */
-static int request(struct bus *bus, const char *type, const char *pattern, struct inmsg **ret)
+/* Whether the daemon's confirmation of a subscription says it is lossy:
+ * {"pattern": P, "lossy": bool}. A daemon that does not say (one before flow
+ * control) drops events for every subscription. */
+static bool answer_lossy(const struct inmsg *a)
+{
+        struct json_object *v;
+
+        if (!a->result || !json_object_is_type(a->result, json_type_object) ||
+            !json_object_object_get_ex(a->result, "lossy", &v) || !json_object_is_type(v, json_type_boolean))
+                return true;
+        return json_object_get_boolean(v);
+}
+
+/* Sends subscribe (with flags) or unsubscribe and waits for the daemon's answer. */
+static int request(struct bus *bus, const char *type, const char *pattern, unsigned flags, struct inmsg **ret)
 {
         struct outmsg m;
         int r = bus__send_begin(bus, &m, type);
@@ -72,10 +89,19 @@ static int request(struct bus *bus, const char *type, const char *pattern, struc
         uint64_t id = bus__id(bus);
         outmsg_uint(&m, "id", id);
         outmsg_string(&m, "pattern", pattern);
+        if (flags & BUS_SUBSCRIBE_LOSSY)
+                outmsg_bool(&m, "lossy", true); /* absent: the default, flow control */
         return bus__request(bus, &m, id, BUS_TIMEOUT_DEFAULT, ret);
 }
 
 int bus_subscribe(struct bus *bus, const char *pattern, bus_event_fn fn, void *userdata)
+{
+        int r = bus_subscribe_flags(bus, pattern, 0, fn, userdata);
+
+        return r < 0 ? r : 0;
+}
+
+int bus_subscribe_flags(struct bus *bus, const char *pattern, unsigned flags, bus_event_fn fn, void *userdata)
 {
         struct inmsg *a;
         struct sub *s;
@@ -85,6 +111,8 @@ int bus_subscribe(struct bus *bus, const char *pattern, bus_event_fn fn, void *u
                 return bus__fail(bus, -EINVAL, NULL, "'%s' is not a valid pattern", pattern ? pattern : "(null)");
         if (!fn)
                 return bus__fail(bus, -EINVAL, NULL, "bus_subscribe needs a handler");
+        if (flags & ~(unsigned)BUS_SUBSCRIBE_LOSSY)
+                return bus__fail(bus, -EINVAL, NULL, "unknown subscription flags 0x%x", flags);
         if (find(bus, pattern))
                 return bus__fail(bus, -EEXIST, NULL, "already subscribed to '%s'", pattern);
         s = calloc(1, sizeof(*s));
@@ -92,7 +120,7 @@ int bus_subscribe(struct bus *bus, const char *pattern, bus_event_fn fn, void *u
                 free(s);
                 return bus__fail(bus, -ENOMEM, NULL, "out of memory");
         }
-        r = request(bus, "subscribe", pattern, &a);
+        r = request(bus, "subscribe", pattern, flags, &a);
         if (r < 0) {
                 free(s->pattern);
                 free(s);
@@ -101,9 +129,20 @@ int bus_subscribe(struct bus *bus, const char *pattern, bus_event_fn fn, void *u
         s->since = a->seq;
         s->fn = fn;
         s->userdata = userdata;
+        s->flags = flags;
+        s->lossy = answer_lossy(a);
         inmsg_free(a);
         list_append(&bus->subs, &s->link);
-        return 0;
+        return s->lossy ? BUS_SUBSCRIBE_LOSSY : 0;
+}
+
+int bus_subscription_flags(struct bus *bus, const char *pattern)
+{
+        struct sub *s = pattern ? find(bus, pattern) : NULL;
+
+        if (!s)
+                return bus__fail(bus, -ENOENT, NULL, "not subscribed to '%s'", pattern ? pattern : "(null)");
+        return s->lossy ? BUS_SUBSCRIBE_LOSSY : 0;
 }
 
 static void remove_sub(struct bus *bus, struct sub *s)
@@ -130,7 +169,7 @@ int bus_unsubscribe(struct bus *bus, const char *pattern)
                         return 0;
                 }
         }
-        r = request(bus, "unsubscribe", pattern, &a);
+        r = request(bus, "unsubscribe", pattern, 0, &a);
         if (r == -EREMOTEIO && strcmp(bus->err_code, ERRCODE_NOT_SUBSCRIBED) == 0) {
                 remove_sub(bus, s);
                 return -ENOENT;
@@ -180,26 +219,36 @@ void event_sweep(struct bus *bus)
         }
 }
 
-int event_for_each(struct bus *bus, int (*fn)(struct bus *bus, const char *pattern, void *ud), void *ud)
+int event_for_each(struct bus *bus, int (*fn)(struct bus *bus, const char *pattern, unsigned flags, void *ud), void *ud)
 {
         list_for_each(l, &bus->subs)
         {
                 struct sub *s = list_entry(l, struct sub, link);
-                int r = s->removed ? 0 : fn(bus, s->pattern, ud);
+                int r = s->removed ? 0 : fn(bus, s->pattern, s->flags, ud);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-int event_send_subscribe(struct bus *bus, uint64_t id, const char *pattern)
+int event_send_subscribe(struct bus *bus, uint64_t id, const char *pattern, unsigned flags)
 {
         struct outmsg m;
 
         outmsg_begin(&m, &bus->t, (int)bus->limits.max_depth, "subscribe");
         outmsg_uint(&m, "id", id);
         outmsg_string(&m, "pattern", pattern);
+        if (flags & BUS_SUBSCRIBE_LOSSY)
+                outmsg_bool(&m, "lossy", true);
         return outmsg_end(&m, bus->limits.max_message);
+}
+
+void event_restored(struct bus *bus, const char *pattern, const struct inmsg *a)
+{
+        struct sub *s = find(bus, pattern);
+
+        if (s)
+                s->lossy = answer_lossy(a);
 }
 
 void event_restore_failed(struct bus *bus, const char *pattern)

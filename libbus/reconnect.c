@@ -270,14 +270,14 @@ static int restore_name(struct bus *bus, const char *name, unsigned flags, void 
         return 0;
 }
 
-static int restore_sub(struct bus *bus, const char *pattern, void *ud)
+static int restore_sub(struct bus *bus, const char *pattern, unsigned flags, void *ud)
 {
         uint64_t id;
         struct restore *x = expect(bus, pattern, &id);
 
         if (!x)
                 return -ENOMEM;
-        int r = event_send_subscribe(bus, id, pattern);
+        int r = event_send_subscribe(bus, id, pattern, flags);
         if (r < 0)
                 return r;
         x->kind = RESTORE_SUB;
@@ -422,6 +422,7 @@ static void restored(struct bus *bus, struct restore *x, struct inmsg *m)
                         refused(bus, m, "subscribing to", x->key);
                         return;
                 }
+                event_restored(bus, x->key, m);
                 break;
         case RESTORE_DECLARE:
                 if (error) {

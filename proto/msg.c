@@ -76,6 +76,12 @@ static const struct field f_publish[] = {
 static const struct field f_subscribe[] = {
         F("id", K_ID, false, id),
         F("pattern", K_PATTERN, true, pattern),
+        F("lossy", K_BOOL, false, lossy),
+        { NULL, 0, false, 0 },
+};
+static const struct field f_unsubscribe[] = {
+        F("id", K_ID, false, id),
+        F("pattern", K_PATTERN, true, pattern),
         { NULL, 0, false, 0 },
 };
 static const struct field f_request_name[] = {
@@ -108,7 +114,7 @@ static const struct {
         [MSG_CANCEL] = { "cancel", f_cancel },
         [MSG_PUBLISH] = { "publish", f_publish },
         [MSG_SUBSCRIBE] = { "subscribe", f_subscribe },
-        [MSG_UNSUBSCRIBE] = { "unsubscribe", f_subscribe },
+        [MSG_UNSUBSCRIBE] = { "unsubscribe", f_unsubscribe },
         [MSG_REQUEST_NAME] = { "request_name", f_request_name },
         [MSG_RELEASE_NAME] = { "release_name", f_release_name },
         [MSG_DECLARE] = { "declare", f_declare },

@@ -50,6 +50,7 @@ struct msg {
         struct json_object *params, *result, *data, *names, *methods, *err_data; /* borrowed; NULL if absent */
         bool has_err_data; /* an error had "data", maybe null (err_data NULL) */
         bool oneway, allow_replacement, replace, queue;
+        bool lossy; /* subscribe: drop rather than hold publishers */
 };
 
 /* Validates `root`. On MSG_OK fills *ret. On error fills errbuf with a

@@ -1,7 +1,9 @@
 /* events.c: events and subscriptions (events.h). An event is matched against
  * the subscription trie (subs.c), serialised on its first match and queued
- * for every subscriber through the output side (send.c), which drops it for
- * a full queue. Pure: no I/O.
+ * for every subscriber through the output side (send.c). For a full queue a
+ * lossless subscription holds the publish on the publisher's connection
+ * (flow.c); a lossy one, or one the policy does not let exert back-pressure,
+ * drops it (counted and told). Pure: no I/O.
  */
 #include "events.h"
 
@@ -15,6 +17,7 @@
 #include "buf.h"
 #include "buslimits.h"
 #include "errcode.h"
+#include "flow.h"
 #include "jsonnew.h"
 #include "msg.h"
 #include "quota.h"
@@ -34,8 +37,9 @@ struct fanout {
         struct json_object *data;
         const char *ident;
         size_t ident_len;
-        const char *see; /* a well-known name: only subscribers that may see it get the event */
-        struct buf *b;   /* serialised once, on the first match */
+        const char *see;     /* a well-known name: only subscribers that may see it get the event */
+        struct buf *b;       /* serialised once, on the first match */
+        struct peer *sender; /* a client's publish: may be held on it (flow.c); else NULL */
         size_t delivered, dropped;
 };
 
@@ -45,7 +49,7 @@ static void drop_event(struct router *r, struct peer *p, struct fanout *f)
         f->dropped++;
 }
 
-static void deliver(struct peer *p, void *userdata)
+static void deliver(struct peer *p, bool lossy, void *userdata)
 {
         struct fanout *f = userdata;
         struct router *r = f->r;
@@ -60,16 +64,28 @@ static void deliver(struct peer *p, void *userdata)
                 drop_event(r, p, f);
                 return;
         }
+        /* lossless: wait for room rather than lose it, unless it would wait
+         * on itself (a connection never waits on its own queue) */
+        bool hold = !lossy && flow_may_hold(f->sender, p);
+        if (hold && flow_must_wait(p)) {
+                /* others wait for it already: in line behind them */
+                if (flow_hold(r, f->sender, p, f->b, FLOW_EVENT, false, 0) < 0)
+                        drop_event(r, p, f);
+                return;
+        }
         if (p->drops_pending) {
                 /* it must learn about its losses before it sees the next event */
                 send_drops_notice(r, p);
-                if (p->drops_pending) {
+                if (p->drops_pending && !hold) {
                         drop_event(r, p, f);
                         return;
                 }
         }
-        if (send_enqueue(r, p, f->b, SEND_RELAY) == 0)
+        int err = p->drops_pending ? -ENOBUFS : send_enqueue(r, p, f->b, SEND_RELAY);
+        if (err == 0)
                 f->delivered++;
+        else if (err == -ENOBUFS && hold && flow_hold(r, f->sender, p, f->b, FLOW_EVENT, false, 0) == 0)
+                return; /* held: counted when it is queued */
         else
                 drop_event(r, p, f);
 }
@@ -123,20 +139,16 @@ void events_publish(struct router *r, struct peer *p, const struct msg *m)
                             .topic_len = m->topic.len,
                             .data = m->data,
                             .ident = p->ident,
-                            .ident_len = p->ident_len };
+                            .ident_len = p->ident_len,
+                            .sender = p };
         fan_out(r, &f);
         if (r->bridge.publish) {
                 size_t lost = r->bridge.publish(r->bridge.userdata, p, m->topic.s, m->topic.len, m->data);
                 f.dropped += lost;
                 r->stats.drops += lost;
         }
-        if (m->has_id) {
-                struct json_object *o = jsonnew_object();
-                json_object_object_add(o, "delivered", jsonnew_uint64(f.delivered));
-                json_object_object_add(o, "dropped", jsonnew_uint64(f.dropped));
-                send_reply(r, p, m, o);
-                json_object_put(o);
-        }
+        /* answered now, or when the hold ends (flow.c) */
+        flow_sent(r, p, m->has_id, m->id, f.delivered, f.dropped);
 }
 
 void events_subscribe(struct router *r, struct peer *p, const struct msg *m)
@@ -161,13 +173,16 @@ void events_subscribe(struct router *r, struct peer *p, const struct msg *m)
                            (unsigned)p->uid, p->acct->used[QUOTA_SUBSCRIPTIONS]);
                 return;
         }
-        int err = subs_add(r->subs, p, m->pattern.s);
+        /* lossless only where the policy lets this uid slow publishers down */
+        bool lossy = m->lossy || !access_check(r, p, POLICY_BACKPRESSURE, m->pattern.s, NULL, true, &v);
+        int err = subs_add(r->subs, p, m->pattern.s, lossy);
         if (err < 0 && err != -EEXIST) {
                 send_error(r, p, m, ERRCODE_INTERNAL, "out of memory");
                 return;
         }
         struct json_object *o = jsonnew_object();
         json_object_object_add(o, "pattern", jsonnew_string(m->pattern.s));
+        json_object_object_add(o, "lossy", jsonnew_boolean(lossy));
         send_reply(r, p, m, o);
         json_object_put(o);
 }

@@ -20,6 +20,7 @@ struct peer;
 struct decl;
 struct json_object;
 struct uid_acct;
+struct flow_hold;
 
 struct peer_ops {
         /* Queues b for the peer, taking a new reference on success. The core has
@@ -48,6 +49,11 @@ struct peer_ops {
          * or a negative errno (-ENOPROTOOPT: the kernel has none). May be
          * NULL. */
         int (*pidfd)(struct peer *p);
+        /* The core held a message of the peer (flow.c) and said ROUTER_PAUSE;
+         * now it may be read again. Called from inside the router: the
+         * carrier resumes reading later, outside this call. May be NULL (the
+         * carrier's messages are never held: they drop as before). */
+        void (*resume)(struct peer *p);
 };
 
 struct peer {
@@ -90,12 +96,15 @@ struct peer {
         uint64_t fds_sent; /* descriptors passed to it: a pidfd answer names its ordinal */
 
         /* relations, owned by the core modules */
-        struct list owners;    /* struct owner (registry.c) */
-        struct list subs;      /* struct sub (subs.c) */
-        struct list calls_out; /* struct pcall this peer is waiting for (calls.c) */
-        struct list calls_in;  /* struct pcall this peer must answer */
-        struct list held;      /* struct held_call: its calls waiting for a service to start (activate.c) */
-        struct list notices;   /* name notices held back while its queue is full (send.c) */
+        struct list owners;     /* struct owner (registry.c) */
+        struct list subs;       /* struct sub (subs.c) */
+        struct list calls_out;  /* struct pcall this peer is waiting for (calls.c) */
+        struct list calls_in;   /* struct pcall this peer must answer */
+        struct list held;       /* struct held_call: its calls waiting for a service to start (activate.c) */
+        struct list notices;    /* name notices held back while its queue is full (send.c) */
+        struct list waiters;    /* struct flow_wait: held messages waiting for its queue to drain (flow.c) */
+        struct flow_hold *hold; /* the message held on this connection while a receiver is full (flow.c) */
         unsigned n_owners, n_subs, n_calls_out, n_held;
-        uint64_t event_mark; /* dedup of fan-out (subs.c) */
+        unsigned n_lossy_subs; /* of n_subs (subs.c) */
+        uint64_t event_mark;   /* dedup of fan-out (subs.c) */
 };

@@ -7,8 +7,10 @@
  * to org.busd in busmethods.c. Every outgoing message passes through the
  * output side (send.c), which applies the receiver's transport size and queue
  * limit:
- *   - relayed messages (calls, replies, events) to a full queue are refused:
- *     events are dropped and counted, calls and replies fail to their sender;
+ *   - a relayed event or call to a full queue is held on its sender's
+ *     connection, which is paused until the receiver drains (flow.c), or
+ *     for lossy subscriptions dropped and counted; replies fail to their
+ *     sender;
  *   - answers to a peer's own requests are always queued; a peer whose queue
  *     (or its uid's) is over its limit is paused (ROUTER_PAUSE) until it
  *     drains; notices to a full queue are held back and merged (send.c).
@@ -33,6 +35,7 @@
 #include "decl.h"
 #include "errcode.h"
 #include "events.h"
+#include "flow.h"
 #include "jsonnew.h"
 #include "msg.h"
 #include "policy.h"
@@ -76,6 +79,7 @@ struct router *router_new(const struct router_config *cfg)
                 r->cfg.max_queued_fds = BUS_MAX_QUEUED_FDS_TOTAL;
         r->next_id = 1;
         list_init(&r->stalled);
+        list_init(&r->holds);
         access_init(r);
         r->parser = jsonparse_new(BUS_MAX_DEPTH);
         r->registry = registry_new(on_name_change, r);
@@ -178,6 +182,7 @@ bool router_peer_wrote(struct router *r, struct peer *p, size_t bytes, size_t ms
         if (p->removed)
                 return false;
         send_drops_notice(r, p);
+        flow_drained(r, p);
         return send_may_resume(r, p);
 }
 
@@ -227,6 +232,7 @@ void router_tick(struct router *r)
                 snprintf(why, sizeof(why), "did not take the name within %u ms", e ? e->timeout_ms : 0);
                 router_activation_failed(r, copy, why);
         }
+        flow_tick(r);
         list_for_each_safe(l, tmp, &r->stalled)
         {
                 struct peer *p = list_entry(l, struct peer, stalled_link);
@@ -413,7 +419,12 @@ static void deliver_call(struct router *r, const struct call_route *c, struct pe
                 size_t ident_len = c->rid ? c->rid->splice_len : c->caller->ident_len;
                 struct buf *b = wire_call(c->oneway, pc ? pc->serial : 0, c->dest, c->method, c->params, ident,
                                           ident_len);
-                err = b ? send_enqueue(r, callee, b, SEND_RELAY) : -ENOMEM;
+                bool hold = !c->rid && flow_may_hold(c->caller, callee);
+                err = !b ? -ENOMEM : hold && flow_must_wait(callee) ? -ENOBUFS : send_enqueue(r, callee, b, SEND_RELAY);
+                /* a full callee holds the call on its caller as a full subscriber does (flow.h) */
+                if (err == -ENOBUFS && hold &&
+                    flow_hold(r, c->caller, callee, b, c->oneway ? FLOW_ONEWAY : FLOW_CALL, true, c->caller_id) == 0)
+                        err = 0, flow_sent(r, c->caller, false, 0, 0, 0);
                 buf_unref(b);
         }
         if (err == 0) {
@@ -758,6 +769,7 @@ int router_peer_add(struct router *r, struct peer *p, const struct peer_ops *ops
         list_init(&p->calls_in);
         list_init(&p->held);
         list_init(&p->notices);
+        list_init(&p->waiters);
         p->ident = wire_ident(p->unique, (unsigned)uid, (unsigned)gid, (int)pid, &p->ident_len);
         p->acct = quota_acct(r->quotas, uid);
         if (!p->ident || !p->acct || lh_table_insert(r->peers, state_id_key(p->id), p) < 0) {
@@ -782,6 +794,7 @@ void router_peer_remove(struct router *r, struct peer *p)
         p->removed = true; /* from here on nothing is sent to it */
         lh_table_delete(r->peers, state_id_key(p->id));
         list_unlink(&p->stalled_link);
+        flow_peer_gone(r, p);
 
         /* callers waiting on it learn at once */
         list_for_each_safe(l, tmp, &p->calls_in)

@@ -299,7 +299,8 @@ void send_peer_gone(struct peer *p)
 
 bool send_must_pause(struct router *r, struct peer *p)
 {
-        if (p->queued_bytes > r->cfg.limits.queue_bytes)
+        /* a message of its own waits for a receiver's room (flow.c) */
+        if (p->hold || p->queued_bytes > r->cfg.limits.queue_bytes)
                 return true;
         /* its uid's queues together are over their quota: a connection that
          * holds some of it is read no further until that is written */
@@ -308,7 +309,7 @@ bool send_must_pause(struct router *r, struct peer *p)
 
 bool send_may_resume(struct router *r, struct peer *p)
 {
-        if (!send_drained(p->queued_bytes, r->cfg.limits.queue_bytes))
+        if (p->hold || !send_drained(p->queued_bytes, r->cfg.limits.queue_bytes))
                 return false;
         return !p->queued_bytes || !p->acct ||
                send_drained(p->acct->used[QUOTA_QUEUE_BYTES], p->acct->limit[QUOTA_QUEUE_BYTES]);

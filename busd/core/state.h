@@ -52,7 +52,10 @@ struct router {
         size_t ident_len;
         struct peer *actor; /* the peer whose request is being handled, if any */
         struct list stalled;
-        size_t queued_fds; /* descriptors in all queues, removed peers' still draining included */
+        struct list holds;  /* struct flow_hold (flow.c), oldest first */
+        uint64_t flow_mark; /* flow_tick()'s pass */
+        bool flow_busy;     /* flow_drained() is queuing */
+        size_t queued_fds;  /* descriptors in all queues, removed peers' still draining included */
         struct router_stats stats;
         struct router_bridge bridge; /* all NULL: no bridge */
         const char *stats_key;       /* router_set_stats_hook() */

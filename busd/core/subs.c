@@ -12,6 +12,7 @@
 #include "list.h"
 #include "peer.h"
 #include "quota.h"
+#include "syntax.h"
 
 /* Buckets of a trie node's table of literal children to start with (it
  * grows as children come; most nodes have few). */
@@ -30,6 +31,7 @@ struct sub {
         struct node *node;
         struct list node_link;
         struct list peer_link;
+        bool lossy; /* drops instead of holding the publisher (flow.c) */
         char pattern[];
 };
 
@@ -160,7 +162,7 @@ bool subs_has(const struct peer *p, const char *pattern)
         return false;
 }
 
-int subs_add(struct subs *s, struct peer *p, const char *pattern)
+int subs_add(struct subs *s, struct peer *p, const char *pattern, bool lossy)
 {
         struct node *n;
         struct sub *sb;
@@ -168,8 +170,16 @@ int subs_add(struct subs *s, struct peer *p, const char *pattern)
 
         /* a peer's own list is short (bounded by its limit): check it first, so
          * that a popular pattern's long subscriber list is never scanned */
-        if (subs_has(p, pattern))
-                return -EEXIST;
+        list_for_each(l, &p->subs)
+        {
+                sb = list_entry(l, struct sub, peer_link);
+                if (strcmp(sb->pattern, pattern) == 0) {
+                        /* subscribing again sets its mode */
+                        p->n_lossy_subs += (unsigned)lossy - (unsigned)sb->lossy;
+                        sb->lossy = lossy;
+                        return -EEXIST;
+                }
+        }
         n = walk(s, pattern, true);
         if (!n)
                 return -ENOMEM;
@@ -180,6 +190,8 @@ int subs_add(struct subs *s, struct peer *p, const char *pattern)
         }
         sb->peer = p;
         sb->node = n;
+        sb->lossy = lossy;
+        p->n_lossy_subs += lossy;
         memcpy(sb->pattern, pattern, len + 1);
         list_append(&n->subs, &sb->node_link);
         list_append(&p->subs, &sb->peer_link);
@@ -196,6 +208,7 @@ static void drop(struct subs *s, struct sub *sb)
         list_unlink(&sb->node_link);
         list_unlink(&sb->peer_link);
         sb->peer->n_subs--;
+        sb->peer->n_lossy_subs -= sb->lossy;
         quota_sub(sb->peer->acct, QUOTA_SUBSCRIPTIONS, 1);
         s->count--;
         free(sb);
@@ -240,20 +253,36 @@ struct match {
         subs_match_fn fn;
         void *userdata;
         size_t reported;
+        const char *topic; /* whole, NUL-terminated */
         const char *segs[BUS_MAX_TOPIC_SEGMENTS];
         size_t nsegs;
 };
+
+/* Has p a lossless subscription matching the topic? */
+static bool lossless_match(const struct peer *p, const char *topic)
+{
+        list_for_each(l, &p->subs)
+        {
+                const struct sub *sb = list_entry(l, struct sub, peer_link);
+                if (!sb->lossy && syntax_pattern_matches(sb->pattern, topic))
+                        return true;
+        }
+        return false;
+}
 
 static void report(struct match *m, struct node *n)
 {
         list_for_each(l, &n->subs)
         {
-                struct peer *p = list_entry(l, struct sub, node_link)->peer;
+                const struct sub *sb = list_entry(l, struct sub, node_link);
+                struct peer *p = sb->peer;
                 if (p->event_mark == m->s->mark)
                         continue;
                 p->event_mark = m->s->mark;
                 m->reported++;
-                m->fn(p, m->userdata);
+                /* reported once: lossless if any of its matching patterns is */
+                bool lossy = sb->lossy && (p->n_lossy_subs == p->n_subs || !lossless_match(p, m->topic));
+                m->fn(p, lossy, m->userdata);
         }
 }
 
@@ -278,12 +307,14 @@ static void match_from(struct match *m, struct node *n, size_t i)
 size_t subs_match(struct subs *s, const char *topic, size_t len, subs_match_fn fn, void *userdata)
 {
         struct match m = { .s = s, .fn = fn, .userdata = userdata };
-        char copy[BUS_MAX_TOPIC + 1];
+        char copy[BUS_MAX_TOPIC + 1], whole[BUS_MAX_TOPIC + 1];
 
         if (len > BUS_MAX_TOPIC)
                 return 0;
         memcpy(copy, topic, len);
         copy[len] = 0;
+        memcpy(whole, copy, len + 1);
+        m.topic = whole;
         m.segs[m.nsegs++] = copy;
         for (size_t i = 0; i < len; i++) {
                 if (copy[i] != '.')

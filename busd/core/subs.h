@@ -15,15 +15,18 @@
 struct peer;
 struct subs;
 
-typedef void (*subs_match_fn)(struct peer *p, void *userdata);
+/* lossy: none of p's subscriptions matching the topic is lossless. */
+typedef void (*subs_match_fn)(struct peer *p, bool lossy, void *userdata);
 
 struct subs *subs_new(void);
 /* All subscriptions must be gone. Accepts NULL. */
 void subs_free(struct subs *s);
 /* Does p have exactly this pattern? */
 bool subs_has(const struct peer *p, const char *pattern);
-/* Adds a valid pattern for p. Returns 0, -EEXIST (p already has it) or -ENOMEM. */
-int subs_add(struct subs *s, struct peer *p, const char *pattern);
+/* Adds a valid pattern for p, lossy (its events drop for a full queue) or
+ * not (they hold the publisher: flow.h). Returns 0, -EEXIST (p already has
+ * it: its mode is set to `lossy`) or -ENOMEM. */
+int subs_add(struct subs *s, struct peer *p, const char *pattern, bool lossy);
 /* Returns 0 or -ENOENT. */
 int subs_remove(struct subs *s, struct peer *p, const char *pattern);
 void subs_peer_gone(struct subs *s, struct peer *p);

@@ -27,6 +27,7 @@
 #include "options.h"
 #include "outq.h"
 #include "peer.h"
+#include "pktstash.h"
 #include "router.h"
 #include "unixsock.h"
 
@@ -66,15 +67,16 @@ struct conn {
         struct outq q;
         size_t inflight_items; /* stream: items covered by the uv_write in flight */
         size_t inflight_bytes;
-        bool writing;        /* a uv_write is in flight */
-        bool paused;         /* not reading: queue over limit */
-        bool closing;        /* uv_close called */
-        bool draining;       /* closing once the queue is written */
-        bool killed;         /* the router asked to disconnect it */
-        bool resume_pending; /* drained enough to read again: done from the flush loop */
-        bool in_handshake;   /* has not said hello yet: in set->handshakes */
-        bool fd_wait;        /* a message with a descriptor waits for room: retried from the tick */
-        gid_t *groups;       /* supplementary groups (SO_PEERGROUPS), or NULL */
+        bool writing;          /* a uv_write is in flight */
+        bool paused;           /* not reading: queue over limit */
+        bool closing;          /* uv_close called */
+        bool draining;         /* closing once the queue is written */
+        bool killed;           /* the router asked to disconnect it */
+        bool resume_pending;   /* drained enough to read again: done from the flush loop */
+        bool in_handshake;     /* has not said hello yet: in set->handshakes */
+        bool fd_wait;          /* a message with a descriptor waits for room: retried from the tick */
+        gid_t *groups;         /* supplementary groups (SO_PEERGROUPS), or NULL */
+        struct pktstash stash; /* seqpacket: packets read after a pause, handled on resume */
         size_t ngroups;
         uint64_t accepted_ms;
         uint64_t drain_deadline;
@@ -284,7 +286,19 @@ static void peer_kill(struct peer *p, const char *reason)
 }
 
 static void peer_flush(struct peer *p);
+static void peer_resume(struct peer *p)
+{
+        struct conn *c = CONN(p);
+
+        /* from inside the router: resumed from the flush loop */
+        if (c->paused && !c->closing && !c->draining) {
+                c->resume_pending = true;
+                mark_dirty(c);
+        }
+}
+
 static const struct peer_ops conn_ops = {
+        .resume = peer_resume,
         .send = peer_send,
         .flush = peer_flush,
         .kill = peer_kill,
@@ -326,6 +340,7 @@ static void on_closed(uv_handle_t *h)
         if (c->seqpacket)
                 close(c->fd);
         free(c->groups);
+        pktstash_deinit(&c->stash);
         outq_deinit(&c->q);
         frame_deinit(&c->frame);
         free(c);
@@ -499,12 +514,40 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
 }
 
+/* Handles one packet read (or kept in the stash); false when the connection
+ * must not be read further now (paused, closing, or a violation). */
+static bool seq_packet(void *ud, char *data, size_t len, bool trunc)
+{
+        struct conn *c = ud;
+        char what[96];
+
+        if (len == 0) {
+                conn_drain(c, "end of input");
+                return false;
+        }
+        size_t max = conn_max_message(c);
+        if (frame_packet(max, data, len, trunc, &len) != FRAME_OK) {
+                snprintf(what, sizeof(what), "a packet is larger than %zu bytes (%s)", max,
+                         c->peer.hello_done ? "max_message" : "before hello");
+                violation(c, what);
+                return false;
+        }
+        int r = router_handle(c->set->env.router, &c->peer, data, len);
+        after_message(c);
+        if (c->closing || c->draining)
+                return false;
+        if (r == ROUTER_PAUSE && !c->paused) {
+                c->paused = true;
+                stop_reading(c);
+        }
+        return !c->paused;
+}
+
 static void seq_read(struct conn *c)
 {
         struct conn_set *set = c->set;
         struct mmsghdr mm[READ_BATCH];
         struct iovec iov[READ_BATCH];
-        char what[96];
 
         router_set_time(set->env.router, uv_now(set->env.loop));
         for (int round = 0; round < READ_ROUNDS; round++) {
@@ -522,28 +565,12 @@ static void seq_read(struct conn *c)
                         return;
                 }
                 for (int i = 0; i < n; i++) {
-                        size_t len = mm[i].msg_len;
-                        char *data = iov[i].iov_base;
-                        if (len == 0) {
-                                conn_drain(c, "end of input");
-                                return;
-                        }
-                        size_t max = conn_max_message(c);
-                        if (frame_packet(max, data, len, mm[i].msg_hdr.msg_flags & MSG_TRUNC, &len) != FRAME_OK) {
-                                snprintf(what, sizeof(what), "a packet is larger than %zu bytes (%s)", max,
-                                         c->peer.hello_done ? "max_message" : "before hello");
-                                violation(c, what);
-                                return;
-                        }
-                        /* packets already read are handled even if the peer must pause */
-                        int r = router_handle(set->env.router, &c->peer, data, len);
-                        after_message(c);
-                        if (r == ROUTER_PAUSE && !c->paused) {
-                                c->paused = true;
-                                stop_reading(c);
-                        }
-                        if (c->closing || c->draining)
-                                return;
+                        if (seq_packet(c, iov[i].iov_base, mm[i].msg_len, mm[i].msg_hdr.msg_flags & MSG_TRUNC))
+                                continue;
+                        /* paused: the rest of the batch waits, in order, until it is resumed */
+                        if (c->paused && !c->closing && !c->draining && pktstash_save(&c->stash, mm, iov, i + 1, n) < 0)
+                                conn_close(c, "out of memory");
+                        return;
                 }
                 conn_set_flush(set);
                 if (c->closing || c->draining || c->paused || n < READ_BATCH)
@@ -554,6 +581,8 @@ static void seq_read(struct conn *c)
 static void resume_reading(struct conn *c)
 {
         c->paused = false;
+        if (c->seqpacket && !pktstash_replay(&c->stash, seq_packet, c))
+                return;
         if (!c->seqpacket) {
                 int fr = frame_resume(&c->frame, on_line, c);
                 after_frame(c, fr);

@@ -16,8 +16,13 @@
 #include "syntax.h"
 
 static const char *const verb_names[POLICY_VERB_COUNT] = {
-        [POLICY_CONNECT] = "connect",     [POLICY_OWN] = "own", [POLICY_CALL] = "call", [POLICY_PUBLISH] = "publish",
-        [POLICY_SUBSCRIBE] = "subscribe", [POLICY_SEE] = "see",
+        [POLICY_CONNECT] = "connect",
+        [POLICY_OWN] = "own",
+        [POLICY_CALL] = "call",
+        [POLICY_PUBLISH] = "publish",
+        [POLICY_SUBSCRIBE] = "subscribe",
+        [POLICY_SEE] = "see",
+        [POLICY_BACKPRESSURE] = "backpressure",
 };
 
 const char *policy_verb_name(enum policy_verb verb)
@@ -107,7 +112,12 @@ struct policy *policy_default(bool system, uid_t owner_uid)
         if (!p)
                 return NULL;
         for (int v = 0; v < POLICY_VERB_COUNT; v++)
-                p->allow[v] = system && v != POLICY_OWN;
+                /* backpressure: on the system bus an unprivileged
+                 * subscriber must not be able to slow system services
+                 * down, so only root's subscriptions hold publishers back
+                 * (root passes every check); on a user bus the owner's
+                 * connections may, as they may do everything */
+                p->allow[v] = system && v != POLICY_OWN && v != POLICY_BACKPRESSURE;
         if (!system) {
                 p->has_owner = true;
                 p->owner = owner_uid;
@@ -255,6 +265,7 @@ static bool entry_matches(const struct policy *p, const struct pol_entry *e, boo
         case POLICY_PUBLISH:
                 return object[0] && syntax_pattern_matches(p->str + e->text, object);
         case POLICY_SUBSCRIBE:
+        case POLICY_BACKPRESSURE:
                 if (!object[0])
                         return false;
                 return deny ? policy_pattern_intersects(p->str + e->text, object)

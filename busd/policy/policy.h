@@ -15,13 +15,15 @@
 #include <sys/types.h>
 
 enum policy_verb {
-        POLICY_CONNECT,   /* object NULL: may this subject use the bus at all */
-        POLICY_OWN,       /* object: a well-known name */
-        POLICY_CALL,      /* object: the destination's well-known name ("" for a unique id whose
+        POLICY_CONNECT,      /* object NULL: may this subject use the bus at all */
+        POLICY_OWN,          /* object: a well-known name */
+        POLICY_CALL,         /* object: the destination's well-known name ("" for a unique id whose
                            * owner has no name); method: the method */
-        POLICY_PUBLISH,   /* object: a topic */
-        POLICY_SUBSCRIBE, /* object: a pattern: allowed only if every topic it can match is */
-        POLICY_SEE,       /* object: a well-known name shown in list/owner/introspect */
+        POLICY_PUBLISH,      /* object: a topic */
+        POLICY_SUBSCRIBE,    /* object: a pattern: allowed only if every topic it can match is */
+        POLICY_SEE,          /* object: a well-known name shown in list/owner/introspect */
+        POLICY_BACKPRESSURE, /* object: a pattern, as subscribe: may its subscription hold publishers
+                              * back when its queue is full, instead of losing their events? */
         POLICY_VERB_COUNT,
 };
 

@@ -422,8 +422,10 @@ static int parse_rule(struct ctx *x, size_t index, struct json_object *v)
                 char vat[PLACE_LEN];
                 int verb = verb_of(vkey);
                 if (verb < 0)
-                        return fail(x, sub, "unknown verb '%s' (verbs: connect, own, call, publish, subscribe, see)",
-                                    shown_str(vkey, strlen(vkey), vat, 80));
+                        return fail(
+                                x, sub,
+                                "unknown verb '%s' (verbs: connect, own, call, publish, subscribe, see, backpressure)",
+                                shown_str(vkey, strlen(vkey), vat, 80));
                 place_key(vat, sub, vkey);
                 res = verb_entries(x, vat, verb, vval, &r);
                 if (res < 0)
@@ -458,9 +460,10 @@ static int parse_defaults(struct ctx *x, struct json_object *v)
         {
                 int verb = verb_of(key);
                 if (verb < 0)
-                        return fail(x, "default",
-                                    "unknown verb '%s' (verbs: connect, own, call, publish, subscribe, see)",
-                                    shown_str(key, strlen(key), at, sizeof(at)));
+                        return fail(
+                                x, "default",
+                                "unknown verb '%s' (verbs: connect, own, call, publish, subscribe, see, backpressure)",
+                                shown_str(key, strlen(key), at, sizeof(at)));
                 place_key(at, "default", key);
                 const char *s = "";
                 size_t len = 0;

@@ -304,15 +304,28 @@ class DaemonTest(unittest.TestCase):
         self.assertTrue(client.ping()["server"].startswith("busd "))
 
     def fill_queue(self, victim, publisher, topic="fill.queue", size=8192, cap=10000):
-        """Subscribes victim (which then stops reading) to topic and publishes
-        events of `size` bytes until the daemon reports one dropped: victim's
-        queue is then full. Returns the number of events published."""
-        victim.subscribe(topic)
+        """Subscribes victim (which then stops reading) to topic, lossy (a
+        lossless subscription would hold the publisher instead: test_flow.py),
+        and publishes events of `size` bytes until the daemon reports one
+        dropped: victim's queue is then full. Returns the number of events
+        published."""
+        victim.subscribe(topic, lossy=True)
         data = "x" * size
         for n in range(1, cap + 1):
             if publisher.publish(topic, data)["dropped"]:
                 return n
         self.fail("%d events of %d bytes did not fill a queue" % (cap, size))
+
+    def fill_queue_without_drop(self, victim, publisher, queue, topic="fill.queue"):
+        """Fills victim's queue (of `queue` bytes; victim then stops reading)
+        with lossy events while they fit, smaller as room runs out, so that
+        less than 8 KiB is left and no event was dropped: a drop would start
+        victim's stall clock, a relay that does not fit starts it later."""
+        victim.subscribe(topic, lossy=True)
+        for size in (8192, 1024):
+            while queue - self.daemon.peer_stats(victim.unique)["queue_bytes"] > 2 * size + 512:
+                self.assertEqual(publisher.publish(topic, "x" * size), {"delivered": 1, "dropped": 0})
+        self.assertLess(queue - self.daemon.peer_stats(victim.unique)["queue_bytes"], 8192)
 
     def assertRaisesBus(self, code, fn, *args, **kw):
         with self.assertRaises(BusError) as ctx:

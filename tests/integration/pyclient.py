@@ -265,8 +265,13 @@ class Client:
             return None
         return self.request(msg)
 
-    def subscribe(self, pattern):
-        return self.request({"type": "subscribe", "pattern": pattern})
+    def subscribe(self, pattern, lossy=None):
+        """§4.5; lossy: None (the default, lossless), True or False. Returns
+        the result: {"pattern": P, "lossy": effective mode}."""
+        msg = {"type": "subscribe", "pattern": pattern}
+        if lossy is not None:
+            msg["lossy"] = lossy
+        return self.request(msg)
 
     def unsubscribe(self, pattern):
         return self.request({"type": "unsubscribe", "pattern": pattern})

@@ -5,7 +5,7 @@
 # seqpacket. BUS_TEST_KNOWN_BUGS=1 also runs the tests skipped as known bugs.
 find_package(Python3 COMPONENTS Interpreter)
 if(Python3_Interpreter_FOUND AND TARGET busd)
-  foreach(t conformance errors abuse slow_consumer ordering lifecycle)
+  foreach(t conformance errors abuse slow_consumer ordering lifecycle flow)
     add_test(NAME py_${t} COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_${t}.py)
     set_tests_properties(py_${t} PROPERTIES LABELS integration TIMEOUT 180
       ENVIRONMENT "BUSD=$<TARGET_FILE:busd>")

@@ -251,7 +251,8 @@ class _Events:
 
     def test_subscribe_and_unsubscribe_answer_with_the_pattern(self):
         c = self.connect()
-        self.assertEqual(c.subscribe("a.*.>"), {"pattern": "a.*.>"})
+        self.assertEqual(c.subscribe("a.*.>"), {"pattern": "a.*.>", "lossy": False})
+        self.assertEqual(c.subscribe("a.*.>", lossy=True), {"pattern": "a.*.>", "lossy": True})
         self.assertEqual(c.unsubscribe("a.*.>"), {"pattern": "a.*.>"})
 
     def test_wildcards_match_as_specified(self):

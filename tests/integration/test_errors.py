@@ -292,7 +292,7 @@ class _ProtocolErrors(_Checks):
         c = self.connect()
         self.check(c, b'{"type":"publish","id":42,"topic":"$bus.name.x"}', "reserved", id=42, contains="'$'")
         self.check(c, b'{"type":"publish","topic":"$mine"}', "reserved", contains="'$'")
-        self.assertEqual(c.subscribe("$bus.>"), {"pattern": "$bus.>"})  # subscribing is fine
+        self.assertEqual(c.subscribe("$bus.>"), {"pattern": "$bus.>", "lossy": False})  # subscribing is fine
 
 
 class _CallErrors(_Checks):
@@ -482,21 +482,27 @@ class _Limits(_Checks):
         c = self.connect()
         c.subscribe("a")
         c.subscribe("b")
-        self.assertEqual(c.subscribe("a"), {"pattern": "a"})
+        self.assertEqual(c.subscribe("a"), {"pattern": "a", "lossy": False})
 
 
 class _QueueFull(_Checks):
     busd_args = ("--queue-bytes", "65536")
 
-    def test_call_to_a_full_queue_fails_with_queue_full(self):
+    def test_call_to_a_full_queue_is_held_until_the_callee_reads(self):
         svc = self.connect(names=["org.example.Stuck"])
-        pub = self.connect()
-        self.fill_queue(svc, pub)
+        self.fill_queue(svc, self.connect())
         c = self.connect()
-        # the queue has less room left than one fill event: a call as large does not fit
-        c.send({"type": "call", "id": 80, "dest": "org.example.Stuck", "method": "m", "params": "p" * 8192})
-        self.next_error(c, "queue_full", id=80, contains=(svc.unique, "org.example.Stuck"))
-        self.assertAlive(c)
+        # it does not fit: held on c (flow control), not refused
+        id = c.call_async("org.example.Stuck", "m", "p" * 8192)
+        # the callee reads: the events queued before, then the call
+        while True:
+            msg = svc.recv()
+            if msg["type"] == "call":
+                break
+            self.assertIn(msg["type"], ("event", "dropped"))
+        self.assertEqual(msg["params"], "p" * 8192)
+        svc.reply(msg, "done")
+        self.assertEqual(c.result(id), "done")
         self.assertEqual(self.daemon.peer_stats(c.unique)["pending_calls"], 0)
 
     def test_reply_to_a_full_queue_fails_for_both_sides(self):
@@ -512,6 +518,27 @@ class _QueueFull(_Checks):
         ans = c.answer(id)
         self.assertError(ans, "queue_full", id=id, contains=svc.unique)
         self.assertAlive(c)
+
+
+class _HeldCallTimesOut(_Checks):
+    STALL_MS = 1000
+    QUEUE = 65536
+    busd_args = ("--queue-bytes", str(QUEUE), "--stall-timeout", str(STALL_MS))
+
+    def test_call_to_a_full_queue_fails_with_queue_full(self):
+        svc = self.connect(names=["org.example.Stuck"])
+        pub = self.connect()
+        # without a drop: svc's stall clock starts with the hold below
+        self.fill_queue_without_drop(svc, pub, self.QUEUE)
+        c = self.connect()
+        c.settimeout(self.STALL_MS / 1000 + 10)  # a behaviour bound, with a wide margin
+        # it does not fit: held on c, which svc never drains; at the stall
+        # timeout it fails with queue_full (svc, whose stall clock started
+        # with the hold, is then cut)
+        c.send({"type": "call", "id": 80, "dest": "org.example.Stuck", "method": "m", "params": "p" * 8192})
+        self.next_error(c, "queue_full", id=80, contains=(svc.unique, "stall_timeout"))
+        self.assertAlive(c)
+        self.assertEqual(self.daemon.peer_stats(c.unique)["pending_calls"], 0)
 
 
 class _TooLarge(_Checks):
@@ -584,7 +611,7 @@ class TooLargeRelayed(_Checks, DaemonTest):
         self.assertAlive(c)
 
 
-bind_transports(globals(), _ParseErrors, _InvalidMessages, _ProtocolErrors, _CallErrors, _DaemonMethods, _Limits,
+bind_transports(globals(), _HeldCallTimesOut, _ParseErrors, _InvalidMessages, _ProtocolErrors, _CallErrors, _DaemonMethods, _Limits,
                 _QueueFull, _TooLarge)
 
 if __name__ == "__main__":

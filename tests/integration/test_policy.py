@@ -373,6 +373,50 @@ class Semantics(PolicyTest):
         self.assertEqual(self.run_verb(A, "publish")["outcome"], "ok")
         self.assertEqual(self.run_verb(A, "sub_wild")["outcome"], "ok")
 
+    def test_a_uid_without_backpressure_gets_drops_not_stalls(self):
+        # system bus, no files: only root's subscriptions may hold publishers
+        self.start({})
+
+        def stuck_subscriber(report, addr):
+            c = Client(addr)
+            c.hello()
+            report(json.dumps([c.unique, c.subscribe("flood.>")]))  # asks for lossless
+            time.sleep(3600)  # never reads again; killed at cleanup
+
+        ch = self.child(as_user(A, A, [], stuck_subscriber, self.daemon.stream_addr))
+        unique, answer = json.loads(ch.readline())
+        self.assertEqual(answer, {"pattern": "flood.>", "lossy": True})
+        root = self.daemon.connect()
+        self.assertEqual(root.subscribe("root.>"), {"pattern": "root.>", "lossy": False})
+        pub = self.daemon.connect()
+        data = "x" * 8192
+        for n in range(10000):
+            if pub.publish("flood.x", data)["dropped"]:
+                break
+        else:
+            self.fail("10000 events did not fill a stuck subscriber's queue")
+        # not held: every further event is dropped for it at once (held, the
+        # publisher would wait out the stall timeout, and the subscriber would
+        # be cut, reached by nothing more)
+        for _ in range(20):
+            self.assertEqual(pub.publish("flood.x", data), {"delivered": 0, "dropped": 1})
+        sub = self.daemon.peer_stats(unique)
+        self.assertIsNotNone(sub, "the stuck subscriber was cut: it held the publisher")
+        self.assertGreaterEqual(sub["drops"], 21)
+
+    def test_backpressure_can_be_granted_to_a_uid(self):
+        self.start({"policy.json": {"default": dict(ALLOW_ALL, backpressure="allow")}})
+
+        def subscriber(report, addr):
+            c = Client(addr)
+            c.hello()
+            report(json.dumps([c.subscribe("flood.>"), c.subscribe("other.>", lossy=True)]))
+
+        ch = self.child(as_user(A, A, [], subscriber, self.daemon.stream_addr))
+        self.assertEqual(json.loads(ch.readline()), [{"pattern": "flood.>", "lossy": False},
+                                                     {"pattern": "other.>", "lossy": True}])
+        self.assertEqual(ch.wait(), 0)
+
     def test_hello_names_are_checked_like_request_name(self):
         self.start({"policy.json": {"default": {"connect": "allow"}}})
 

@@ -98,17 +98,26 @@ class Defaults(DaemonTest):
                "once one left" % n)
 
 
-class _FullQueues:
-    busd_args = ("--queue-bytes", "65536", "--stall-timeout", "60000")
+class _HeldOneway:
+    STALL_MS = 1000
+    QUEUE = 65536
+    busd_args = ("--queue-bytes", str(QUEUE), "--stall-timeout", str(STALL_MS))
 
     def test_oneway_call_to_a_full_queue_is_refused_to_the_caller_with_its_id(self):
         svc = self.connect(names=["org.example.Full"])
-        self.fill_queue(svc, self.connect())
+        self.fill_queue_without_drop(svc, self.connect(), self.QUEUE)
         c = self.connect()
+        c.settimeout(self.STALL_MS / 1000 + 10)  # a behaviour bound, with a wide margin
+        # held on c (flow control) like any call; svc never drains: at the
+        # stall timeout it is refused to c, with its id
         c.send({"type": "call", "id": 90, "dest": "org.example.Full", "method": "m", "params": "p" * 8192,
                 "oneway": True})
-        self.next_error(c, "queue_full", id=90)
+        self.next_error(c, "queue_full", id=90, contains=(svc.unique, "stall_timeout"))
         self.assertAlive(c)
+
+
+class _FullQueues:
+    busd_args = ("--queue-bytes", "65536", "--stall-timeout", "60000")
 
     def test_name_owner_events_are_dropped_and_counted_like_any_event(self):
         watcher = self.connect()
@@ -223,7 +232,7 @@ class SeqpacketReset(DaemonTest):
         self.assertEqual([m["code"] for m in msgs], ["too_large"])
 
 
-bind_transports(globals(), _FullQueues, _Isolation)
+bind_transports(globals(), _HeldOneway, _FullQueues, _Isolation)
 
 if __name__ == "__main__":
     main()

@@ -48,7 +48,7 @@ class TenThousandClients(DaemonTest):
             self.assertEqual((w["type"], w["id"]), ("welcome", 1), w)
             c.unique = w["unique"]
             r = c.recv()
-            self.assertEqual(r, {"type": "reply", "id": 2, "result": {"pattern": "scale.>"}, "sender": "org.busd"})
+            self.assertEqual(r, {"type": "reply", "id": 2, "result": {"pattern": "scale.>", "lossy": False}, "sender": "org.busd"})
         return wave
 
     @unittest.skipIf(WRAPPED, "under $BUSD_WRAPPER the descriptor limit and the RSS are the wrapper's")

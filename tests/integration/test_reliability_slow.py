@@ -8,11 +8,15 @@ test_slow_consumer.py): while a publisher floods,
 - a subscriber that stops reading, then reads, is told exactly how many
   events it missed before any further event, then stops again and is cut;
 - two subscribers that read get every event, in order;
-- the publisher is never blocked (each window of events ends with a ping).
+- the publisher is never blocked (each window of events ends with a ping):
+  the subscribers that stop reading subscribed lossy (a lossless one holds
+  the publisher instead, for at most the stall timeout: test_flow.py).
 
-And every call to a service that stops reading ends exactly once: refused at
-once with queue_full when its queue is full, or callee_gone when the daemon
-cuts it for staying stuck.
+And every call to a service that stops reading ends exactly once: the call
+that finds its queue full is held on the caller (flow control) and fails with
+queue_full at the stall timeout; the service is cut in the same tick, and the
+calls delivered to it (and one held again, if the caller's next call was
+already read) fail with callee_gone; later ones find no owner.
 """
 import time
 
@@ -46,8 +50,10 @@ class StuckSubscribersUnderFlood(DaemonTest):
         good = [(self.connect(seqpacket=seq, name="reader"), []) for seq in (False, True)]
         stuck = [self.connect(seqpacket=k % 2 == 1, name="stuck") for k in range(self.STUCK)]
         recovering = self.connect(name="recovering")
-        for c in [g for g, _ in good] + stuck + [recovering]:
-            c.subscribe("flood.>")
+        for g, _ in good:
+            g.subscribe("flood.>")
+        for c in stuck + [recovering]:  # lossy: they lose events, the publisher never waits
+            self.assertEqual(c.subscribe("flood.>", lossy=True), {"pattern": "flood.>", "lossy": True})
         pub = self.connect(name="publisher")
         seq = 0
         # fill every stuck queue (and the recovering one's)
@@ -126,18 +132,28 @@ class _StuckService:
             answers[msg["id"]] = msg
         self.assertEqual(set(answers), set(ids))
         codes = [answers[i]["code"] for i in ids]
-        # delivered ones fail with callee_gone when the service is cut; once
-        # its queue is full the rest are refused at once (or, once it is
-        # gone, find no owner)
+        # the first call that did not fit was held and failed with queue_full
+        # at the stall timeout, in the tick that cut the service (its stall
+        # clock started with that hold); the delivered ones failed with
+        # callee_gone when it was cut, and so did at most one call held
+        # again after the queue_full (already read from the caller); the
+        # rest found no owner
         self.assertTrue({"queue_full", "callee_gone"} <= set(codes) <= {"queue_full", "callee_gone", "no_owner"},
                         set(codes))
-        self.assertEqual(codes, sorted(codes, key=lambda c: c != "callee_gone"), "a call was delivered after one "
-                         "was refused")
+        self.assertEqual(codes.count("queue_full"), 1, "more than one call was held past the stall timeout")
+        k = codes.index("queue_full")
+        self.assertNotIn("no_owner", codes[:k], "a call found no owner before the service was cut")
+        self.assertNotIn("queue_full", codes[:k])
+        after = codes[k + 1:]
+        self.assertLessEqual(after.count("callee_gone"), 1, "calls were delivered after one was held to the end")
+        self.assertEqual(after, sorted(after, key=lambda c: c != "callee_gone"), "a call was delivered after the "
+                         "service was gone")
+        self.assertIn("stall_timeout", answers[ids[k]]["message"])
         self.assertAlive(caller)
         self.assertIn("disconnecting %s" % service.unique, self.daemon.log())
         self.assertEqual(self.daemon.stats()["pending_calls"], 0)
-        report("stuck service (%s): %d calls of 4 KB: %d delivered and failed with callee_gone when it was cut, "
-               "%d refused with queue_full, %d found no owner; each answered once" %
+        report("stuck service (%s): %d calls of 4 KB: %d failed with callee_gone when it was cut, "
+               "%d held to the stall timeout and failed with queue_full, %d found no owner; each answered once" %
                (self.transport, len(ids), codes.count("callee_gone"), codes.count("queue_full"),
                 codes.count("no_owner")))
         caller.close()

@@ -2,14 +2,17 @@
 """Slow and stuck consumers (docs/protocol.md §4.4), over stream and
 seqpacket, with a small per-connection queue (--queue-bytes 65536):
 
-- a subscriber that stops reading never blocks the publisher, costs the
-  daemon bounded memory, shows up in `stats` with its drops, and does not
+- a lossy subscriber that stops reading never blocks the publisher, costs
+  the daemon bounded memory, shows up in `stats` with its drops, and does not
   disturb a subscriber that reads;
 - when it reads again it learns how many events it missed (`dropped`)
   before any further event;
 - when it stays stuck past --stall-timeout it is disconnected;
 - a client that sends requests without reading the replies is no longer read
   from (back-pressure), with bounded memory, while others are served.
+
+A lossless subscriber that stops reading holds the publisher instead, for at
+most the stall timeout (flow control): test_flow.py.
 
 The tests that are not about the stall timeout run with a long one, so that a
 slow machine (or ASan) cannot make a stuck client time out early. Under ASan
@@ -49,7 +52,8 @@ class _Stuck:
 
     def test_stuck_subscriber_costs_bounded_memory_and_does_not_block_others(self):
         stuck = self.connect(name="stuck")
-        stuck.subscribe("flood.>")
+        # lossy: it loses events; a lossless one would hold the publisher (test_flow.py)
+        self.assertEqual(stuck.subscribe("flood.>", lossy=True), {"pattern": "flood.>", "lossy": True})
         reader = self.connect(name="reader")
         reader.subscribe("flood.>")
         pub = self.connect(name="publisher")

@@ -69,7 +69,13 @@ static void fake_kill(struct peer *p, const char *reason)
         snprintf(f->kill_reason, sizeof(f->kill_reason), "%s", reason);
 }
 
+static void fake_resume(struct peer *p)
+{
+        ((struct fake *)p)->resumes++;
+}
+
 static const struct peer_ops fake_ops = { .send = fake_send, .kill = fake_kill };
+static const struct peer_ops fake_flow_ops = { .send = fake_send, .kill = fake_kill, .resume = fake_resume };
 static const struct peer_ops fake_fd_ops = {
         .send = fake_send, .kill = fake_kill, .send_fd = fake_send_fd, .pidfd = fake_pidfd
 };
@@ -109,6 +115,14 @@ void fake_add_ex(struct router *r, struct fake *f, size_t max_message, size_t ma
         CHECK_EQ_INT(router_peer_add(r, &f->peer, &fake_ops, "stream", (uid_t)(1000 + c), (gid_t)(100 + c),
                                      (pid_t)(4000 + c), max_message, max_recv),
                      0);
+}
+
+void fake_add_flow(struct router *r, struct fake *f)
+{
+        fake_add(r, f);
+        f->peer.ops = &fake_flow_ops;
+        fake_in(r, f, "{\"type\":\"hello\"}");
+        fake_expect(f, "welcome");
 }
 
 void fake_add(struct router *r, struct fake *f)

@@ -28,6 +28,7 @@ struct fake {
         size_t read;             /* next message fake_next() returns */
         struct json_object *cur; /* the last message fake_next() returned */
         unsigned kills;
+        unsigned resumes; /* peer_ops.resume calls (fake_add_flow() peers only) */
         char kill_reason[256];
 };
 
@@ -49,6 +50,10 @@ void fake_add_fds(struct router *r, struct fake *f, uid_t uid);
 void fake_hello(struct router *r, struct fake *f);
 /* Removes f from the router and frees what the fake holds. */
 void fake_remove(struct router *r, struct fake *f);
+/* fake_add() and hello for a peer whose carrier can be resumed
+ * (peer_ops.resume): its messages are held, not dropped, for a full
+ * receiver (flow.h). Counts the resumes in f->resumes. */
+void fake_add_flow(struct router *r, struct fake *f);
 
 /* Sends one message (printf format, no newline); returns router_handle's result. */
 int fake_in(struct router *r, struct fake *f, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -141,6 +141,10 @@ static void test_default_system(void)
         expect(p, user(1001), POLICY_PUBLISH, "a.b", NULL, true, "built-in default (publish: allow)");
         expect(p, user(1001), POLICY_SUBSCRIBE, ">", NULL, true, "built-in default (subscribe: allow)");
         expect(p, user(1001), POLICY_SEE, "org.example.A", NULL, true, "built-in default (see: allow)");
+        /* an unprivileged subscriber may not hold system publishers back */
+        expect(p, user(1001), POLICY_BACKPRESSURE, ">", NULL, false, "built-in default (backpressure: deny)");
+        CHECK(by_default(p, user(1001), POLICY_BACKPRESSURE, "a.b", NULL));
+        expect(p, user(0), POLICY_BACKPRESSURE, ">", NULL, true, "root");
         /* root may do everything, on every bus */
         expect(p, user(0), POLICY_OWN, "org.example.A", NULL, true, "root");
         CHECK(!by_default(p, user(0), POLICY_OWN, "org.example.A", NULL));
@@ -213,6 +217,8 @@ static const struct verb_case verb_cases[] = {
           " sensors.*.temp" },
         { POLICY_SUBSCRIBE, "[\"sensors.>\"]", "sensors.*.temp", "public.*", NULL, " sensors.>" },
         { POLICY_SEE, "[\"org.example.*\"]", "org.example.A.B", "org.example", NULL, " org.example.*" },
+        /* a pattern, compared as for subscribe */
+        { POLICY_BACKPRESSURE, "[\"sensors.>\"]", "sensors.*.temp", "public.*", NULL, " sensors.>" },
 };
 
 static void test_verb_matrix(void)

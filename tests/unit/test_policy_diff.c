@@ -311,7 +311,7 @@ static int resolve(void *userdata, bool group, const char *name, unsigned *ret_i
 static void random_entry(int verb, struct m_entry *e, struct out *o)
 {
         memset(e, 0, sizeof(*e));
-        if (verb == POLICY_PUBLISH || verb == POLICY_SUBSCRIBE) {
+        if (verb == POLICY_PUBLISH || verb == POLICY_SUBSCRIBE || verb == POLICY_BACKPRESSURE) {
                 e->kind = 3;
                 snprintf(e->text, sizeof(e->text), "%s", patterns[rnd((unsigned)npatterns)]);
                 put(o, "\"%s\"", e->text);

@@ -16,7 +16,7 @@
 static struct peer peers[NPEERS];
 static unsigned hits[NPEERS];
 
-static void on_match(struct peer *p, void *ud)
+static void on_match(struct peer *p, bool lossy, void *ud)
 {
         (*(unsigned *)ud)++;
         hits[p - peers]++;
@@ -56,9 +56,9 @@ static void test_basic(void)
         struct peer *a = &peers[0], *b = &peers[1], *c = &peers[2];
 
         CHECK_EQ_INT(match(s, "a.b"), 0);
-        CHECK_EQ_INT(subs_add(s, a, "a.b"), 0);
-        CHECK_EQ_INT(subs_add(s, b, "a.*"), 0);
-        CHECK_EQ_INT(subs_add(s, c, "a.>"), 0);
+        CHECK_EQ_INT(subs_add(s, a, "a.b", false), 0);
+        CHECK_EQ_INT(subs_add(s, b, "a.*", false), 0);
+        CHECK_EQ_INT(subs_add(s, c, "a.>", false), 0);
         CHECK_EQ_INT(subs_count(s), 3);
         CHECK_EQ_INT(a->n_subs, 1);
 
@@ -70,8 +70,8 @@ static void test_basic(void)
         CHECK_EQ_INT(match(s, "ab"), 0x0);
 
         /* twice the same pattern for one peer: -EEXIST; other peers may share it */
-        CHECK_EQ_INT(subs_add(s, a, "a.b"), -EEXIST);
-        CHECK_EQ_INT(subs_add(s, b, "a.b"), 0);
+        CHECK_EQ_INT(subs_add(s, a, "a.b", false), -EEXIST);
+        CHECK_EQ_INT(subs_add(s, b, "a.b", false), 0);
         CHECK_EQ_INT(subs_count(s), 4);
         CHECK_EQ_INT(match(s, "a.b"), 0x7);
 
@@ -102,9 +102,9 @@ static void test_dedup(void)
         const char *pats[] = { "a.b.c", "a.*.c", "a.>", "*.b.>", ">", "*.*.*", "a.b.*" };
 
         for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
-                CHECK_EQ_INT(subs_add(s, a, pats[i]), 0);
-        CHECK_EQ_INT(subs_add(s, b, "a.b.c"), 0);
-        CHECK_EQ_INT(subs_add(s, b, ">"), 0);
+                CHECK_EQ_INT(subs_add(s, a, pats[i], false), 0);
+        CHECK_EQ_INT(subs_add(s, b, "a.b.c", false), 0);
+        CHECK_EQ_INT(subs_add(s, b, ">", false), 0);
         for (int round = 0; round < 3; round++) { /* and again on the next event */
                 unsigned calls = 0;
                 memset(hits, 0, sizeof(hits));
@@ -127,22 +127,22 @@ static void test_wildcards(void)
         init_peers();
         struct peer *a = &peers[0], *b = &peers[1], *c = &peers[2], *d = &peers[3];
 
-        CHECK_EQ_INT(subs_add(s, a, ">"), 0);
-        CHECK_EQ_INT(subs_add(s, b, "*"), 0);
-        CHECK_EQ_INT(subs_add(s, c, "*.>"), 0);
-        CHECK_EQ_INT(subs_add(s, d, "$bus.>"), 0);
+        CHECK_EQ_INT(subs_add(s, a, ">", false), 0);
+        CHECK_EQ_INT(subs_add(s, b, "*", false), 0);
+        CHECK_EQ_INT(subs_add(s, c, "*.>", false), 0);
+        CHECK_EQ_INT(subs_add(s, d, "$bus.>", false), 0);
         CHECK_EQ_INT(match(s, "x"), 0x3);
         CHECK_EQ_INT(match(s, "x.y"), 0x5);
         CHECK_EQ_INT(match(s, "x.y.z"), 0x5);
         /* reserved topics: no first-segment wildcard matches */
         CHECK_EQ_INT(match(s, "$bus"), 0x0);
         CHECK_EQ_INT(match(s, "$bus.name.a.b"), 0x8);
-        CHECK_EQ_INT(subs_add(s, a, "$bus.*.x"), 0);
-        CHECK_EQ_INT(subs_add(s, b, "$bus"), 0);
+        CHECK_EQ_INT(subs_add(s, a, "$bus.*.x", false), 0);
+        CHECK_EQ_INT(subs_add(s, b, "$bus", false), 0);
         CHECK_EQ_INT(match(s, "$bus.name.x"), 0x9);
         CHECK_EQ_INT(match(s, "$bus"), 0x2);
         /* a wildcard after the first segment still matches in $ topics */
-        CHECK_EQ_INT(subs_add(s, c, "$bus.name.>"), 0);
+        CHECK_EQ_INT(subs_add(s, c, "$bus.name.>", false), 0);
         CHECK_EQ_INT(match(s, "$bus.name"), 0x8); /* d: $bus.> */
         CHECK_EQ_INT(match(s, "$bus.name.q"), 0xc);
         CHECK_EQ_INT(match(s, "$bus.other.q"), 0x8);
@@ -170,7 +170,7 @@ static void test_prune(void)
          * grew to (37 first segments below) */
         for (int i = 0; i < 37; i++) {
                 snprintf(pat, sizeof(pat), "p%d", i);
-                CHECK_EQ_INT(subs_add(s, &peers[0], pat), 0);
+                CHECK_EQ_INT(subs_add(s, &peers[0], pat, false), 0);
         }
         for (int i = 0; i < 37; i++) {
                 snprintf(pat, sizeof(pat), "p%d", i);
@@ -180,9 +180,9 @@ static void test_prune(void)
 
         for (int i = 0; i < 500; i++) {
                 snprintf(pat, sizeof(pat), "p%d.*.q%d.>", i % 37, i);
-                CHECK_EQ_INT(subs_add(s, &peers[i % NPEERS], pat), 0);
+                CHECK_EQ_INT(subs_add(s, &peers[i % NPEERS], pat, false), 0);
                 snprintf(pat, sizeof(pat), "p%d.x%d.*", i % 37, i);
-                CHECK_EQ_INT(subs_add(s, &peers[i % NPEERS], pat), 0);
+                CHECK_EQ_INT(subs_add(s, &peers[i % NPEERS], pat, false), 0);
         }
         CHECK_EQ_INT(subs_count(s), 1000);
         size_t full = mallinfo2().uordblks;
@@ -197,15 +197,15 @@ static void test_prune(void)
         CHECK_EQ_INT(mallinfo2().uordblks, before);
 
         /* a removed pattern's path is gone: a sibling sharing a prefix still matches */
-        CHECK_EQ_INT(subs_add(s, &peers[0], "a.b.c"), 0);
-        CHECK_EQ_INT(subs_add(s, &peers[1], "a.b"), 0);
+        CHECK_EQ_INT(subs_add(s, &peers[0], "a.b.c", false), 0);
+        CHECK_EQ_INT(subs_add(s, &peers[1], "a.b", false), 0);
         CHECK_EQ_INT(subs_remove(s, &peers[0], "a.b.c"), 0);
         CHECK_EQ_INT(match(s, "a.b"), 0x2);
         CHECK_EQ_INT(match(s, "a.b.c"), 0x0);
         /* and per-peer cleanup prunes as well */
         for (int i = 0; i < 200; i++) {
                 snprintf(pat, sizeof(pat), "z.%d.*.>", i);
-                CHECK_EQ_INT(subs_add(s, &peers[2], pat), 0);
+                CHECK_EQ_INT(subs_add(s, &peers[2], pat, false), 0);
         }
         CHECK_EQ_INT(peers[2].n_subs, 200);
         subs_peer_gone(s, &peers[2]);

@@ -61,7 +61,7 @@ static struct live live[NPATS];
 static struct peer peers[NPEERS];
 static unsigned reported[NPEERS];
 
-static void on_match(struct peer *p, void *ud)
+static void on_match(struct peer *p, bool lossy, void *ud)
 {
         (void)ud;
         reported[p - peers]++;
@@ -88,7 +88,7 @@ int main(void)
                         if (!syntax_is_pattern(l->pattern, strlen(l->pattern)))
                                 continue; /* too long, e.g. */
                         l->peer = rnd(NPEERS);
-                        int r = subs_add(s, &peers[l->peer], l->pattern);
+                        int r = subs_add(s, &peers[l->peer], l->pattern, false);
                         CHECK(r == 0 || r == -EEXIST);
                         l->used = r == 0;
                 }

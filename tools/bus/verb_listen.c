@@ -15,6 +15,7 @@
 
 enum {
         OPT_READY = 0x2000,
+        OPT_LOSSY,
 };
 
 struct listen {
@@ -127,12 +128,14 @@ static int run_listen(struct cli *cli, int argc, char **argv)
         static const struct option opts[] = {
                 { "count", required_argument, NULL, 'n' },
                 { "ready", no_argument, NULL, OPT_READY },
+                { "lossy", no_argument, NULL, OPT_LOSSY },
                 { NULL, 0, NULL, 0 },
         };
         struct listen l = { .cli = cli };
         struct listen_sub *subs = NULL;
         struct bus *bus = NULL;
         bool ready = false;
+        unsigned flags = 0;
         int c, r;
 
         while ((c = cli_getopt(cli, argc, argv, "n:", opts, false)) != -1) {
@@ -143,6 +146,9 @@ static int run_listen(struct cli *cli, int argc, char **argv)
                         break;
                 case OPT_READY:
                         ready = true;
+                        break;
+                case OPT_LOSSY:
+                        flags |= BUS_SUBSCRIBE_LOSSY;
                         break;
                 default:
                         return cli_getopt_exit(c);
@@ -167,7 +173,7 @@ static int run_listen(struct cli *cli, int argc, char **argv)
         bus_on_dropped(bus, on_dropped, &l);
         for (int i = 0; i < l.npatterns; i++) {
                 subs[i] = (struct listen_sub){ .l = &l, .index = i };
-                r = bus_subscribe(bus, l.patterns[i], on_event, &subs[i]);
+                r = bus_subscribe_flags(bus, l.patterns[i], flags, on_event, &subs[i]);
                 if (r == -EEXIST) /* the same pattern twice */
                         continue;
                 if (r < 0) {
@@ -203,6 +209,9 @@ const struct cli_verb cli_verb_listen = {
                 "  -n, --count N       exit after N events\n"
                 "      --ready         print `ready` on stderr once all subscriptions are\n"
                 "                      confirmed: events published after that are received\n"
+                "      --lossy         let the bus drop events when this listener reads too\n"
+                "                      slowly (a warning counts them) instead of holding\n"
+                "                      the publishers back\n"
                 "  -t, --timeout MS    with --count: exit 75 if fewer than N events came\n"
                 "                      within MS\n"
                 "  -p, --pretty        indented JSON instead of one line per event\n",

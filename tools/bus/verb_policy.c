@@ -97,9 +97,13 @@ static enum policy_verb verb_of(const char *s, bool *ok)
                 const char *name;
                 enum policy_verb verb;
         } table[] = {
-                { "connect", POLICY_CONNECT },     { "own", POLICY_OWN },
-                { "call", POLICY_CALL },           { "publish", POLICY_PUBLISH },
-                { "subscribe", POLICY_SUBSCRIBE }, { "see", POLICY_SEE },
+                { "connect", POLICY_CONNECT },
+                { "own", POLICY_OWN },
+                { "call", POLICY_CALL },
+                { "publish", POLICY_PUBLISH },
+                { "subscribe", POLICY_SUBSCRIBE },
+                { "see", POLICY_SEE },
+                { "backpressure", POLICY_BACKPRESSURE },
         };
 
         for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
