@@ -290,30 +290,6 @@ static void test_params_kept_as_text(void)
         router_free(r);
 }
 
-static int no_names(void *ud, bool group, const char *name, unsigned *ret_id)
-{
-        (void)ud, (void)group, (void)name, (void)ret_id;
-        return -ENOENT;
-}
-
-/* A policy allowing everything, with these quotas (JSON members). */
-static struct policy *policy_with_quotas(const char *quotas)
-{
-        char text[1024], err[512];
-        struct policy *pol = NULL;
-
-        snprintf(text, sizeof(text),
-                 "{\"default\": {\"connect\": \"allow\", \"own\": \"allow\", \"call\": \"allow\", \"publish\": "
-                 "\"allow\", \"subscribe\": \"allow\", \"see\": \"allow\"}, \"quotas\": {\"default\": {%s}}}",
-                 quotas);
-        struct policy_source src = { "test.json", text, strlen(text) };
-        if (policy_parse(&src, 1, no_names, NULL, &pol, err, sizeof(err)) < 0) {
-                fprintf(stderr, "policy: %s\n", err);
-                CHECK(!"the test's policy parses");
-        }
-        return pol;
-}
-
 /* A fake of this uid, past hello. */
 static void hello_as(struct router *r, struct fake *f, uid_t uid)
 {
@@ -352,7 +328,7 @@ static void test_held_bytes(void)
         free(s);
 
         /* the uid's quota counts all its connections' held calls */
-        struct policy *pol = policy_with_quotas("\"held_bytes\": 1000");
+        struct policy *pol = fake_policy_with_quotas("\"held_bytes\": 1000");
         router_set_policy(r, pol);
         hello_as(r, &b, 7000);
         hello_as(r, &c, 7000);

@@ -1,13 +1,16 @@
 /* test_core_fake.c: see test_core_fake.h. */
 #include "test_core_fake.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "policy.h"
 #include "test.h"
 
 /* Records b, with descriptor fd (-1: none) and its fallback. */
@@ -338,4 +341,27 @@ int64_t jint(struct json_object *o, const char *path)
 bool jnull(struct json_object *o, const char *path)
 {
         return jget(o, path) == NULL;
+}
+
+int fake_no_names(void *ud, bool group, const char *name, unsigned *ret_id)
+{
+        (void)ud, (void)group, (void)name, (void)ret_id;
+        return -ENOENT;
+}
+
+struct policy *fake_policy_with_quotas(const char *quotas)
+{
+        char text[1024], err[512];
+        struct policy *pol = NULL;
+
+        snprintf(text, sizeof(text),
+                 "{\"default\": {\"connect\": \"allow\", \"own\": \"allow\", \"call\": \"allow\", \"publish\": "
+                 "\"allow\", \"subscribe\": \"allow\", \"see\": \"allow\"}, \"quotas\": {\"default\": {%s}}}",
+                 quotas);
+        struct policy_source src = { "test.json", text, strlen(text) };
+        if (policy_parse(&src, 1, fake_no_names, NULL, &pol, err, sizeof(err)) < 0) {
+                fprintf(stderr, "policy: %s\n", err);
+                CHECK(!"the test's policy parses");
+        }
+        return pol;
 }

@@ -90,3 +90,11 @@ bool jhas(struct json_object *o, const char *path);
 const char *jstr(struct json_object *o, const char *path);
 int64_t jint(struct json_object *o, const char *path);
 bool jnull(struct json_object *o, const char *path);
+
+struct policy;
+/* A policy_parse() name resolver that knows no user or group (-ENOENT). */
+int fake_no_names(void *ud, bool group, const char *name, unsigned *ret_id);
+/* A policy allowing every verb, with these quotas (JSON members of
+ * quotas.default, e.g. "\"held_bytes\": 1000"); the test fails if it does not
+ * parse. The caller frees it with policy_free(). */
+struct policy *fake_policy_with_quotas(const char *quotas);

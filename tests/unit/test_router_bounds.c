@@ -24,30 +24,6 @@
 #include "test_core_fake.h"
 #include "test_router_common.h"
 
-static int no_names(void *ud, bool group, const char *name, unsigned *ret_id)
-{
-        (void)ud, (void)group, (void)name, (void)ret_id;
-        return -ENOENT;
-}
-
-/* A policy allowing everything, with these quotas (JSON members). */
-static struct policy *policy_with_quotas(const char *quotas)
-{
-        char text[1024], err[512];
-        struct policy *pol = NULL;
-
-        snprintf(text, sizeof(text),
-                 "{\"default\": {\"connect\": \"allow\", \"own\": \"allow\", \"call\": \"allow\", \"publish\": "
-                 "\"allow\", \"subscribe\": \"allow\", \"see\": \"allow\"}, \"quotas\": {\"default\": {%s}}}",
-                 quotas);
-        struct policy_source src = { "test.json", text, strlen(text) };
-        if (policy_parse(&src, 1, no_names, NULL, &pol, err, sizeof(err)) < 0) {
-                fprintf(stderr, "policy: %s\n", err);
-                CHECK(!"the test's policy parses");
-        }
-        return pol;
-}
-
 /* A fake of this uid, past hello (its welcome read and written). */
 static void hello_as(struct router *r, struct fake *f, uid_t uid)
 {
@@ -147,7 +123,7 @@ static void test_declarations_kept_as_text(void)
 static void test_declaration_limits(void)
 {
         struct router *r = fake_router(NULL);
-        struct policy *pol = policy_with_quotas("\"declared_bytes\": 100");
+        struct policy *pol = fake_policy_with_quotas("\"declared_bytes\": 100");
         struct fake a, b, c, w;
         char big[300];
 
@@ -306,7 +282,7 @@ static void test_name_notices_held_back(void)
 static void test_uid_quota_pauses(void)
 {
         struct router *r = fake_router(NULL);
-        struct policy *pol = policy_with_quotas("\"queue_bytes\": 3000");
+        struct policy *pol = fake_policy_with_quotas("\"queue_bytes\": 3000");
         struct fake x, y, z;
         int res = ROUTER_OK, asked = 0;
 

@@ -26,12 +26,6 @@
 #define UID_A 1001u
 #define UID_B 1002u
 
-static int no_names(void *ud, bool group, const char *name, unsigned *ret_id)
-{
-        (void)ud, (void)group, (void)name, (void)ret_id;
-        return -ENOENT;
-}
-
 /* A router with the default limits whose queues may hold max_fds
  * descriptors in all (0: the default). */
 static struct router *router_with_fds(size_t max_fds)
@@ -153,7 +147,7 @@ static void test_per_uid(void)
         struct policy_source src = { "test.json", text, strlen(text) };
         struct policy *pol = NULL;
         char err[256];
-        CHECK_EQ_INT(policy_parse(&src, 1, no_names, NULL, &pol, err, sizeof(err)), 0);
+        CHECK_EQ_INT(policy_parse(&src, 1, fake_no_names, NULL, &pol, err, sizeof(err)), 0);
         router_set_policy(r, pol);
         struct fake a1, a2, b;
 

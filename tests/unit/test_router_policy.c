@@ -25,12 +25,6 @@
         "{\"connect\": \"allow\", \"own\": \"allow\", \"call\": \"allow\", \"publish\": \"allow\", " \
         "\"subscribe\": \"allow\", \"see\": \"allow\"}"
 
-static int no_names(void *ud, bool group, const char *name, unsigned *ret_id)
-{
-        (void)ud, (void)group, (void)name, (void)ret_id;
-        return -ENOENT;
-}
-
 /* A policy from one file's text (printf format). */
 __attribute__((format(printf, 1, 2))) static struct policy *policy_of(const char *fmt, ...)
 {
@@ -43,7 +37,7 @@ __attribute__((format(printf, 1, 2))) static struct policy *policy_of(const char
         va_end(ap);
         CHECK(n > 0 && (size_t)n < sizeof(text));
         struct policy_source src = { "test.json", text, (size_t)n };
-        if (policy_parse(&src, 1, no_names, NULL, &pol, err, sizeof(err)) < 0) {
+        if (policy_parse(&src, 1, fake_no_names, NULL, &pol, err, sizeof(err)) < 0) {
                 fprintf(stderr, "policy: %s\n", err);
                 CHECK(!"the test's policy parses");
         }
