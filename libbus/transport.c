@@ -1,9 +1,9 @@
 /* transport.c: the socket of a connection. Connects, queues output and
  * writes it in batches (one send() per flush on stream, sendmmsg() batches on
  * seqpacket), reads and frames input (proto/frame.h on stream, one message
- * per packet on seqpacket). Bytes only: no JSON, no policy about when to
- * flush. Never blocks: every send/recv uses MSG_DONTWAIT, so the fd's own
- * O_NONBLOCK flag does not matter.
+ * per packet on seqpacket, up to SEQ_SLOTS packets per recvmmsg()). Bytes
+ * only: no JSON, no policy about when to flush. Never blocks: every send/recv
+ * uses MSG_DONTWAIT, so the fd's own O_NONBLOCK flag does not matter.
  */
 #include "bus-internal.h"
 
@@ -16,6 +16,11 @@
 
 /* Size of one read on stream. */
 #define STREAM_CHUNK (64u * 1024u)
+/* Seqpacket: receive slots of in_cap bytes each in t->in, filled by one
+ * recvmmsg(). Fewer packets than slots means the socket is empty: a reply is
+ * one system call, not a recvmsg() and a second one that says EAGAIN. Pages of
+ * a slot are touched only as far as the packets that land in it. */
+#define SEQ_SLOTS 4
 
 int transport_connect(const struct address *a, bool nonblock, int *ret_fd)
 {
@@ -58,7 +63,7 @@ int transport_init(struct transport *t, int fd)
         t->seqpacket = type == SOCK_SEQPACKET;
         t->max_recv = default_max_recv(t->seqpacket);
         t->in_cap = t->seqpacket ? t->max_recv + 1 : STREAM_CHUNK;
-        t->in = malloc(t->in_cap);
+        t->in = malloc(t->seqpacket ? t->in_cap * SEQ_SLOTS : t->in_cap);
         t->out = buf_new(4096);
         if (!t->in || !t->out) {
                 free(t->in);
@@ -149,7 +154,9 @@ int transport_reset(struct transport *t, int fd)
 int transport_set_max_recv(struct transport *t, size_t max_recv)
 {
         if (t->seqpacket && max_recv + 1 != t->in_cap) {
-                char *in = malloc(max_recv + 1);
+                /* inside read_seqpacket() (a welcome on reconnecting), t->in
+                 * is NULL: the packets of the batch stay where they are */
+                char *in = malloc((max_recv + 1) * SEQ_SLOTS);
                 if (!in)
                         return -ENOMEM;
                 free(t->in);
@@ -266,13 +273,13 @@ static ssize_t flush_seqpacket(struct transport *t)
                 unsigned k = 0;
                 size_t off = t->out_head;
 
-                memset(mm, 0, sizeof(mm));
+                /* only the headers used: the whole array is 16 KiB, mostly
+                 * for one packet (a call) */
                 for (; k < BUS_SENDMMSG_BATCH && t->pkt_head + k < t->pkt_n; k++) {
                         iov[k].iov_base = t->out->data + off;
                         iov[k].iov_len = t->pkts[t->pkt_head + k];
                         off += iov[k].iov_len;
-                        mm[k].msg_hdr.msg_iov = &iov[k];
-                        mm[k].msg_hdr.msg_iovlen = 1;
+                        mm[k] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[k], .msg_iovlen = 1 } };
                 }
                 t->writes++;
                 int r = sendmmsg(t->fd, mm, k, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -370,13 +377,52 @@ static ssize_t read_stream(struct transport *t, size_t budget, transport_msg_fn 
         return (ssize_t)total;
 }
 
+/* Hands the n packets of one recvmmsg() to fn, in order. The packets stay in
+ * `mem`, the receive slots, which t->in does not point to meanwhile: should
+ * fn change max_recv (a welcome after a reconnection), the transport gets new
+ * slots and these stay valid until the batch is done. Returns the bytes
+ * handed, or a negative errno as read_seqpacket(). */
+static ssize_t seq_batch(struct transport *t, const struct mmsghdr *mm, int n, transport_msg_fn fn, void *userdata)
+{
+        ssize_t total = 0;
+
+        for (int i = 0; i < n; i++) {
+                size_t len = mm[i].msg_len;
+                char *data = mm[i].msg_hdr.msg_iov->iov_base;
+                if (len == 0)
+                        return -ECONNRESET;
+                if ((mm[i].msg_hdr.msg_flags & MSG_TRUNC) || len > t->max_recv)
+                        return -EMSGSIZE;
+                total += (ssize_t)len;
+                if (data[len - 1] == '\n')
+                        len--;
+                int r = fn(data, len, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return total;
+}
+
 static ssize_t read_seqpacket(struct transport *t, size_t budget, transport_msg_fn fn, void *userdata)
 {
+        struct mmsghdr mm[SEQ_SLOTS];
+        struct iovec iov[SEQ_SLOTS];
+        union {
+                struct cmsghdr h;
+                char space[CMSG_SPACE(4 * sizeof(int))];
+        } ctl[SEQ_SLOTS];
         size_t total = 0;
 
         while (total < budget) {
-                int flags = 0;
-                ssize_t n = recv_in(t, &flags);
+                char *mem = t->in;
+                for (int i = 0; i < SEQ_SLOTS; i++) {
+                        iov[i] = (struct iovec){ mem + (size_t)i * t->in_cap, t->in_cap };
+                        mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i],
+                                                               .msg_iovlen = 1,
+                                                               .msg_control = ctl[i].space,
+                                                               .msg_controllen = sizeof(ctl[i].space) } };
+                }
+                int n = recvmmsg(t->fd, mm, SEQ_SLOTS, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, NULL);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -386,17 +432,25 @@ static ssize_t read_seqpacket(struct transport *t, size_t budget, transport_msg_
                         }
                         return send_error(errno);
                 }
-                if (n == 0)
-                        return -ECONNRESET;
-                if ((flags & MSG_TRUNC) || (size_t)n > t->max_recv)
-                        return -EMSGSIZE;
-                total += (size_t)n;
-                size_t len = (size_t)n;
-                if (t->in[len - 1] == '\n')
-                        len--;
-                int r = fn(t->in, len, userdata);
+                /* the descriptors of the whole batch first: none is lost if it stops early */
+                for (int i = 0; i < n; i++)
+                        if (mm[i].msg_len > 0)
+                                collect_fds(t, &mm[i].msg_hdr);
+                t->in = NULL;
+                ssize_t r = seq_batch(t, mm, n, fn, userdata);
+                if (t->in)
+                        free(mem); /* max_recv changed: the new slots are in place */
+                else
+                        t->in = mem;
                 if (r < 0)
                         return r;
+                total += (size_t)r;
+                if (n < SEQ_SLOTS) {
+                        /* fewer packets than slots took all there was: asking
+                         * again would only say EAGAIN */
+                        t->drained = true;
+                        break;
+                }
         }
         return (ssize_t)total;
 }
