@@ -48,12 +48,46 @@ static bool digits_exceed(const char *d, size_t n, const char *limit)
         return memcmp(d, limit, n) > 0;
 }
 
+/* Is the token d[0..n) a number of RFC 8259 (json-c also takes "1.", "-.5",
+ * "00" and "-01", which other parsers refuse: relayed as sent, they must be
+ * valid for every receiver)? */
+static bool rfc_number(const char *d, size_t n)
+{
+        size_t i = 0;
+
+        if (i < n && d[i] == '-')
+                i++;
+        if (i >= n || d[i] < '0' || d[i] > '9')
+                return false;
+        if (d[i] == '0')
+                i++;
+        else
+                while (i < n && d[i] >= '0' && d[i] <= '9')
+                        i++;
+        if (i < n && d[i] == '.') {
+                if (++i >= n || d[i] < '0' || d[i] > '9')
+                        return false;
+                while (i < n && d[i] >= '0' && d[i] <= '9')
+                        i++;
+        }
+        if (i < n && (d[i] == 'e' || d[i] == 'E')) {
+                i++;
+                if (i < n && (d[i] == '+' || d[i] == '-'))
+                        i++;
+                if (i >= n || d[i] < '0' || d[i] > '9')
+                        return false;
+                while (i < n && d[i] >= '0' && d[i] <= '9')
+                        i++;
+        }
+        return i == n;
+}
+
 /* Scans a number token starting at s[i]; returns the index after it, or 0 with
- * *why set when the integer is out of range. Syntax is left to json-c. */
+ * *why set when it is not an RFC 8259 number or an integer out of range. */
 static size_t scan_number(const char *s, size_t len, size_t i, const char **why)
 {
         bool neg = false, is_int = true;
-        size_t start;
+        size_t start, token = i;
 
         if (s[i] == '-') {
                 neg = true;
@@ -68,13 +102,13 @@ static size_t scan_number(const char *s, size_t len, size_t i, const char **why)
                 is_int = false;
                 i++;
         }
+        /* a lone '-' is left to the character after it ("-Infinity": the I) */
+        if (i - token > 1 && !rfc_number(s + token, i - token)) {
+                *why = "invalid number";
+                return 0;
+        }
         if (is_int && ndigits > 0) {
                 const char *d = s + start;
-                /* skip leading zeros for the comparison (json-c rejects them anyway) */
-                while (ndigits > 1 && *d == '0') {
-                        d++;
-                        ndigits--;
-                }
                 if (digits_exceed(d, ndigits, neg ? "9223372036854775808" : "18446744073709551615")) {
                         *why = "integer out of 64-bit range";
                         return 0;
@@ -105,6 +139,79 @@ static size_t utf8_len(const unsigned char *s, size_t n)
                 if (s[i] < 0x80 || s[i] > 0xbf)
                         return 0;
         return len;
+}
+
+/* The code point of the \\u escape at s[i] (a backslash), or -1 when s[i] does
+ * not start one with four hex digits (json-c rejects a bad one). */
+static long u_escape(const char *s, size_t len, size_t i)
+{
+        long cp = 0;
+
+        if (i + 6 > len || s[i] != '\\' || s[i + 1] != 'u')
+                return -1;
+        for (size_t j = i + 2; j < i + 6; j++) {
+                char c = s[j];
+                int d = c >= '0' && c <= '9'   ? c - '0'
+                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                               : -1;
+                if (d < 0)
+                        return -1;
+                cp = cp * 16 + d;
+        }
+        return cp;
+}
+
+/* json-c 0.16 decodes a UTF-16 surrogate pair and then tests the code point
+ * for a surrogate with the mask 0xfc00, so that U+xD800 to U+xDFFF (x from 1
+ * to 10; the pairs whose high half has (hi & 0x3e) == 0x36, as \ud836\udc00
+ * for U+1D800) come out as U+FFFD: the value is not what was sent, and two
+ * different member names may turn into one. feed() gives json-c such a pair
+ * as its UTF-8 bytes instead, in pieces (the tokener is incremental), so that
+ * no copy of the text is needed and offsets outside strings stay the text's.
+ * Returns what json_tokener_parse_ex() returned last; *ret_end is the offset
+ * in s where json-c stopped (only meaningful when it did not want more). */
+static struct json_object *feed(struct json_tokener *tok, const char *s, size_t len, size_t *ret_end)
+{
+        struct json_object *o;
+        size_t from = 0;
+        bool in_string = false;
+
+        if (!memchr(s, '\\', len)) {
+                o = json_tokener_parse_ex(tok, s, (int)len);
+                *ret_end = json_tokener_get_parse_end(tok);
+                return o;
+        }
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] == '"')
+                        in_string = !in_string;
+                if (!in_string || s[i] != '\\')
+                        continue;
+                long hi = u_escape(s, len, i);
+                long lo = (hi & 0xfc3e) == 0xd836 ? u_escape(s, len, i + 6) : -1;
+                if (lo < 0xdc00 || lo > 0xdfff) {
+                        i++; /* the escaped character */
+                        continue;
+                }
+                o = json_tokener_parse_ex(tok, s + from, (int)(i - from));
+                if (o || json_tokener_get_error(tok) != json_tokener_continue) {
+                        *ret_end = from + json_tokener_get_parse_end(tok);
+                        return o;
+                }
+                unsigned long cp = 0x10000 + (((unsigned long)hi - 0xd800) << 10) + ((unsigned long)lo - 0xdc00);
+                char utf8[4] = { (char)(0xf0 | (cp >> 18)), (char)(0x80 | ((cp >> 12) & 0x3f)),
+                                 (char)(0x80 | ((cp >> 6) & 0x3f)), (char)(0x80 | (cp & 0x3f)) };
+                o = json_tokener_parse_ex(tok, utf8, 4);
+                from = i + 12;
+                if (o || json_tokener_get_error(tok) != json_tokener_continue) {
+                        *ret_end = from; /* not reached: the string goes on */
+                        return o;
+                }
+                i += 11;
+        }
+        o = json_tokener_parse_ex(tok, s + from, (int)(len - from));
+        *ret_end = from + json_tokener_get_parse_end(tok);
+        return o;
 }
 
 /* The lexical pass; max_depth > 0 also limits nesting (json-c does not count
@@ -140,6 +247,22 @@ static int check(const char *s, size_t len, int max_depth, size_t *ret_pos, cons
                                 }
                                 if (k == '\\' && i + 5 < len && memcmp(s + i + 1, "u0000", 5) == 0)
                                         nul = true;
+                                /* json-c puts U+FFFD for a lone surrogate; relayed as sent,
+                                 * it would be refused by strict receivers */
+                                long cp = k == '\\' ? u_escape(s, len, i) : -1;
+                                if (cp >= 0xdc00 && cp <= 0xdfff) {
+                                        why = "lone UTF-16 surrogate in a \\u escape";
+                                        goto fail;
+                                }
+                                if (cp >= 0xd800 && cp <= 0xdbff) {
+                                        long lo = u_escape(s, len, i + 6);
+                                        if (lo < 0xdc00 || lo > 0xdfff) {
+                                                why = "lone UTF-16 surrogate in a \\u escape";
+                                                goto fail;
+                                        }
+                                        i += 12;
+                                        continue;
+                                }
                                 i += (k == '\\' && i + 1 < len) ? 2 : 1;
                         }
                         i++;
@@ -277,7 +400,8 @@ int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_
                 return -EINVAL;
         }
         json_tokener_reset(p->tok);
-        obj = json_tokener_parse_ex(p->tok, s, (int)len);
+        size_t end;
+        obj = feed(p->tok, s, len, &end);
         enum json_tokener_error jerr = json_tokener_get_error(p->tok);
         bool consumed_all = false;
         if (!obj && jerr == json_tokener_continue) {
@@ -288,7 +412,7 @@ int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_
         }
         if (!obj && jerr == json_tokener_success) {
                 /* the text `null`: valid JSON, represented by json-c as NULL */
-                pos = consumed_all ? len : json_tokener_get_parse_end(p->tok);
+                pos = consumed_all ? len : end;
                 for (; pos < len; pos++)
                         if (s[pos] != ' ' && s[pos] != '\t' && s[pos] != '\r' && s[pos] != '\n') {
                                 snprintf(errbuf, errlen, "invalid JSON at byte %zu: data after the JSON text", pos);
@@ -301,12 +425,12 @@ int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_
                 if (jerr == json_tokener_continue)
                         snprintf(errbuf, errlen, "invalid JSON: incomplete text");
                 else
-                        snprintf(errbuf, errlen, "invalid JSON at byte %zu: %s", json_tokener_get_parse_end(p->tok),
+                        snprintf(errbuf, errlen, "invalid JSON at byte %zu: %s", consumed_all ? len : end,
                                  json_tokener_error_desc(jerr));
                 fresh_tokener(p);
                 return -EINVAL;
         }
-        pos = consumed_all ? len : json_tokener_get_parse_end(p->tok);
+        pos = consumed_all ? len : end;
         for (; pos < len; pos++) {
                 char c = s[pos];
                 if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
@@ -321,5 +445,33 @@ int jsonparse_parse(struct jsonparse *p, const char *s, size_t len, struct json_
                 return -EINVAL;
         }
         *ret_obj = obj;
+        return 0;
+}
+
+int jsonparse_tree(const char *s, size_t len, struct json_object **ret)
+{
+        /* valid RFC 8259 text within the nesting limit: json-c reads it as is */
+        struct json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH * 32);
+        struct json_object *o;
+
+        if (!tok || len > (size_t)INT32_MAX) {
+                json_tokener_free(tok);
+                return -ENOMEM;
+        }
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        size_t end;
+        o = feed(tok, s, len, &end);
+        enum json_tokener_error jerr = json_tokener_get_error(tok);
+        if (!o && jerr == json_tokener_continue) {
+                /* a bare number at the end: feed the terminator json-c needs */
+                o = json_tokener_parse_ex(tok, " ", 1);
+                jerr = json_tokener_get_error(tok);
+        }
+        json_tokener_free(tok);
+        if (jerr != json_tokener_success) {
+                json_object_put(o);
+                return -EINVAL;
+        }
+        *ret = o;
         return 0;
 }

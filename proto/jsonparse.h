@@ -37,3 +37,9 @@ int jsonparse_check_depth(const char *s, size_t len, int max_depth, size_t *ret_
  * byte offset of the offending character in *ret_pos and a static reason
  * string in *ret_why. */
 int jsonparse_check(const char *s, size_t len, size_t *ret_pos, const char **ret_why);
+
+/* Builds json-c's tree of a text jsonscan_parse() accepted (or a part of one,
+ * such as a member's raw span): *ret is NULL for `null`. Returns 0, -ENOMEM,
+ * or -EINVAL if the text was not such a one (json-c 0.16 does not tell an
+ * allocation failure inside the parse apart: it gives -EINVAL too). */
+int jsonparse_tree(const char *s, size_t len, struct json_object **ret);

@@ -10,7 +10,8 @@
 
 #include "buslimits.h"
 #include "errcode.h"
-#include "jsonget.h"
+#include "jsonparse.h"
+#include "jsonscan.h"
 #include "syntax.h"
 
 enum kind {
@@ -180,12 +181,9 @@ static const char *kind_what(enum kind k)
         return "any JSON value";
 }
 
-static bool check_string(struct json_object *v, enum kind kind, struct msg_str *out)
+/* A string member of a message, scanned (val) or from a tree (check_methods). */
+static bool check_text(const char *s, size_t len, enum kind kind, struct msg_str *out)
 {
-        if (!json_object_is_type(v, json_type_string))
-                return false;
-        const char *s = json_object_get_string(v);
-        size_t len = (size_t)json_object_get_string_len(v);
         uint64_t unused;
         bool ok = false;
 
@@ -223,6 +221,12 @@ static bool check_string(struct json_object *v, enum kind kind, struct msg_str *
                 out->len = len;
         }
         return ok;
+}
+
+static bool check_string(struct json_object *v, enum kind kind, struct msg_str *out)
+{
+        return json_object_is_type(v, json_type_string) &&
+               check_text(json_object_get_string(v), (size_t)json_object_get_string_len(v), kind, out);
 }
 
 static int check_names(struct json_object *v, char *errbuf, size_t errlen)
@@ -351,28 +355,44 @@ __attribute__((format(printf, 4, 5))) static enum msg_error fail(char *errbuf, s
         return e;
 }
 
-enum msg_error msg_parse(struct json_object *root, struct msg *ret, char *errbuf, size_t errlen)
+/* The tree of a member the daemon reads itself (names, methods): the text is
+ * valid (jsonscan), so json-c parses it as it is. */
+static enum msg_error tree_of(const struct jsonscan_value *val, struct json_object **ret, char *errbuf, size_t errlen)
 {
-        const char *tname;
-        size_t tlen;
+        if (jsonparse_tree(val->raw.s, val->raw.len, ret) < 0)
+                return fail(errbuf, errlen, MSG_E_INVALID, "out of memory");
+        return MSG_OK;
+}
 
+/* The message id, if the member "id" is one: any error can answer it. */
+static bool id_of(const struct jsonscan_member *members, size_t n, uint64_t *ret)
+{
+        const struct jsonscan_member *id = jsonscan_find(members, n, "id");
+
+        if (!id || id->value.type != JSONSCAN_INT || id->value.big || id->value.i < 0 ||
+            (uint64_t)id->value.i > BUS_MAX_ID)
+                return false;
+        *ret = (uint64_t)id->value.i;
+        return true;
+}
+
+enum msg_error msg_parse(const struct jsonscan_value *root, const struct jsonscan_member *members, size_t n,
+                         struct msg *ret, char *errbuf, size_t errlen)
+{
         memset(ret, 0, sizeof(*ret));
         ret->queue = true;
-        if (!json_object_is_type(root, json_type_object))
+        if (root->type != JSONSCAN_OBJECT)
                 return fail(errbuf, errlen, MSG_E_INVALID, "a message must be a JSON object");
         /* pick up the id first, so that any error can answer it */
-        if (jsonget_uint(root, "id", 0, BUS_MAX_ID, &ret->id) == JSONGET_OK)
-                ret->has_id = true;
-        switch (jsonget_string(root, "type", &tname, &tlen)) {
-        case JSONGET_OK:
-                break;
-        case JSONGET_E_MISSING:
+        ret->has_id = id_of(members, n, &ret->id);
+        const struct jsonscan_member *tm = jsonscan_find(members, n, "type");
+        if (!tm)
                 return fail(errbuf, errlen, MSG_E_INVALID, "missing member 'type'");
-        default:
+        if (tm->value.type != JSONSCAN_STRING)
                 return fail(errbuf, errlen, MSG_E_INVALID, "member 'type' must be a string");
-        }
+        const char *tname = tm->value.str;
         /* a type with a \u0000 in it is no type, even if its prefix is */
-        enum msg_type t = strlen(tname) == tlen ? lookup_type(tname) : MSG_TYPE_COUNT;
+        enum msg_type t = strlen(tname) == tm->value.str_len ? lookup_type(tname) : MSG_TYPE_COUNT;
         if (t == MSG_TYPE_COUNT) {
                 char shown[48];
                 snprintf(shown, sizeof(shown), "%.40s", tname);
@@ -385,8 +405,9 @@ enum msg_error msg_parse(struct json_object *root, struct msg *ret, char *errbuf
         const struct field *fields = types[t].fields;
         unsigned seen = 0;
 
-        json_object_object_foreach(root, key, val)
-        {
+        for (size_t i = 0; i < n; i++) {
+                const char *key = members[i].key;
+                const struct jsonscan_value *val = &members[i].value;
                 if (strcmp(key, "type") == 0)
                         continue;
                 if (strcmp(key, "sender") == 0 || strcmp(key, "creds") == 0)
@@ -402,40 +423,49 @@ enum msg_error msg_parse(struct json_object *root, struct msg *ret, char *errbuf
                 seen |= 1u << (f - fields);
                 char *slot = (char *)ret + f->offset;
                 bool ok = true;
+                enum msg_error e;
 
                 switch (f->kind) {
                 case K_ID:
                         ok = ret->has_id;
                         break;
                 case K_PROTOCOL:
-                        if (!json_object_is_type(val, json_type_int))
+                        if (val->type != JSONSCAN_INT)
                                 ok = false;
-                        else if (json_object_get_int64(val) != BUS_PROTOCOL_VERSION)
+                        else if (val->big || val->i != BUS_PROTOCOL_VERSION)
                                 return fail(errbuf, errlen, MSG_E_VERSION,
-                                            "protocol version %s is not supported; this daemon speaks version 1",
-                                            json_object_get_string(val));
+                                            "protocol version %.*s is not supported; this daemon speaks version 1",
+                                            (int)(val->raw.len < 32 ? val->raw.len : 32), val->raw.s);
                         break;
                 case K_BOOL:
-                        ok = jsonget_as_bool(val, (bool *)(void *)slot) == JSONGET_OK;
+                        ok = val->type == JSONSCAN_BOOL;
+                        if (ok)
+                                *(bool *)(void *)slot = val->b;
                         break;
                 case K_ANY:
-                        *(struct json_object **)slot = val;
+                        *(struct jsonscan_span *)(void *)slot = val->raw;
                         break;
                 case K_NAMES:
-                        ok = json_object_is_type(val, json_type_array);
+                        ok = val->type == JSONSCAN_ARRAY;
                         if (ok) {
-                                if (check_names(val, errbuf, errlen) < 0)
+                                struct json_object **tree = (struct json_object **)(void *)slot;
+                                if ((e = tree_of(val, tree, errbuf, errlen)) != MSG_OK)
+                                        return e;
+                                if (check_names(*tree, errbuf, errlen) < 0)
                                         return MSG_E_INVALID;
-                                *(struct json_object **)slot = val;
                         }
                         break;
-                case K_METHODS:
-                        if (msg_check_methods(val, errbuf, errlen) < 0)
+                case K_METHODS: {
+                        struct json_object **tree = (struct json_object **)(void *)slot;
+                        if ((e = tree_of(val, tree, errbuf, errlen)) != MSG_OK)
+                                return e;
+                        if (msg_check_methods(*tree, errbuf, errlen) < 0)
                                 return MSG_E_INVALID;
-                        *(struct json_object **)slot = val;
                         break;
+                }
                 default:
-                        ok = check_string(val, f->kind, (struct msg_str *)slot);
+                        ok = val->type == JSONSCAN_STRING &&
+                             check_text(val->str, val->str_len, f->kind, (struct msg_str *)(void *)slot);
                         break;
                 }
                 if (!ok) {
@@ -446,7 +476,12 @@ enum msg_error msg_parse(struct json_object *root, struct msg *ret, char *errbuf
         for (const struct field *f = fields; f->key; f++)
                 if (f->required && !(seen & (1u << (f - fields))))
                         return fail(errbuf, errlen, MSG_E_INVALID, "%s: missing member '%s'", types[t].name, f->key);
-        /* an error's "data": null is relayed as null, unlike an absent one */
-        ret->has_err_data = t == MSG_ERROR && json_object_object_get_ex(root, "data", NULL);
         return MSG_OK;
+}
+
+void msg_release(struct msg *m)
+{
+        json_object_put(m->names);
+        json_object_put(m->methods);
+        m->names = m->methods = NULL;
 }

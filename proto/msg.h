@@ -1,15 +1,20 @@
 /* msg.h: validation of client messages (docs/protocol.md §2.3).
  *
- * msg_parse() checks a parsed JSON object against the table of its type and
- * fills a struct msg whose strings and JSON members borrow from that object:
- * they stay valid while the caller holds the object. Unknown members are
- * errors; `sender` and `creds` are forged identity. Pure: no I/O.
+ * msg_parse() checks the members of a message that jsonscan_parse() has
+ * validated against the table of its type and fills a struct msg: its
+ * strings are the scanner's decoded copies, its payloads (params, result,
+ * data) the raw spans of the text, both valid until the scanner's next call.
+ * Only what the daemon reads itself (hello's names, the method declarations)
+ * is built into json-c trees, which the struct owns (msg_release()). Unknown
+ * members are errors; `sender` and `creds` are forged identity. Pure: no I/O.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "jsonscan.h"
 
 struct json_object;
 
@@ -47,18 +52,25 @@ struct msg {
         bool has_id;
         uint64_t id;
         struct msg_str dest, method, topic, pattern, name, code, message, display;
-        struct json_object *params, *result, *data, *names, *methods, *err_data; /* borrowed; NULL if absent */
-        bool has_err_data; /* an error had "data", maybe null (err_data NULL) */
+        /* payloads as sent; s NULL when absent (an error's "data": null is
+         * relayed as null, an absent one not at all) */
+        struct jsonscan_span params, result, data, err_data;
+        struct json_object *names, *methods; /* owned (msg_release()); NULL if absent */
         bool oneway, allow_replacement, replace, queue;
         bool lossy; /* subscribe: drop rather than hold publishers */
 };
 
-/* Validates `root`. On MSG_OK fills *ret. On error fills errbuf with a
- * message naming the member at fault, sets ret->has_id/ret->id when the
- * message carried a valid id (so the error can answer it) and ret->type when
- * its type is known (it is MSG_HELLO before: a failed reply or error is
- * recognised by its type, and answered about the call it answers). */
-enum msg_error msg_parse(struct json_object *root, struct msg *ret, char *errbuf, size_t errlen);
+/* Validates the message whose value is root and members members[0..n) (as
+ * jsonscan_parse() returned them). On MSG_OK fills *ret. On error fills
+ * errbuf with a message naming the member at fault, sets ret->has_id/ret->id
+ * when the message carried a valid id (so the error can answer it) and
+ * ret->type when its type is known (it is MSG_HELLO before: a failed reply or
+ * error is recognised by its type, and answered about the call it answers).
+ * Either way the caller calls msg_release(ret) when done. */
+enum msg_error msg_parse(const struct jsonscan_value *root, const struct jsonscan_member *members, size_t n,
+                         struct msg *ret, char *errbuf, size_t errlen);
+/* Frees the trees a struct msg owns. */
+void msg_release(struct msg *m);
 
 /* Stable wire code for a validation outcome. */
 const char *msg_error_code(enum msg_error e);

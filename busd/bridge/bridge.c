@@ -25,6 +25,7 @@
 #include "errcode.h"
 #include "jsonnew.h"
 #include "jsonparse.h"
+#include "jsonscan.h"
 #include "linkmsg.h"
 #include "router.h"
 #include "syntax.h"
@@ -311,8 +312,8 @@ static struct peer *route(void *ud, const char *dest)
 struct fanout {
         const char *topic;         /* as this bus knows it */
         struct json_object *msg;   /* the link message; NULL: not built yet */
-        const struct peer *sender; /* published here: its sender and payload */
-        struct json_object *data;
+        const struct peer *sender; /* published here: its sender and payload (as sent) */
+        const struct jsonscan_span *data;
         const struct blink *from; /* forwarded: the link it came over ... */
         const char *origin;       /* ... and its origin bus, where it never goes back */
 };
@@ -337,6 +338,12 @@ static size_t fan_out(struct bridge *b, struct fanout *f)
                         l->st.filtered++; /* the prefix would make it too long */
                         continue;
                 }
+                struct json_object *data = NULL;
+                if (!f->msg && f->data->s && jsonparse_tree(f->data->s, f->data->len, &data) < 0) {
+                        l->st.dropped++; /* out of memory */
+                        lost++;
+                        continue;
+                }
                 if (!f->msg) {
                         /* published here: its link message, with the next sequence number */
                         struct json_object *m = f->msg = jsonnew_object();
@@ -346,7 +353,7 @@ static size_t fan_out(struct bridge *b, struct fanout *f)
                         json_object_object_add(m, "seq", jsonnew_uint64(++b->seq));
                         json_object_object_add(m, "hops", jsonnew_int(1));
                         json_object_object_add(m, "topic", jsonnew_string(f->topic));
-                        json_object_object_add(m, "data", json_object_get(f->data));
+                        json_object_object_add(m, "data", data);
                         json_object_object_add(m, "sender", jsonnew_string(f->sender->unique));
                         json_object_object_add(m, "creds", creds_obj(f->sender->uid, f->sender->gid, f->sender->pid));
                 }
@@ -376,7 +383,7 @@ static size_t fan_out(struct bridge *b, struct fanout *f)
 
 /* A local publish goes to every link whose export filter lets it through. */
 static size_t on_publish(void *ud, const struct peer *from, const char *topic, size_t topic_len,
-                         struct json_object *data)
+                         const struct jsonscan_span *data)
 {
         struct fanout f = { .topic = topic, .sender = from, .data = data };
         size_t lost = fan_out(ud, &f);
@@ -386,11 +393,15 @@ static size_t on_publish(void *ud, const struct peer *from, const char *topic, s
 }
 
 static int send_call(void *ud, struct peer *link, uint64_t serial, bool oneway, const char *dest, const char *method,
-                     struct json_object *params, const struct peer *caller, const struct remote_ident *rid)
+                     const struct jsonscan_span *params, const struct peer *caller, const struct remote_ident *rid)
 {
         struct bridge *b = ud;
         struct blink *l = (struct blink *)link;
-        struct json_object *m = jsonnew_object();
+        struct json_object *m, *tree = NULL;
+
+        if (params->s && jsonparse_tree(params->s, params->len, &tree) < 0)
+                return -ENOMEM;
+        m = jsonnew_object();
 
         json_object_object_add(m, "type", jsonnew_string("call"));
         if (oneway)
@@ -399,7 +410,7 @@ static int send_call(void *ud, struct peer *link, uint64_t serial, bool oneway, 
                 json_object_object_add(m, "id", jsonnew_uint64(serial));
         json_object_object_add(m, "dest", jsonnew_string(dest));
         json_object_object_add(m, "method", jsonnew_string(method));
-        json_object_object_add(m, "params", json_object_get(params));
+        json_object_object_add(m, "params", tree);
         json_object_object_add(m, "origin", jsonnew_string(rid ? rid->bus : b->self));
         json_object_object_add(m, "hops", jsonnew_int(rid ? (int)rid->hops + 1 : 1));
         json_object_object_add(m, "sender", jsonnew_string(rid ? rid->sender : caller->unique));
@@ -761,7 +772,8 @@ static int in_event(struct bridge *b, struct blink *l, struct json_object *o, co
                 l->st.duplicates++;
                 return 0;
         }
-        router_remote_event(b->r, topic, strlen(topic), m->data, &rid);
+        struct jsonscan_span data = wire_span_of(m->data);
+        router_remote_event(b->r, topic, strlen(topic), &data, &rid);
         /* on to the other links */
         if (rid.hops + 1 > b->max_hops) {
                 l->st.too_far++;
@@ -797,7 +809,8 @@ static int in_call(struct bridge *b, struct blink *l, struct json_object *o, con
                 }
                 return 0;
         }
-        router_remote_call(b->r, &l->peer, m->id, m->oneway, m->dest, m->method, m->params, &rid);
+        struct jsonscan_span params = wire_span_of(m->params);
+        router_remote_call(b->r, &l->peer, m->id, m->oneway, m->dest, m->method, &params, &rid);
         return 0;
 }
 
@@ -812,8 +825,12 @@ static int in_answer(struct bridge *b, struct blink *l, struct json_object *o, c
                 snprintf(sender, sizeof(sender), "%s/%s", l->remote, m->sender);
         /* an error's "data": null is relayed as null, as a local callee's is */
         bool has_data = m->type == LINKMSG_ERROR && json_object_object_get_ex(o, "data", NULL);
-        router_remote_answer(b->r, &l->peer, m->id, m->type == LINKMSG_ERROR, m->result, m->code, m->message, has_data,
-                             m->data, sender);
+        struct jsonscan_span result = wire_span_of(m->result), none = { NULL, 0, false };
+        struct jsonscan_span data = !has_data ? none
+                                    : m->data ? wire_span_of(m->data)
+                                              : (struct jsonscan_span){ "null", 4, false };
+        router_remote_answer(b->r, &l->peer, m->id, m->type == LINKMSG_ERROR, &result, m->code, m->message, &data,
+                             sender);
         return 0;
 }
 

@@ -23,6 +23,7 @@
 #include "list.h"
 
 struct json_object;
+struct jsonscan_span;
 struct peer;
 struct activate;
 
@@ -50,8 +51,9 @@ struct held_call {
         bool oneway;
         char *name;
         char *method;
-        struct json_object *params; /* a jsontext (jsontext.h), or NULL */
-        size_t bytes;               /* counted: params' text, method and name */
+        char *params; /* the params' text, compact (NULL: null) */
+        size_t params_len;
+        size_t bytes; /* counted: params' text, method and name */
 };
 
 struct activate *activate_new(void);
@@ -77,7 +79,7 @@ enum {
  * ago and is not started again yet: `activation_failed`), -ENOMEM. params is
  * the caller's: the held call keeps it as text. */
 int activate_hold(struct activate *a, const char *name, struct peer *caller, uint64_t caller_id, bool oneway,
-                  const char *method, struct json_object *params, uint64_t now_ms, char *why, size_t whylen);
+                  const char *method, const struct jsonscan_span *params, uint64_t now_ms, char *why, size_t whylen);
 /* The name got an owner: detaches its held calls into `out` (a list head the
  * caller owns), ending the activation, and forgets its past failures.
  * Returns how many. */

@@ -14,6 +14,7 @@
 #include "decl.h"
 #include "errcode.h"
 #include "jsonnew.h"
+#include "jsonparse.h"
 #include "msg.h"
 #include "peer.h"
 #include "quota.h"
@@ -322,15 +323,16 @@ static struct json_object *stats_of(struct router *r, struct peer *asker)
 /* Reads the one string member `key` that owner/introspect ("name") and pidfd
  * ("peer") take: a well-known name or a unique id. Returns NULL after
  * answering invalid_params. */
-static const char *param_name(struct router *r, struct peer *p, const struct msg *m, const char *want)
+static const char *param_name(struct router *r, struct peer *p, const struct msg *m, struct json_object *params,
+                              const char *want)
 {
         struct json_object *v = NULL;
         const char *s = NULL;
         size_t len = 0;
         uint64_t id;
 
-        if (json_object_is_type(m->params, json_type_object)) {
-                json_object_object_foreach(m->params, key, val)
+        if (json_object_is_type(params, json_type_object)) {
+                json_object_object_foreach(params, key, val)
                 {
                         if (strcmp(key, want) != 0) {
                                 send_error(r, p, m, ERRCODE_INVALID_PARAMS, "%s: unknown parameter '%.64s' (takes: %s)",
@@ -354,10 +356,9 @@ static const char *param_name(struct router *r, struct peer *p, const struct msg
 }
 
 /* Methods without parameters accept null, absent or {}. */
-static bool no_params(struct router *r, struct peer *p, const struct msg *m)
+static bool no_params(struct router *r, struct peer *p, const struct msg *m, struct json_object *params)
 {
-        if (!m->params ||
-            (json_object_is_type(m->params, json_type_object) && json_object_object_length(m->params) == 0))
+        if (!params || (json_object_is_type(params, json_type_object) && json_object_object_length(params) == 0))
                 return true;
         send_error(r, p, m, ERRCODE_INVALID_PARAMS, "%s takes no parameters", m->method.s);
         return false;
@@ -563,7 +564,13 @@ void busmethods_call(struct router *r, struct peer *p, const struct msg *m)
                            names);
                 return;
         }
-        if (bm->param ? !(arg = param_name(r, p, m, bm->param)) : !no_params(r, p, m))
+        /* the daemon reads these params itself: a tree, built here only */
+        struct json_object *params = NULL;
+        if (m->params.s && jsonparse_tree(m->params.s, m->params.len, &params) < 0) {
+                send_error(r, p, m, ERRCODE_INTERNAL, "out of memory");
                 return;
-        bm->call(r, p, m, arg);
+        }
+        if (bm->param ? (arg = param_name(r, p, m, params, bm->param)) != NULL : no_params(r, p, m, params))
+                bm->call(r, p, m, arg);
+        json_object_put(params);
 }

@@ -34,7 +34,7 @@ struct fanout {
         struct router *r;
         const char *topic;
         size_t topic_len;
-        struct json_object *data;
+        const struct jsonscan_span *data;
         const char *ident;
         size_t ident_len;
         const char *see;     /* a well-known name: only subscribers that may see it get the event */
@@ -98,8 +98,8 @@ static void fan_out(struct router *r, struct fanout *f)
         r->stats.deliveries += f->delivered;
 }
 
-void events_deliver(struct router *r, const char *topic, size_t topic_len, struct json_object *data, const char *ident,
-                    size_t ident_len)
+void events_deliver(struct router *r, const char *topic, size_t topic_len, const struct jsonscan_span *data,
+                    const char *ident, size_t ident_len)
 {
         struct fanout f = {
                 .r = r, .topic = topic, .topic_len = topic_len, .data = data, .ident = ident, .ident_len = ident_len
@@ -110,10 +110,11 @@ void events_deliver(struct router *r, const char *topic, size_t topic_len, struc
 
 void events_publish_daemon(struct router *r, const char *topic, struct json_object *data, const char *see)
 {
+        struct jsonscan_span text = wire_span_of(data);
         struct fanout f = { .r = r,
                             .topic = topic,
                             .topic_len = strlen(topic),
-                            .data = data,
+                            .data = &text,
                             .ident = r->ident,
                             .ident_len = r->ident_len,
                             .see = see };
@@ -137,13 +138,13 @@ void events_publish(struct router *r, struct peer *p, const struct msg *m)
         struct fanout f = { .r = r,
                             .topic = m->topic.s,
                             .topic_len = m->topic.len,
-                            .data = m->data,
+                            .data = &m->data,
                             .ident = p->ident,
                             .ident_len = p->ident_len,
                             .sender = p };
         fan_out(r, &f);
         if (r->bridge.publish) {
-                size_t lost = r->bridge.publish(r->bridge.userdata, p, m->topic.s, m->topic.len, m->data);
+                size_t lost = r->bridge.publish(r->bridge.userdata, p, m->topic.s, m->topic.len, &m->data);
                 f.dropped += lost;
                 r->stats.drops += lost;
         }

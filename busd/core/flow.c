@@ -97,7 +97,7 @@ static void answer_publish(struct router *r, struct peer *sender, uint64_t id, u
 
         json_object_object_add(o, "delivered", jsonnew_uint64(delivered));
         json_object_object_add(o, "dropped", jsonnew_uint64(dropped));
-        send_own(r, sender, NULL, wire_reply(id, o, BUS_DAEMON_NAME));
+        send_own(r, sender, NULL, wire_reply_tree(id, o, BUS_DAEMON_NAME));
         json_object_put(o);
 }
 

@@ -68,26 +68,6 @@ static int make(enum json_type t, const char *text, size_t len, struct json_obje
         return 0;
 }
 
-int jsontext_new(struct json_object *value, struct json_object **ret, size_t *ret_len)
-{
-        const char *s;
-        size_t len;
-
-        if (!value) {
-                *ret = NULL;
-                *ret_len = 0;
-                return 0;
-        }
-        /* json-c keeps this serialisation in value until value is freed */
-        s = json_object_to_json_string_length(value, WIRE_JSON_FLAGS, &len);
-        if (!s)
-                return -ENOMEM;
-        int err = make(json_object_get_type(value), s, len, ret);
-        if (err == 0)
-                *ret_len = len;
-        return err;
-}
-
 int jsontext_array(const char *text, size_t len, struct json_object **ret)
 {
         return make(json_type_array, text, len, ret);

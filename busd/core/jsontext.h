@@ -5,7 +5,7 @@
  * element, 35 times what was sent. What the daemon keeps beyond the handling
  * of one message (method declarations, calls held while a service starts) is
  * kept as text instead, so that what it holds follows from the bytes it
- * received. A jsontext is a json-c object that holds only that text and
+ * received (held calls keep their params' text as it came: activate.h). A jsontext is a json-c object that holds only that text and
  * serialises to it verbatim (json-c's custom serializer): it is added to an
  * answer or relayed like the tree it stands for. It is for serialising only:
  * read as JSON it is an empty value of the same kind ([] for an array, {}
@@ -17,11 +17,6 @@
 
 struct json_object;
 
-/* A jsontext of `value` (a tree the caller keeps), serialised compactly as
- * the daemon relays it (WIRE_JSON_FLAGS). NULL (JSON null) gives NULL.
- * Returns 0 with a new reference in *ret and the text's length in *ret_len
- * (0 for null), or -ENOMEM. */
-int jsontext_new(struct json_object *value, struct json_object **ret, size_t *ret_len);
 /* A jsontext of `len` bytes of `text`, a JSON array the caller built (copied).
  * Returns 0 with a new reference in *ret, or -ENOMEM. */
 int jsontext_array(const char *text, size_t len, struct json_object **ret);

@@ -81,7 +81,7 @@ struct router *router_new(const struct router_config *cfg)
         list_init(&r->stalled);
         list_init(&r->holds);
         access_init(r);
-        r->parser = jsonparse_new(BUS_MAX_DEPTH);
+        r->scan = jsonscan_new(BUS_MAX_DEPTH);
         r->registry = registry_new(on_name_change, r);
         r->subs = subs_new();
         r->calls = calls_new();
@@ -89,7 +89,7 @@ struct router *router_new(const struct router_config *cfg)
         r->acts = activate_new();
         r->quotas = quota_table_new();
         r->ident = wire_ident(BUS_DAEMON_NAME, (unsigned)cfg->uid, (unsigned)cfg->gid, (int)cfg->pid, &r->ident_len);
-        if (!r->parser || !r->registry || !r->subs || !r->calls || !r->peers || !r->acts || !r->quotas || !r->ident) {
+        if (!r->scan || !r->registry || !r->subs || !r->calls || !r->peers || !r->acts || !r->quotas || !r->ident) {
                 router_free(r);
                 return NULL;
         }
@@ -100,7 +100,7 @@ void router_free(struct router *r)
 {
         if (!r)
                 return;
-        jsonparse_free(r->parser);
+        jsonscan_free(r->scan);
         registry_free(r->registry);
         subs_free(r->subs);
         calls_free(r->calls);
@@ -326,8 +326,8 @@ struct call_route {
         bool oneway;
         const char *dest;
         const char *method;
-        struct json_object *params;
-        const struct remote_ident *rid; /* the caller came over a link: its identity */
+        const struct jsonscan_span *params; /* as sent */
+        const struct remote_ident *rid;     /* the caller came over a link: its identity */
 };
 
 __attribute__((format(printf, 4, 5))) static void call_error(struct router *r, const struct call_route *c,
@@ -486,7 +486,7 @@ static bool hold_call(struct router *r, const struct call_route *c)
 
 static void on_call(struct router *r, struct peer *p, const struct msg *m)
 {
-        const struct call_route c = { p, m->id, m->oneway, m->dest.s, m->method.s, m->params, NULL };
+        const struct call_route c = { p, m->id, m->oneway, m->dest.s, m->method.s, &m->params, NULL };
 
         if (calls_find_by_caller(p, m->id) || activate_find_held(p, m->id)) {
                 send_error(r, p, m, ERRCODE_INVALID_MESSAGE,
@@ -530,7 +530,8 @@ static void release_held(struct router *r, const char *name, struct peer *owner)
         list_for_each_safe(l, tmp, &taken)
         {
                 struct held_call *h = list_entry(l, struct held_call, link);
-                const struct call_route c = { h->caller, h->caller_id, h->oneway, h->name, h->method, h->params, NULL };
+                const struct jsonscan_span params = { h->params, h->params_len, false };
+                const struct call_route c = { h->caller, h->caller_id, h->oneway, h->name, h->method, &params, NULL };
                 deliver_call(r, &c, owner);
                 held_call_free(h);
         }
@@ -577,10 +578,10 @@ __attribute__((format(printf, 5, 6))) static void answer_error(struct router *r,
  * cannot have this one, an error in its place. Returns 0 or why not (-ENOBUFS,
  * -EMSGSIZE, -ENOMEM). */
 static int relay_answer(struct router *r, struct peer *caller, uint64_t caller_id, bool error,
-                        struct json_object *result, const char *code, const char *message, bool has_data,
-                        struct json_object *data, const char *sender)
+                        const struct jsonscan_span *result, const char *code, const char *message,
+                        const struct jsonscan_span *data, const char *sender)
 {
-        struct buf *b = error ? wire_relayed_error(caller_id, code, message, sender, has_data, data)
+        struct buf *b = error ? wire_relayed_error(caller_id, code, message, sender, data)
                               : wire_reply(caller_id, result, sender);
         int err = b ? send_enqueue(r, caller, b, SEND_RELAY) : -ENOMEM;
         char text[SEND_TEXT_MAX];
@@ -632,8 +633,8 @@ static void on_answer(struct router *r, struct peer *p, const struct msg *m)
                 return;
         }
         calls_remove(r->calls, pc);
-        int err = relay_answer(r, caller, caller_id, m->type == MSG_ERROR, m->result, m->code.s, m->message.s,
-                               m->has_err_data, m->err_data, p->unique);
+        int err = relay_answer(r, caller, caller_id, m->type == MSG_ERROR, &m->result, m->code.s, m->message.s,
+                               &m->err_data, p->unique);
         if (err == -ENOBUFS)
                 answer_error(r, p, m, ERRCODE_QUEUE_FULL, "your answer was not delivered: the queue of %s is full",
                              caller->unique);
@@ -671,9 +672,12 @@ static void (*const handlers[MSG_TYPE_COUNT])(struct router *, struct peer *, co
 
 int router_handle(struct router *r, struct peer *p, const char *data, size_t len)
 {
-        struct json_object *root = NULL;
+        const struct jsonscan_member *members;
+        struct jsonscan_value root;
         char why[PARSE_WHY_MAX];
         struct msg m;
+        size_t n;
+        int err;
 
         if (p->removed)
                 return ROUTER_OK;
@@ -681,10 +685,12 @@ int router_handle(struct router *r, struct peer *p, const char *data, size_t len
         p->bytes_in += len;
         r->stats.messages_in++;
         r->stats.bytes_in += len;
-        if (jsonparse_parse(r->parser, data, len, &root, why, sizeof(why)) < 0) {
-                send_error_id(r, p, false, 0, ERRCODE_PARSE_ERROR, why);
+        err = jsonscan_parse(r->scan, data, len, &root, &members, &n, why, sizeof(why));
+        if (err < 0) {
+                send_error_id(r, p, false, 0, err == -ENOMEM ? ERRCODE_INTERNAL : ERRCODE_PARSE_ERROR,
+                              err == -ENOMEM ? "out of memory" : why);
         } else {
-                enum msg_error e = msg_parse(root, &m, why, sizeof(why));
+                enum msg_error e = msg_parse(&root, members, n, &m, why, sizeof(why));
                 /* a reply or error that carried a valid id answers delivered
                  * call m.id: errors about it say so with "call", never "id" */
                 bool answer = (m.type == MSG_REPLY || m.type == MSG_ERROR) && m.has_id;
@@ -703,7 +709,7 @@ int router_handle(struct router *r, struct peer *p, const char *data, size_t len
                         handlers[m.type](r, p, &m);
                         r->actor = NULL;
                 }
-                json_object_put(root);
+                msg_release(&m);
         }
         return send_must_pause(r, p) ? ROUTER_PAUSE : ROUTER_OK;
 }
@@ -867,7 +873,7 @@ int router_link_add(struct router *r, struct peer *p, const struct peer_ops *ops
         return 0;
 }
 
-void router_remote_event(struct router *r, const char *topic, size_t topic_len, struct json_object *data,
+void router_remote_event(struct router *r, const char *topic, size_t topic_len, const struct jsonscan_span *data,
                          const struct remote_ident *rid)
 {
         r->stats.messages_in++;
@@ -875,7 +881,7 @@ void router_remote_event(struct router *r, const char *topic, size_t topic_len, 
 }
 
 void router_remote_call(struct router *r, struct peer *link, uint64_t id, bool oneway, const char *dest,
-                        const char *method, struct json_object *params, const struct remote_ident *rid)
+                        const char *method, const struct jsonscan_span *params, const struct remote_ident *rid)
 {
         const struct call_route c = { link, id, oneway, dest, method, params, rid };
         const char *local = dest;
@@ -906,9 +912,9 @@ void router_remote_call(struct router *r, struct peer *link, uint64_t id, bool o
         deliver_call(r, &c, callee);
 }
 
-void router_remote_answer(struct router *r, struct peer *link, uint64_t serial, bool error, struct json_object *result,
-                          const char *code, const char *message, bool has_data, struct json_object *data,
-                          const char *sender)
+void router_remote_answer(struct router *r, struct peer *link, uint64_t serial, bool error,
+                          const struct jsonscan_span *result, const char *code, const char *message,
+                          const struct jsonscan_span *data, const char *sender)
 {
         struct pcall *pc = calls_lookup(r->calls, serial);
 
@@ -918,7 +924,7 @@ void router_remote_answer(struct router *r, struct peer *link, uint64_t serial, 
         struct peer *caller = pc->caller;
         uint64_t caller_id = pc->caller_id;
         calls_remove(r->calls, pc);
-        relay_answer(r, caller, caller_id, error, result, code, message, has_data, data, sender);
+        relay_answer(r, caller, caller_id, error, result, code, message, data, sender);
 }
 
 void router_remote_cancel(struct router *r, struct peer *link, uint64_t id)

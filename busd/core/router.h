@@ -22,6 +22,7 @@ struct policy;
 
 struct router;
 struct json_object;
+struct jsonscan_span;
 struct activatable;
 
 /* Outcome of handling one message, for the carrier. */
@@ -119,18 +120,19 @@ void router_set_bridge(struct router *r, const struct router_bridge *b);
  * a link is decided by the link's filters). `bus` is the remote bus's name. */
 int router_link_add(struct router *r, struct peer *p, const struct peer_ops *ops, const char *bus, size_t max_recv);
 /* An event from a link: delivered to the local subscribers with rid's identity. */
-void router_remote_event(struct router *r, const char *topic, size_t topic_len, struct json_object *data,
+void router_remote_event(struct router *r, const char *topic, size_t topic_len, const struct jsonscan_span *data,
                          const struct remote_ident *rid);
 /* A call from link (id: the link's id for it): routed as a client's call would
  * be, its answer sent back to link with that id. */
 void router_remote_call(struct router *r, struct peer *link, uint64_t id, bool oneway, const char *dest,
-                        const char *method, struct json_object *params, const struct remote_ident *rid);
+                        const char *method, const struct jsonscan_span *params, const struct remote_ident *rid);
 /* The answer to call `serial` that went out over link. sender: the answering
- * connection as the other side names it ("busd-b/:7"). An error carries
- * "data" when has_data (null when data is NULL). */
-void router_remote_answer(struct router *r, struct peer *link, uint64_t serial, bool error, struct json_object *result,
-                          const char *code, const char *message, bool has_data, struct json_object *data,
-                          const char *sender);
+ * connection as the other side names it ("busd-b/:7"). Payloads are JSON
+ * texts (wire.h: wire_span_of() for a tree); an error carries "data" unless
+ * data->s is NULL. */
+void router_remote_answer(struct router *r, struct peer *link, uint64_t serial, bool error,
+                          const struct jsonscan_span *result, const char *code, const char *message,
+                          const struct jsonscan_span *data, const char *sender);
 /* The other side gave up on call `id` it sent over link. */
 void router_remote_cancel(struct router *r, struct peer *link, uint64_t id);
 /* The local connection that owns name, or NULL. */

@@ -13,6 +13,7 @@
 
 struct activatable;
 struct json_object;
+struct jsonscan_span;
 struct peer;
 
 struct router_limits {
@@ -65,7 +66,7 @@ struct router_bridge {
          * many links dropped it (their queue was full): the publisher's
          * acknowledgement counts them with its dropped events. */
         size_t (*publish)(void *ud, const struct peer *from, const char *topic, size_t topic_len,
-                          struct json_object *data);
+                          const struct jsonscan_span *data);
         /* The link to reach dest (a well-known name, or BUS/NAME) when no local
          * connection owns it, or NULL. */
         struct peer *(*route)(void *ud, const char *dest);
@@ -73,7 +74,7 @@ struct router_bridge {
          * The caller is a local peer, or (rid != NULL) the call came over another link.
          * Returns 0, -ENOBUFS (the link's queue is full) or -ENOTCONN. */
         int (*call)(void *ud, struct peer *link, uint64_t serial, bool oneway, const char *dest, const char *method,
-                    struct json_object *params, const struct peer *caller, const struct remote_ident *rid);
+                    const struct jsonscan_span *params, const struct peer *caller, const struct remote_ident *rid);
         /* The primary owner of a well-known name changed (owned: it has one now). */
         void (*name_changed)(void *ud, const char *name, bool owned);
         /* Calls fn for every name reachable over a link (the best way to each:

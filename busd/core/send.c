@@ -165,12 +165,12 @@ void send_reply(struct router *r, struct peer *p, const struct msg *m, struct js
 {
         if (!m->has_id)
                 return;
-        send_own(r, p, m, wire_reply(m->id, result, BUS_DAEMON_NAME));
+        send_own(r, p, m, wire_reply_tree(m->id, result, BUS_DAEMON_NAME));
 }
 
 int send_reply_fd(struct router *r, struct peer *p, const struct msg *m, struct json_object *result, int fd)
 {
-        struct buf *b = wire_reply(m->id, result, BUS_DAEMON_NAME), *fallback;
+        struct buf *b = wire_reply_tree(m->id, result, BUS_DAEMON_NAME), *fallback;
         char text[SEND_TEXT_MAX];
         int err;
 

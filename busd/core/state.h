@@ -14,7 +14,7 @@
 
 #include "activate.h"
 #include "calls.h"
-#include "jsonparse.h"
+#include "jsonscan.h"
 #include "list.h"
 #include "peer.h"
 #include "policy.h"
@@ -39,7 +39,7 @@ struct router_stats {
 
 struct router {
         struct router_config cfg;
-        struct jsonparse *parser;
+        struct jsonscan *scan; /* the validating pass over every message */
         struct registry *registry;
         struct subs *subs;
         struct calls *calls;

@@ -9,10 +9,10 @@
 
 #include "buf.h"
 #include "jsonnew.h"
+#include "jsonscan.h"
 
 /* Starting sizes of the bufs the builders fill (they grow as needed). */
 #define HEAD_BYTES 64    /* the members around the strings spliced into an event */
-#define PAYLOAD_GUESS 64 /* a small payload (data, params) */
 #define SMALL_BYTES 128  /* a reply, or a call without its names and payload */
 #define OBJECT_BYTES 256 /* an error, or an object json-c serialises */
 /* Room for a 64-bit integer in decimal. */
@@ -33,6 +33,33 @@ static int put_json(struct buf **b, struct json_object *obj)
 }
 
 /* Appends a JSON string; text of any content is escaped by json-c. */
+/* Appends a payload as sent (null when absent), without its whitespace. */
+static int put_span(struct buf **b, const struct jsonscan_span *sp)
+{
+        if (!sp || !sp->s)
+                return buf_append(b, "null", 4);
+        size_t at = (*b)->len;
+        if (buf_append(b, sp->s, sp->len) < 0)
+                return -1;
+        if (sp->spaced)
+                (*b)->len = at + jsonscan_compact(sp->s, sp->len, (*b)->data + at);
+        return 0;
+}
+
+static size_t span_len(const struct jsonscan_span *sp)
+{
+        return sp && sp->s ? sp->len : 4;
+}
+
+struct jsonscan_span wire_span_of(struct json_object *obj)
+{
+        struct jsonscan_span sp = { NULL, 0, false };
+
+        if (obj)
+                sp.s = json_object_to_json_string_length(obj, WIRE_JSON_FLAGS, &sp.len);
+        return sp;
+}
+
 static int put_string(struct buf **b, const char *s)
 {
         struct json_object *o = jsonnew_string(s);
@@ -56,10 +83,10 @@ static struct buf *finish(struct buf *b, int failed)
         return b;
 }
 
-struct buf *wire_event(const char *topic, size_t topic_len, struct json_object *data, const char *ident,
+struct buf *wire_event(const char *topic, size_t topic_len, const struct jsonscan_span *data, const char *ident,
                        size_t ident_len)
 {
-        struct buf *b = buf_new(HEAD_BYTES + topic_len + ident_len + PAYLOAD_GUESS);
+        struct buf *b = buf_new(HEAD_BYTES + topic_len + ident_len + span_len(data));
         int r = 0;
 
         if (!b)
@@ -68,16 +95,16 @@ struct buf *wire_event(const char *topic, size_t topic_len, struct json_object *
         r |= put(&b, "{\"type\":\"event\",\"topic\":\"");
         r |= buf_append(&b, topic, topic_len);
         r |= put(&b, "\",\"data\":");
-        r |= put_json(&b, data);
+        r |= put_span(&b, data);
         r |= buf_append(&b, ident, ident_len);
         r |= put(&b, "}");
         return finish(b, r);
 }
 
-struct buf *wire_call(bool oneway, uint64_t serial, const char *dest, const char *method, struct json_object *params,
-                      const char *ident, size_t ident_len)
+struct buf *wire_call(bool oneway, uint64_t serial, const char *dest, const char *method,
+                      const struct jsonscan_span *params, const char *ident, size_t ident_len)
 {
-        struct buf *b = buf_new(SMALL_BYTES + ident_len + PAYLOAD_GUESS);
+        struct buf *b = buf_new(SMALL_BYTES + strlen(dest) + strlen(method) + ident_len + span_len(params));
         char num[NUM_MAX];
         int r = 0;
 
@@ -96,15 +123,15 @@ struct buf *wire_call(bool oneway, uint64_t serial, const char *dest, const char
         r |= put(&b, "\",\"method\":\"");
         r |= put(&b, method);
         r |= put(&b, "\",\"params\":");
-        r |= put_json(&b, params);
+        r |= put_span(&b, params);
         r |= buf_append(&b, ident, ident_len);
         r |= put(&b, "}");
         return finish(b, r);
 }
 
-struct buf *wire_reply(uint64_t id, struct json_object *result, const char *sender)
+struct buf *wire_reply(uint64_t id, const struct jsonscan_span *result, const char *sender)
 {
-        struct buf *b = buf_new(SMALL_BYTES);
+        struct buf *b = buf_new(SMALL_BYTES + span_len(result));
         char num[NUM_MAX];
         int r = 0;
 
@@ -114,18 +141,25 @@ struct buf *wire_reply(uint64_t id, struct json_object *result, const char *send
         r |= put(&b, "{\"type\":\"reply\",\"id\":");
         r |= put(&b, num);
         r |= put(&b, ",\"result\":");
-        r |= put_json(&b, result);
+        r |= put_span(&b, result);
         r |= put(&b, ",\"sender\":\"");
         r |= put(&b, sender); /* a unique id or org.busd */
         r |= put(&b, "\"}");
         return finish(b, r);
 }
 
-/* wire_error() and wire_relayed_error(): "data" when has_data (null if data is NULL). */
-static struct buf *error_of(bool has_id, uint64_t id, int64_t call, const char *code, const char *message,
-                            const char *sender, bool has_data, struct json_object *data)
+struct buf *wire_reply_tree(uint64_t id, struct json_object *result, const char *sender)
 {
-        struct buf *b = buf_new(OBJECT_BYTES);
+        struct jsonscan_span sp = wire_span_of(result);
+
+        return wire_reply(id, &sp, sender);
+}
+
+/* wire_error() and wire_relayed_error(): "data" unless data->s is NULL. */
+static struct buf *error_of(bool has_id, uint64_t id, int64_t call, const char *code, const char *message,
+                            const char *sender, const struct jsonscan_span *data)
+{
+        struct buf *b = buf_new(OBJECT_BYTES + span_len(data));
         char num[NUM_MAX];
         int r = 0;
 
@@ -146,9 +180,9 @@ static struct buf *error_of(bool has_id, uint64_t id, int64_t call, const char *
         r |= put(&b, ",\"sender\":\"");
         r |= put(&b, sender);
         r |= put(&b, "\"");
-        if (has_data) {
+        if (data->s) {
                 r |= put(&b, ",\"data\":");
-                r |= put_json(&b, data); /* NULL: null */
+                r |= put_span(&b, data);
         }
         r |= put(&b, "}");
         return finish(b, r);
@@ -157,13 +191,15 @@ static struct buf *error_of(bool has_id, uint64_t id, int64_t call, const char *
 struct buf *wire_error(bool has_id, uint64_t id, int64_t call, const char *code, const char *message,
                        const char *sender, struct json_object *data)
 {
-        return error_of(has_id, id, call, code, message, sender, data != NULL, data);
+        struct jsonscan_span sp = wire_span_of(data); /* no data: none */
+
+        return error_of(has_id, id, call, code, message, sender, &sp);
 }
 
-struct buf *wire_relayed_error(uint64_t id, const char *code, const char *message, const char *sender, bool has_data,
-                               struct json_object *data)
+struct buf *wire_relayed_error(uint64_t id, const char *code, const char *message, const char *sender,
+                               const struct jsonscan_span *data)
 {
-        return error_of(true, id, -1, code, message, sender, has_data, data);
+        return error_of(true, id, -1, code, message, sender, data);
 }
 
 struct buf *wire_object(struct json_object *obj)

@@ -2,7 +2,8 @@
  * (proto/jsonparse.c) then validation (proto/msg.c).
  *
  * Invariants: the lexical pre-check never accepts what the full parse
- * rejects for lexical reasons; an accepted text re-serialised the way the
+ * rejects for lexical reasons; what it accepts, the daemon's validating pass
+ * (proto/jsonscan.c, held to it by fuzz_jsonscan) accepts, and msg.c checks; an accepted text re-serialised the way the
  * daemon relays payloads (busd/core/wire.h flags) is accepted again by the same
  * rules and is the same value; a valid message has the members its type
  * requires, with valid syntax; an invalid one has an error text and a wire
@@ -15,6 +16,7 @@
 #include "buslimits.h"
 #include "fuzz.h"
 #include "jsonparse.h"
+#include "jsonscan.h"
 #include "msg.h"
 #include "syntax.h"
 #include "wire.h"
@@ -189,12 +191,22 @@ static void check_message(struct jsonparse *p, const uint8_t *data, size_t size)
         /* nothing was cut at a U+0000 (json-c keeps member names as C strings) */
         FUZZ_CHECK(nul_escapes(s, len) == nul_escapes((const char *)data, size));
 
+        /* the daemon's own pass (jsonscan) accepts it too, and validates it */
+        static struct jsonscan *sc;
+        if (!sc)
+                sc = jsonscan_new(BUS_MAX_DEPTH);
+        FUZZ_CHECK(sc);
+        struct jsonscan_value v;
+        const struct jsonscan_member *members;
+        size_t n;
+        FUZZ_CHECK(jsonscan_parse(sc, (const char *)data, size, &v, &members, &n, err, sizeof(err)) == 0);
         struct msg m;
         err[0] = 0;
-        enum msg_error e = msg_parse(root, &m, err, sizeof(err));
+        enum msg_error e = msg_parse(&v, members, n, &m, err, sizeof(err));
         if (e == MSG_OK)
                 check_valid(&m);
         else
                 FUZZ_CHECK(err[0] && strcmp(msg_error_code(e), "ok") != 0);
+        msg_release(&m);
         json_object_put(root);
 }

@@ -353,15 +353,31 @@ class _Events:
         s = self.connect()
         s.subscribe("json")
         pub = self.connect()
-        # doubles keep their text; 64-bit integers are exact; a lone surrogate
-        # becomes U+FFFD
+        # payloads arrive as sent: doubles keep their text, 64-bit integers
+        # are exact, -0 and escapes stay as written; whitespace outside
+        # strings is dropped (a line feed would split a JSON Lines stream)
         pub.send_raw(b'{"type":"publish","topic":"json","data":{"d":2,"f":1.50e3,"u":18446744073709551615,'
-                     b'"i":-9223372036854775808,"s":"\\ud800","t":"caf\xc3\xa9"}}')
+                     b'"i":-9223372036854775808,"z":-0,"e":"\\u00e9\\ud83d\\ude00","t":"caf\xc3\xa9"}}')
         raw = s.recv_raw()
-        self.assertIn(b"1.50e3", raw)
+        self.assertIn(b'"f":1.50e3', raw)
+        self.assertIn(b'"z":-0,"e":"\\u00e9\\ud83d\\ude00"', raw)
         ev = json.loads(raw)
         self.assertEqual(ev["data"], {"d": 2, "f": 1500.0, "u": 18446744073709551615, "i": -9223372036854775808,
-                                      "s": "\ufffd", "t": "caf\u00e9"})
+                                      "z": 0, "e": "\u00e9\U0001f600", "t": "caf\u00e9"})
+        ws = b"\r\n" if self.seqpacket else b"\t"  # a packet may hold a line feed, a line not
+        pub.send_raw(b'{"type":"publish","topic":"json","data":[ 1 ,' + ws + b'{ "a b" : " x " } ]}')
+        raw = s.recv_raw()
+        self.assertIn(b'"data":[1,{"a b":" x "}],', raw)
+        self.assertNotIn(b"\n", raw)
+
+    def test_lone_surrogates_and_non_rfc_numbers_are_parse_errors(self):
+        # relayed as sent, they would reach receivers whose parsers refuse them
+        pub = self.connect()
+        for data in (b'"\\ud800"', b'"\\udc00x"', b'"\\ud800\\u0041"', b"01", b"-01", b"00", b"1.", b"-.5",
+                     b"1.e5", b"1e"):
+            pub.send_raw(b'{"type":"publish","id":1,"topic":"json","data":' + data + b"}")
+            err = pub.recv()
+            self.assertEqual((err["type"], err["code"]), ("error", "parse_error"), data)
 
     def test_duplicate_member_names_are_refused_not_relayed(self):
         s = self.connect()

@@ -7,8 +7,12 @@
 
 #include "buf.h"
 #include "jsonparse.h"
+#include "jsonscan.h"
 #include "test.h"
 #include "wire.h"
+
+/* A payload as a client sent it (no whitespace). */
+#define SPAN(t) (&(struct jsonscan_span){ (t), strlen(t), false })
 
 static struct jsonparse *P;
 static struct json_object *last;
@@ -81,8 +85,9 @@ static void test_event(void)
 {
         size_t il;
         const char *id = ident(&il);
-        struct json_object *data = from("{\"t\":21.5,\"s\":\"a\\\"b\\\\c\\n\\u0001/\xc3\xa9\",\"n\":null}");
-        struct json_object *o = parse(wire_event("sensors.kitchen.temp", 20, data, id, il));
+        const char *text = "{\"t\":21.5,\"s\":\"a\\\"b\\\\c\\n\\u0001/\xc3\xa9\",\"n\":null}";
+        struct json_object *data = from(text);
+        struct json_object *o = parse(wire_event("sensors.kitchen.temp", 20, SPAN(text), id, il));
 
         CHECK_EQ_INT(json_object_object_length(o), 5);
         CHECK_STREQ(str(o, "type"), "event");
@@ -101,31 +106,38 @@ static void test_event(void)
         CHECK(member(o, "data") == NULL);
 
         /* doubles are relayed with their original text */
-        data = from("[1.50,1e5,-0.0,2.5E-3]");
-        struct buf *b = wire_event("t", 1, data, id, il);
+        struct buf *b = wire_event("t", 1, SPAN("[1.50,1e5,-0.0,2.5E-3]"), id, il);
         CHECK(b && memmem(b->data, b->len, "[1.50,1e5,-0.0,2.5E-3]", 22) != NULL);
         parse(b);
-        json_object_put(data);
         /* integers at the 64-bit bounds are not rounded */
-        data = from("[18446744073709551615,-9223372036854775808]");
-        b = wire_event("t", 1, data, id, il);
+        b = wire_event("t", 1, SPAN("[18446744073709551615,-9223372036854775808]"), id, il);
         CHECK(b && memmem(b->data, b->len, "[18446744073709551615,-9223372036854775808]", 43) != NULL);
         parse(b);
-        json_object_put(data);
-        /* strings with NUL and controls are escaped, not cut */
-        data = from("\"a\\u0000b\\u001f\\t\"");
-        o = parse(wire_event("t", 1, data, id, il));
+        /* strings with NUL and controls stay escaped, not cut */
+        o = parse(wire_event("t", 1, SPAN("\"a\\u0000b\\u001f\\t\""), id, il));
         CHECK_EQ_INT(json_object_get_string_len(member(o, "data")), 5);
         CHECK(memcmp(json_object_get_string(member(o, "data")), "a\0b\x1f\t", 5) == 0);
-        json_object_put(data);
+        /* a payload is copied as sent, its whitespace outside strings removed
+         * when it has some (a JSON Lines receiver never sees a line feed) */
+        struct jsonscan_span spaced = { "[ 1,\n\t{\"a b\" : \" x \\\" y \"} ]", 0, true };
+        spaced.len = strlen(spaced.s);
+        b = wire_event("t", 1, &spaced, id, il);
+        CHECK(b && memmem(b->data, b->len, "\"data\":[1,{\"a b\":\" x \\\" y \"}],", 28) != NULL);
+        CHECK(memchr(b->data, '\n', b->len - 1) == NULL);
+        parse(b);
+        /* -0 and \u escapes arrive as written */
+        b = wire_event("t", 1, SPAN("[-0,\"\\u00e9\"]"), id, il);
+        CHECK(b && memmem(b->data, b->len, "[-0,\"\\u00e9\"]", 13) != NULL);
+        parse(b);
 }
 
 static void test_call(void)
 {
         size_t il;
         const char *id = ident(&il);
-        struct json_object *params = from("{\"x\":[1,{\"y\":\"</script>\"}]}");
-        struct json_object *o = parse(wire_call(false, 77, "org.example.Echo", "echo", params, id, il));
+        const char *text = "{\"x\":[1,{\"y\":\"</script>\"}]}";
+        struct json_object *params = from(text);
+        struct json_object *o = parse(wire_call(false, 77, "org.example.Echo", "echo", SPAN(text), id, il));
 
         CHECK_EQ_INT(json_object_object_length(o), 7);
         CHECK_STREQ(str(o, "type"), "call");
@@ -144,15 +156,16 @@ static void test_call(void)
         CHECK_STREQ(str(o, "dest"), ":3");
         CHECK(member(o, "params") == NULL);
         /* the largest id a client may use */
-        o = parse(wire_call(false, 9007199254740991ull, "a.b", "m", params, id, il));
+        o = parse(wire_call(false, 9007199254740991ull, "a.b", "m", SPAN(text), id, il));
         CHECK(json_object_get_int64(member(o, "id")) == 9007199254740991ll);
         json_object_put(params);
 }
 
 static void test_reply(void)
 {
-        struct json_object *res = from("{\"a\":[true,false,null,\"\\\\\"]}");
-        struct json_object *o = parse(wire_reply(12, res, ":9"));
+        const char *text = "{\"a\":[true,false,null,\"\\\\\"]}";
+        struct json_object *res = from(text);
+        struct json_object *o = parse(wire_reply(12, SPAN(text), ":9"));
 
         CHECK_EQ_INT(json_object_object_length(o), 4);
         CHECK_STREQ(str(o, "type"), "reply");
@@ -161,6 +174,8 @@ static void test_reply(void)
         CHECK_STREQ(str(o, "sender"), ":9");
         json_object_put(res);
         o = parse(wire_reply(0, NULL, "org.busd"));
+        CHECK(member(o, "result") == NULL);
+        o = parse(wire_reply_tree(0, NULL, "org.busd"));
         CHECK(member(o, "result") == NULL);
         CHECK_STREQ(str(o, "sender"), "org.busd");
 }
@@ -202,14 +217,14 @@ static void test_error(void)
         CHECK(!json_object_object_get_ex(o, "data", NULL));
         json_object_put(data);
         /* a relayed error says whether the callee gave data: "data": null */
-        o = parse(wire_relayed_error(9, "c", "m", ":4", true, NULL));
+        o = parse(wire_relayed_error(9, "c", "m", ":4", SPAN("null")));
         CHECK_EQ_INT(json_object_object_length(o), 6);
         CHECK(json_object_object_get_ex(o, "data", NULL) && member(o, "data") == NULL);
         CHECK_EQ_INT(json_object_get_int64(member(o, "id")), 9);
-        o = parse(wire_relayed_error(9, "c", "m", ":4", false, NULL));
+        o = parse(wire_relayed_error(9, "c", "m", ":4", &(struct jsonscan_span){ NULL, 0, false }));
         CHECK(!json_object_object_get_ex(o, "data", NULL));
         data = from("[1]");
-        o = parse(wire_relayed_error(9, "c", "m", ":4", true, data));
+        o = parse(wire_relayed_error(9, "c", "m", ":4", SPAN("[1]")));
         CHECK(json_object_equal(member(o, "data"), data));
         json_object_put(data);
 
