@@ -31,7 +31,7 @@ work=$build/fuzz-work/$target
 mkdir -p "$work/corpus" "$work/artifacts"
 set -- -max_total_time="$secs" -timeout=10 -print_final_stats=1 -artifact_prefix="$work/artifacts/" "$@"
 case $target in
-message | router | packet) set -- -dict="$here/json.dict" "$@" ;;
+message | router | packet | jsonscan) set -- -dict="$here/json.dict" "$@" ;;
 syntax) set -- -dict="$here/syntax.dict" "$@" ;;
 actfile) set -- -dict="$here/actfile.dict" "$@" ;;
 esac
