@@ -272,6 +272,19 @@ static size_t decode(const char *s, size_t n, char *out)
         return o;
 }
 
+/* Are the 8 bytes at s all plain string bytes (0x20-0x7f but '"' and '\\')?
+ * Word-at-a-time tests, exact for "any byte": below 0x20, from 0x80, equal. */
+static bool plain8(const char *s)
+{
+        const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+        uint64_t v, quote, bslash;
+
+        memcpy(&v, s, sizeof(v));
+        quote = v ^ (ones * '"');
+        bslash = v ^ (ones * '\\');
+        return !((v | ((v - ones * 0x20) & ~v) | ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash)) & high);
+}
+
 /* Scans the string at sc->pos. With `decode` its decoded bytes go to the
  * scanner's buffer (NUL-terminated); without, *ret is the raw content (not
  * terminated) when it had no escape, else decoded too if `escaped_decode`.
@@ -283,6 +296,9 @@ static int string(struct jsonscan *sc, bool decode_it, bool is_key, const char *
         bool escaped = false, nul = false;
 
         for (;;) {
+                /* eight plain bytes at a time: most of a payload's strings */
+                while (len - p >= 8 && plain8(s + p))
+                        p += 8;
                 if (p >= len)
                         return fail(sc, start, "incomplete text (unterminated string)");
                 unsigned char c = (unsigned char)s[p];
@@ -417,7 +433,7 @@ static uint32_t hash_of(const char *p, size_t len)
 
 static bool same_key(const struct key *a, const struct key *b)
 {
-        return a->len == b->len && a->hash == b->hash && memcmp(a->p, b->p, a->len) == 0;
+        return a->len == b->len && memcmp(a->p, b->p, a->len) == 0;
 }
 
 /* Has the object whose names are keys[base..nkeys) one twice? -1 after fail(). */
@@ -444,10 +460,13 @@ static int check_repeats(struct jsonscan *sc, size_t base, size_t at)
                 sc->table_cap = cap;
         }
         memset(sc->table, 0, cap * sizeof(*sc->table));
+        for (size_t i = 0; i < n; i++)
+                k[i].hash = hash_of(k[i].p, k[i].len);
         for (size_t i = 0; i < n; i++) {
                 size_t slot = k[i].hash & (cap - 1);
                 while (sc->table[slot]) {
-                        if (same_key(&k[sc->table[slot] - 1], &k[i]))
+                        const struct key *o = &k[sc->table[slot] - 1];
+                        if (o->hash == k[i].hash && same_key(o, &k[i]))
                                 return fail(sc, at, "an object has the same member name twice");
                         slot = (slot + 1) & (cap - 1);
                 }
@@ -466,7 +485,7 @@ static int push_key(struct jsonscan *sc, const char *p, size_t len)
                 sc->keys = k;
                 sc->keys_cap = cap;
         }
-        sc->keys[sc->nkeys++] = (struct key){ p, len, hash_of(p, len) };
+        sc->keys[sc->nkeys++] = (struct key){ p, len, 0 }; /* hashed only in a large object */
         return 0;
 }
 

@@ -219,17 +219,14 @@ static void revoke_peer(struct router *r, struct peer *p, size_t *ret_names, siz
 
 void access_revoke(struct router *r)
 {
-        struct lh_entry *e;
-        size_t names = 0, subs = 0;
+        size_t names = 0, subs = 0, i = 0;
+        struct peer *p;
 
         if (!r->policy)
                 return;
-        lh_foreach(r->peers, e)
-        {
-                struct peer *p = (struct peer *)lh_entry_v(e);
+        while ((p = peertab_next(&r->peers, &i)))
                 if (!p->removed)
                         revoke_peer(r, p, &names, &subs);
-        }
         if ((names || subs) && r->cfg.log)
                 r->cfg.log(r->cfg.log_userdata, "policy change: took back %zu names and %zu subscriptions", names,
                            subs);

@@ -129,16 +129,38 @@ static void add_remote(void *arg, const char *name, const char *bus, unsigned ho
         json_object_array_add(v->arr, o);
 }
 
+static int by_id(const void *a, const void *b)
+{
+        const struct peer *x = *(struct peer *const *)a, *y = *(struct peer *const *)b;
+
+        return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The registered peers, in the order they connected (NULL on ENOMEM). */
+static struct peer **peers_by_id(struct router *r, size_t *ret_n)
+{
+        size_t n = 0, i = 0;
+        struct peer **all = malloc((peertab_count(&r->peers) + 1) * sizeof(*all)), *p;
+
+        if (!all)
+                return NULL;
+        while ((p = peertab_next(&r->peers, &i)))
+                all[n++] = p;
+        qsort(all, n, sizeof(*all), by_id);
+        *ret_n = n;
+        return all;
+}
+
 static struct json_object *list_of(struct router *r, struct peer *asker)
 {
         struct json_object *res = jsonnew_object(), *names = jsonnew_array(), *peers = jsonnew_array();
         struct viewer v = { r, asker, names };
-        struct lh_entry *e;
+        size_t n = 0;
+        struct peer **all = peers_by_id(r, &n);
 
         registry_foreach(r->registry, add_name, &v);
-        lh_foreach(r->peers, e)
-        {
-                struct peer *p = lh_entry_v(e);
+        for (size_t k = 0; k < n; k++) {
+                struct peer *p = all[k];
                 if (!may_see_peer(&v, p))
                         continue;
                 struct json_object *o = jsonnew_object();
@@ -151,6 +173,7 @@ static struct json_object *list_of(struct router *r, struct peer *asker)
                 json_object_object_add(o, "names", peer_names(&v, p));
                 json_object_array_add(peers, o);
         }
+        free(all);
         json_object_object_add(res, "names", names);
         json_object_object_add(res, "peers", peers);
         struct viewer av = { r, asker, jsonnew_array() };
@@ -249,23 +272,20 @@ static struct json_object *stats_of(struct router *r, struct peer *asker)
         const struct router_stats *s = &r->stats;
         struct json_object *o = jsonnew_object(), *peers = jsonnew_array();
         struct viewer v = { r, asker, NULL };
-        struct lh_entry *e;
+        struct peer *each;
 
         /* the connections the asker may see, with the most queued first, at
          * most STATS_MAX_PEERS of them listed: the answer must fit a client's
          * max_recv however many are connected */
-        size_t n = 0, total = (size_t)lh_table_length(r->peers);
+        size_t n = 0, total = peertab_count(&r->peers), slot = 0;
         struct peer **all = calloc(total ? total : 1, sizeof(*all));
         uid_t *uids = calloc(total ? total : 1, sizeof(*uids));
         if (all && uids) {
-                lh_foreach(r->peers, e)
-                {
-                        struct peer *p = lh_entry_v(e);
-                        if (n < total && may_see_peer(&v, p)) {
-                                uids[n] = p->uid;
-                                all[n++] = p;
+                while ((each = peertab_next(&r->peers, &slot)))
+                        if (n < total && may_see_peer(&v, each)) {
+                                uids[n] = each->uid;
+                                all[n++] = each;
                         }
-                }
                 qsort(all, n, sizeof(*all), by_queue);
         }
 

@@ -64,14 +64,14 @@ struct peer {
         uid_t uid;
         gid_t gid;
         pid_t pid;
+        bool hello_done;
+        bool removed;        /* router_peer_remove() ran */
+        bool link;           /* a bridge link to another bus (router_link_add()), not a client */
         const gid_t *groups; /* supplementary groups (SO_PEERGROUPS), carrier memory; may be NULL */
         size_t ngroups;
         struct uid_acct *acct; /* its uid's quota account (quota.h); NULL before admission */
         size_t max_message;    /* largest message it may send */
         size_t max_recv;       /* largest message it may be sent */
-        bool hello_done;
-        bool removed; /* router_peer_remove() ran */
-        bool link;    /* a bridge link to another bus (router_link_add()), not a client */
         /* the error code and text its waiting callers get when it goes
          * (default callee_gone; a link says link_down) */
         const char *gone_code;

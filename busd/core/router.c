@@ -46,8 +46,6 @@
 #include "syntax.h"
 #include "wire.h"
 
-/* Buckets of the peers table to start with (it grows as peers come). */
-#define PEERS_TABLE_SIZE 256
 /* The daemon's event when a name changes owner: $bus.name.NAME. */
 #define NAME_TOPIC_PREFIX "$bus.name."
 /* Room for the texts the router makes besides SEND_TEXT_MAX; each is cut there. */
@@ -85,11 +83,11 @@ struct router *router_new(const struct router_config *cfg)
         r->registry = registry_new(on_name_change, r);
         r->subs = subs_new();
         r->calls = calls_new();
-        r->peers = lh_kptr_table_new(PEERS_TABLE_SIZE, NULL);
+        int peers_err = peertab_init(&r->peers);
         r->acts = activate_new();
         r->quotas = quota_table_new();
         r->ident = wire_ident(BUS_DAEMON_NAME, (unsigned)cfg->uid, (unsigned)cfg->gid, (int)cfg->pid, &r->ident_len);
-        if (!r->scan || !r->registry || !r->subs || !r->calls || !r->peers || !r->acts || !r->quotas || !r->ident) {
+        if (!r->scan || !r->registry || !r->subs || !r->calls || peers_err < 0 || !r->acts || !r->quotas || !r->ident) {
                 router_free(r);
                 return NULL;
         }
@@ -106,8 +104,7 @@ void router_free(struct router *r)
         calls_free(r->calls);
         activate_free(r->acts);
         quota_table_free(r->quotas);
-        if (r->peers)
-                lh_table_free(r->peers);
+        peertab_deinit(&r->peers);
         free(r->ident);
         free(r);
 }
@@ -123,7 +120,7 @@ void router_set_time(struct router *r, uint64_t now_ms)
 
 size_t router_peer_count(const struct router *r)
 {
-        return (size_t)lh_table_length(r->peers);
+        return peertab_count(&r->peers);
 }
 
 size_t router_pending_calls(const struct router *r)
@@ -778,7 +775,7 @@ int router_peer_add(struct router *r, struct peer *p, const struct peer_ops *ops
         list_init(&p->waiters);
         p->ident = wire_ident(p->unique, (unsigned)uid, (unsigned)gid, (int)pid, &p->ident_len);
         p->acct = quota_acct(r->quotas, uid);
-        if (!p->ident || !p->acct || lh_table_insert(r->peers, state_id_key(p->id), p) < 0) {
+        if (!p->ident || !p->acct || peertab_add(&r->peers, p) < 0) {
                 free(p->ident);
                 p->ident = NULL;
                 quota_acct_release(r->quotas, p->acct);
@@ -798,7 +795,7 @@ void router_peer_remove(struct router *r, struct peer *p)
         if (p->removed)
                 return;
         p->removed = true; /* from here on nothing is sent to it */
-        lh_table_delete(r->peers, state_id_key(p->id));
+        peertab_remove(&r->peers, p->id);
         list_unlink(&p->stalled_link);
         flow_peer_gone(r, p);
 

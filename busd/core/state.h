@@ -17,6 +17,7 @@
 #include "jsonscan.h"
 #include "list.h"
 #include "peer.h"
+#include "peertab.h"
 #include "policy.h"
 #include "ratelog.h"
 #include "registry.h"
@@ -43,8 +44,8 @@ struct router {
         struct registry *registry;
         struct subs *subs;
         struct calls *calls;
-        struct lh_table *peers; /* id -> struct peer* (registered, not removed) */
-        struct activate *acts;  /* activatable names and calls held for them */
+        struct peertab peers;  /* id -> struct peer* (registered, not removed) */
+        struct activate *acts; /* activatable names and calls held for them */
         uint64_t next_id;
         uint64_t now_ms, start_ms;
         bool time_set;
@@ -67,19 +68,10 @@ struct router {
         struct ratelog deny_log; /* rate limit of denial log lines (access.c) */
 };
 
-/* The key of a peer's id in r->peers. */
-static inline void *state_id_key(uint64_t id)
-{
-        return (void *)(uintptr_t)id;
-}
-
 /* The registered peer with this unique id string (":42"), or NULL. */
 static inline struct peer *state_peer_by_unique(struct router *r, const char *unique, size_t len)
 {
         uint64_t id;
-        void *v;
 
-        if (!syntax_parse_unique(unique, len, &id) || !lh_table_lookup_ex(r->peers, state_id_key(id), &v))
-                return NULL;
-        return v;
+        return syntax_parse_unique(unique, len, &id) ? peertab_get(&r->peers, id) : NULL;
 }
