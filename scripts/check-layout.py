@@ -23,11 +23,11 @@ Rules:
               < busd/io < busd/main.c
             config/ and bridge/ are siblings and do not include each other.
             Inside bridge/: tls.[ch] (busdtls) sees only proto/ and util/;
-            bridge.c, linkmsg.c, bridgecfg.c (busdbridge, pure) do not include tls.h or
+            bridge.c, linkmsg.c, bridgecfg.c, bridgediff.c (busdbridge, pure) do not include tls.h or
             bridgeio.h. libbus/ sees proto/ and util/; tools/bus/ sees proto/,
             util/, libbus/ and busd/policy/. Nothing includes tests/.
-            System headers: <uv.h> only in busd/io, busd/bridge/bridgeio.[ch]
-            and busd/main.c; socket headers (sys/socket.h, sys/un.h, netinet/,
+            System headers: <uv.h> only in busd/io, busd/bridge/bridgeio*,
+            busd/bridge/bridgereload.[ch] and busd/main.c; socket headers (sys/socket.h, sys/un.h, netinet/,
             arpa/, netdb.h) not in proto/ util/ policy/ core/ config/;
             <systemd/...> only in busd/io; <openssl/...> only in
             busd/bridge/tls.[ch]. Scope: busd/ proto/ util/ libbus/ tools/.
@@ -406,7 +406,8 @@ def short_cycles(graph, members):
 UNITS = [
     ("busd/main.c", "main"),
     ("busd/bridge/tls.", "bridge-tls"),
-    ("busd/bridge/bridgeio.", "bridge-link"),
+    ("busd/bridge/bridgeio", "bridge-link"),  # bridgeio.[ch], bridgeio_private.h
+    ("busd/bridge/bridgereload.", "bridge-link"),
     ("busd/bridge/", "bridge"),
     ("busd/config/", "config"),
     ("busd/core/", "core"),
@@ -481,7 +482,7 @@ def check_layers(srcs, resolver, rep):
         for line, name in sys_includes(src):
             why = None
             if name == "uv.h" and unit not in ("io", "bridge-link", "main"):
-                why = "libuv is for busd/io, busd/bridge/bridgeio and main.c"
+                why = "libuv is for busd/io, busd/bridge/bridgeio (busdlink) and main.c"
             elif SOCKET_HEADERS.match(name) and unit in PURE_UNITS:
                 why = "no sockets below busd/io (the core knows peers by id)"
             elif name.startswith("systemd/") and unit != "io" and unit in ALLOWED and unit not in ("libbus", "tools"):

@@ -887,6 +887,31 @@ static int in_names(struct bridge *b, struct blink *l, struct json_object *o, co
         return 0;
 }
 
+void bridge_link_refilter(struct bridge *b, struct blink *l, const char *label, const struct bridge_filter *exp,
+                          const struct bridge_filter *imp)
+{
+        struct lh_entry *e, *tmp;
+
+        l->label = label;
+        l->exp = exp;
+        l->imp = imp;
+        if (!l->offers)
+                return; /* not up */
+        lh_foreach_safe(l->offers, e, tmp)
+        {
+                char name[BUS_MAX_NAME + 1];
+                snprintf(name, sizeof(name), "%s", (const char *)lh_entry_k(e));
+                if (!bridge_filter_name(imp, name))
+                        withdraw(b, l, name);
+        }
+        advertise_all(b, l); /* adds what exp now lets through, removes what it no longer does */
+}
+
+void bridge_set_max_hops(struct bridge *b, unsigned max_hops)
+{
+        b->max_hops = max_hops ? max_hops : BRIDGE_DEFAULT_MAX_HOPS;
+}
+
 static int in_hello(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
 {
         l->hello_seen = true;

@@ -106,6 +106,15 @@ void bridge_link_down(struct bridge *b, struct blink *l, const char *why);
 /* One message (a line without its line feed) from the link. Returns 0, or
  * -EPROTO with the reason in why: the carrier closes the link. */
 int bridge_link_input(struct bridge *b, struct blink *l, const char *data, size_t len, char *why, size_t whylen);
+/* A reload kept the link: its label and filters are now these (borrowed as
+ * by bridge_link_up()). What the other bus was told is brought up to date
+ * with the export filter at once; names it offered that imp no longer
+ * imports are withdrawn. */
+void bridge_link_refilter(struct bridge *b, struct blink *l, const char *label, const struct bridge_filter *exp,
+                          const struct bridge_filter *imp);
+/* Links an event or call may cross from now on (a reload, with every link
+ * down: bridgereload.h). */
+void bridge_set_max_hops(struct bridge *b, unsigned max_hops);
 /* The carrier wrote what it had queued (call after each completed write):
  * the router's accounting of answers queued for the link is settled. */
 void bridge_link_wrote(struct bridge *b, struct blink *l);

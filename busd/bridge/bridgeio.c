@@ -3,6 +3,8 @@
  * nothing of the server or of busd/io/. */
 #include "bridgeio.h"
 
+#include "bridgeio_private.h"
+
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "jsonnew.h"
 #include "list.h"
 #include "ratelog.h"
+#include "readfile.h"
 #include "tls.h"
 
 /* Ciphertext read per libuv read callback, and plaintext taken from TLS per call. */
@@ -50,72 +53,18 @@
 /* What a frame_line_fn answers (proto/frame.h): go on, or stop (the link is closed). */
 enum { LINE_NEXT = 0, LINE_STOP = -1 };
 
-struct bdial;
-
-/* One TCP connection: half-open until TLS has authenticated the other bus,
- * then a link (bl). */
-struct bconn {
-        struct blink bl; /* first: the bridge and the router know the link by it */
-        struct bridge_io *io;
-        uv_tcp_t tcp;
-        uv_timer_t timer;
-        int open_handles;
-        struct bdial *dial; /* NULL: accepted */
-        const struct bridge_link_config *lc;
-        struct tls_conn *tls;
-        struct frame frame;
-        bool established, up, closing, half_open;
-        uint64_t started_ms, last_rx_ms, last_tx_ms;
-        size_t inflight; /* ciphertext handed to uv_write and not yet written */
-        char addr[80];
-        struct list link; /* in io->conns */
-};
-
-/* A link this bus dials, and re-dials. */
-struct bdial {
-        struct bridge_io *io;
-        const struct bridge_link_config *lc;
-        struct sockaddr_storage sa; /* a numeric address; else resolved at each dial */
-        bool numeric;
-        char host[256], port[8];
-        uv_timer_t timer;
-        struct bconn *conn;
-        unsigned attempts;
-        uint64_t since_ms; /* up, or down, since */
-        char last_error[300];
-};
-
-struct blisten {
-        struct bridge_io *io;
-        uv_tcp_t tcp;
-        char addr[80];
-};
-
-struct bridge_io {
-        struct bridgeio_env env; /* env.loop: the loop everything runs on */
-        struct bridge_config cfg;
-        struct bridge *core;
-        struct tls_ctx *tls;
-        const char **accept_peers; /* every link's peers: who may connect to us */
-        size_t naccept;
-        struct blisten listeners[BRIDGECFG_MAX_LISTEN];
-        size_t nlisteners;
-        struct bdial *dials;
-        size_t ndials;
-        struct list conns;
-        unsigned half_open;
-        bool stopping;
-        uint64_t refused_half_open;
-        struct ratelog refused_log;   /* refused connections' lines */
-        struct ratelog half_open_log; /* the max_half_open refusals' lines */
-};
-
 static uint64_t now_ms(struct bridge_io *io)
 {
         return uv_now(io->env.loop);
 }
 
 static void schedule_dial(struct bdial *d, bool failed);
+
+/* The close callback of a handle whose data is its own malloc'd container. */
+void bridgeio_free_handle(uv_handle_t *h)
+{
+        free(h->data);
+}
 
 /* ---- closing --------------------------------------------------------------------- */
 
@@ -135,7 +84,7 @@ static void on_conn_closed(uv_handle_t *h)
         conn_unref(h->data);
 }
 
-static void bconn_close(struct bconn *c, const char *why)
+void bridgeio_conn_close(struct bconn *c, const char *why)
 {
         struct bridge_io *io = c->io;
 
@@ -194,7 +143,7 @@ static void on_written(uv_write_t *req, int status)
         if (c->closing)
                 return;
         if (status < 0) {
-                bconn_close(c, uv_strerror(status));
+                bridgeio_conn_close(c, uv_strerror(status));
                 return;
         }
         if (c->up)
@@ -209,7 +158,7 @@ static void flush_out(struct bconn *c)
         while (!c->closing && (n = tls_conn_pending_output(c->tls)) > 0) {
                 struct wreq *w = malloc(sizeof(*w) + n);
                 if (!w) {
-                        bconn_close(c, "out of memory");
+                        bridgeio_conn_close(c, "out of memory");
                         return;
                 }
                 w->c = c;
@@ -220,7 +169,7 @@ static void flush_out(struct bconn *c)
                 if (r < 0) {
                         c->inflight -= w->len;
                         free(w);
-                        bconn_close(c, uv_strerror(r));
+                        bridgeio_conn_close(c, uv_strerror(r));
                         return;
                 }
                 c->last_tx_ms = now_ms(c->io);
@@ -245,7 +194,7 @@ static int link_send(struct blink *l, struct buf *b, bool droppable)
 
 static void link_close(struct blink *l, const char *why)
 {
-        bconn_close((struct bconn *)l, why);
+        bridgeio_conn_close((struct bconn *)l, why);
 }
 
 static const struct blink_ops link_ops = { .send = link_send, .close = link_close };
@@ -264,7 +213,7 @@ static int on_line(const char *line, size_t len, void *ud)
         if (bridge_link_input(c->io->core, &c->bl, line, len, why, sizeof(why)) < 0) {
                 char text[sizeof(why) + BUS_MAX_BUS_NAME + 32];
                 snprintf(text, sizeof(text), "protocol violation by %s: %s", c->bl.remote, why);
-                bconn_close(c, text);
+                bridgeio_conn_close(c, text);
                 return LINE_STOP;
         }
         return LINE_NEXT;
@@ -294,7 +243,7 @@ static void authenticated(struct bconn *c)
                         }
         }
         if (!c->lc) {
-                bconn_close(c, "authenticated, but no link is configured for it");
+                bridgeio_conn_close(c, "authenticated, but no link is configured for it");
                 return;
         }
         c->half_open = false;
@@ -307,9 +256,10 @@ static void authenticated(struct bconn *c)
                 char text[200];
                 snprintf(text, sizeof(text), "%s",
                          r == -EEXIST ? "a link to that bus is already up (or it is this bus)" : "out of memory");
-                bconn_close(c, text);
+                bridgeio_conn_close(c, text);
                 return;
         }
+        io->ups[c->lc - io->cfg.links]++;
         if (c->dial) {
                 c->dial->attempts = 0;
                 c->dial->since_ms = now_ms(io);
@@ -320,7 +270,7 @@ static void authenticated(struct bconn *c)
 
 static void on_keepalive(uv_timer_t *t);
 
-static void start_keepalive(struct bconn *c)
+void bridgeio_keepalive(struct bconn *c)
 {
         unsigned every = c->io->cfg.keepalive_ms / KEEPALIVE_CHECKS ? c->io->cfg.keepalive_ms / KEEPALIVE_CHECKS : 1;
         uv_timer_start(&c->timer, on_keepalive, every, every);
@@ -345,7 +295,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         }
         if (n < 0) {
                 free(b->base);
-                bconn_close(c, n == UV_EOF ? "the other end closed the connection" : uv_strerror((int)n));
+                bridgeio_conn_close(c, n == UV_EOF ? "the other end closed the connection" : uv_strerror((int)n));
                 return;
         }
         c->last_rx_ms = now_ms(c->io);
@@ -353,14 +303,14 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         free(b->base);
         if (r < 0) {
                 flush_out(c);
-                bconn_close(c, tls_conn_error(c->tls)[0] ? tls_conn_error(c->tls) : "TLS failed");
+                bridgeio_conn_close(c, tls_conn_error(c->tls)[0] ? tls_conn_error(c->tls) : "TLS failed");
                 return;
         }
         if (!c->established) {
                 r = tls_conn_handshake(c->tls);
                 flush_out(c);
                 if (r < 0) {
-                        bconn_close(c, tls_conn_error(c->tls));
+                        bridgeio_conn_close(c, tls_conn_error(c->tls));
                         return;
                 }
                 if (r == 0 || c->closing)
@@ -369,7 +319,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
                 authenticated(c);
                 if (c->closing)
                         return;
-                start_keepalive(c);
+                bridgeio_keepalive(c);
         }
         for (;;) {
                 ssize_t got = tls_conn_read(c->tls, plain, sizeof(plain));
@@ -379,11 +329,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
                 if (got == 0)
                         break;
                 if (got < 0) {
-                        bconn_close(c, got == -EPIPE ? "the other end closed the link" : tls_conn_error(c->tls));
+                        bridgeio_conn_close(c,
+                                            got == -EPIPE ? "the other end closed the link" : tls_conn_error(c->tls));
                         return;
                 }
                 if (frame_feed(&c->frame, plain, (size_t)got, on_line, c) == FRAME_TOO_LARGE && !c->closing) {
-                        bconn_close(c, "a line over the largest message");
+                        bridgeio_conn_close(c, "a line over the largest message");
                         return;
                 }
                 if (c->closing)
@@ -399,7 +350,7 @@ static void on_handshake_timeout(uv_timer_t *t)
         char why[120];
 
         snprintf(why, sizeof(why), "no TLS handshake within %u ms", c->io->cfg.handshake_timeout_ms);
-        bconn_close(c, why);
+        bridgeio_conn_close(c, why);
 }
 
 static void on_keepalive(uv_timer_t *t)
@@ -411,7 +362,7 @@ static void on_keepalive(uv_timer_t *t)
         if (now - c->last_rx_ms >= io->cfg.timeout_ms) {
                 char why[120];
                 snprintf(why, sizeof(why), "nothing heard for %u ms (timeout_ms)", io->cfg.timeout_ms);
-                bconn_close(c, why);
+                bridgeio_conn_close(c, why);
                 return;
         }
         if (now - c->last_tx_ms >= io->cfg.keepalive_ms) {
@@ -502,7 +453,7 @@ static void on_incoming(uv_stream_t *s, int status)
         if (!c)
                 return;
         if (uv_accept(s, (uv_stream_t *)&c->tcp) < 0) {
-                bconn_close(c, "accept failed");
+                bridgeio_conn_close(c, "accept failed");
                 return;
         }
         struct sockaddr_storage sa;
@@ -521,13 +472,13 @@ static void on_connected(uv_connect_t *req, int status)
         if (c->closing)
                 return;
         if (status < 0) {
-                bconn_close(c, uv_strerror(status));
+                bridgeio_conn_close(c, uv_strerror(status));
                 return;
         }
         uv_tcp_nodelay(&c->tcp, 1);
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
         if (tls_conn_handshake(c->tls) < 0) {
-                bconn_close(c, tls_conn_error(c->tls));
+                bridgeio_conn_close(c, tls_conn_error(c->tls));
                 return;
         }
         flush_out(c);
@@ -560,7 +511,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
                 snprintf(why, sizeof(why), "cannot resolve %s: %s", c->dial->host,
                          status < 0 ? uv_strerror(status) : "no IPv4 or IPv6 address");
                 uv_freeaddrinfo(res);
-                bconn_close(c, why);
+                bridgeio_conn_close(c, why);
                 return;
         }
         memset(&c->dial->sa, 0, sizeof(c->dial->sa));
@@ -568,14 +519,14 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         uv_freeaddrinfo(res);
         uv_connect_t *creq = malloc(sizeof(*creq));
         if (!creq) {
-                bconn_close(c, "out of memory");
+                bridgeio_conn_close(c, "out of memory");
                 return;
         }
         creq->data = c;
         int r = uv_tcp_connect(creq, &c->tcp, (const struct sockaddr *)&c->dial->sa, on_connected);
         if (r < 0) {
                 free(creq);
-                bconn_close(c, uv_strerror(r));
+                bridgeio_conn_close(c, uv_strerror(r));
         }
 }
 
@@ -585,7 +536,7 @@ static void resolve(struct bconn *c)
         const struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
 
         if (!rs) {
-                bconn_close(c, "out of memory");
+                bridgeio_conn_close(c, "out of memory");
                 return;
         }
         rs->c = c;
@@ -594,7 +545,7 @@ static void resolve(struct bconn *c)
         if (r < 0) {
                 free(rs);
                 c->open_handles--;
-                bconn_close(c, uv_strerror(r));
+                bridgeio_conn_close(c, uv_strerror(r));
         }
 }
 
@@ -617,7 +568,7 @@ static void dial_now(uv_timer_t *t)
         snprintf(c->addr, sizeof(c->addr), "%s", d->lc->connect);
         uv_connect_t *req = malloc(sizeof(*req));
         if (!req) {
-                bconn_close(c, "out of memory");
+                bridgeio_conn_close(c, "out of memory");
                 return;
         }
         req->data = c;
@@ -629,7 +580,7 @@ static void dial_now(uv_timer_t *t)
         int r = uv_tcp_connect(req, &c->tcp, (const struct sockaddr *)&d->sa, on_connected);
         if (r < 0) {
                 free(req);
-                bconn_close(c, uv_strerror(r));
+                bridgeio_conn_close(c, uv_strerror(r));
         }
 }
 
@@ -639,6 +590,8 @@ static void schedule_dial(struct bdial *d, bool failed)
         struct bridge_io *io = d->io;
         uint64_t delay = 0;
 
+        if (d->retired)
+                return;
         if (failed) {
                 delay = io->cfg.reconnect_min_ms;
                 for (unsigned i = 1; i < d->attempts && delay < io->cfg.reconnect_max_ms; i++)
@@ -666,6 +619,98 @@ static int add_accept_peer(struct bridge_io *io, const char *name)
                 return -ENOMEM;
         io->accept_peers = n;
         n[io->naccept++] = name;
+        return 0;
+}
+
+/* Who may connect to us: every link's peers (borrowed from io->cfg). */
+int bridgeio_set_accept_peers(struct bridge_io *io)
+{
+        free(io->accept_peers);
+        io->accept_peers = NULL;
+        io->naccept = 0;
+        for (size_t i = 0; i < io->cfg.nlinks; i++)
+                for (size_t j = 0; j < io->cfg.links[i].npeers; j++)
+                        if (add_accept_peer(io, io->cfg.links[i].peers[j]) < 0)
+                                return -ENOMEM;
+        return 0;
+}
+
+/* A listener on addr (numeric, checked by the parser) in *ret, which the
+ * caller closes (bridgeio_unlisten()) even on failure. Returns 0 or a negative
+ * errno with the reason in err. */
+int bridgeio_listen(struct bridge_io *io, const char *addr, struct blisten **ret, char *err, size_t errlen)
+{
+        struct blisten *ls = calloc(1, sizeof(*ls));
+        struct sockaddr_storage sa;
+
+        if (!ls) {
+                snprintf(err, errlen, "out of memory");
+                return -ENOMEM;
+        }
+        bridgecfg_address(addr, &sa);
+        ls->io = io;
+        snprintf(ls->addr, sizeof(ls->addr), "%s", addr);
+        uv_tcp_init(io->env.loop, &ls->tcp);
+        ls->tcp.data = ls;
+        *ret = ls;
+        int r = uv_tcp_bind(&ls->tcp, (const struct sockaddr *)&sa, sa.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+        if (r == 0)
+                r = uv_listen((uv_stream_t *)&ls->tcp, LISTEN_BACKLOG, on_incoming);
+        if (r < 0)
+                snprintf(err, errlen, "bridge: cannot listen on %s: %s", addr, uv_strerror(r));
+        return r;
+}
+
+void bridgeio_unlisten(struct blisten *ls)
+{
+        uv_close((uv_handle_t *)&ls->tcp, bridgeio_free_handle);
+}
+
+/* Starts dialling link lc (at once, or after the backoff if `later`). */
+int bridgeio_dial(struct bridge_io *io, const struct bridge_link_config *lc, bool later)
+{
+        struct bdial *d = calloc(1, sizeof(*d));
+
+        if (!d)
+                return -ENOMEM;
+        io->dials[io->ndials++] = d;
+        d->io = io;
+        d->lc = lc;
+        d->since_ms = now_ms(io);
+        d->numeric = bridgecfg_address(lc->connect, &d->sa) == 0;
+        bridgecfg_host_port(lc->connect, d->host, sizeof(d->host), d->port, sizeof(d->port));
+        uv_timer_init(io->env.loop, &d->timer);
+        d->timer.data = d;
+        schedule_dial(d, later);
+        return 0;
+}
+
+/* The credential files' contents one after the other, to tell whether a
+ * reload changed them. Returns 0 or a negative errno. */
+int bridgeio_read_creds(const struct bridge_config *cfg, char **ret, size_t *ret_len)
+{
+        const char *files[] = { cfg->cert, cfg->key, cfg->ca };
+        char *all = NULL, *text, err[300];
+        size_t n = 0, len;
+
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+                if (!files[i] || readfile(files[i], BUS_MAX_BRIDGE_FILE, &text, &len, err, sizeof(err)) < 0) {
+                        free(all);
+                        return -EIO;
+                }
+                char *na = realloc(all, n + len + 1);
+                if (!na) {
+                        free(text);
+                        free(all);
+                        return -ENOMEM;
+                }
+                all = na;
+                memcpy(all + n, text, len + 1); /* with its NUL: the files stay apart */
+                n += len + 1;
+                free(text);
+        }
+        *ret = all;
+        *ret_len = n;
         return 0;
 }
 
@@ -698,49 +743,20 @@ int bridgeio_start(const struct bridgeio_env *env, struct bridge_config *cfg, st
                 snprintf(err, errlen, "out of memory");
                 goto fail;
         }
-        for (size_t i = 0; i < io->cfg.nlinks; i++)
-                for (size_t j = 0; j < io->cfg.links[i].npeers; j++)
-                        if (add_accept_peer(io, io->cfg.links[i].peers[j]) < 0) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
-        for (size_t i = 0; i < io->cfg.nlisten; i++) {
-                struct blisten *ls = &io->listeners[i];
-                struct sockaddr_storage sa;
-                bridgecfg_address(io->cfg.listen[i], &sa);
-                ls->io = io;
-                snprintf(ls->addr, sizeof(ls->addr), "%s", io->cfg.listen[i]);
-                uv_tcp_init(io->env.loop, &ls->tcp);
-                ls->tcp.data = ls;
-                io->nlisteners++;
-                r = uv_tcp_bind(&ls->tcp, (const struct sockaddr *)&sa, sa.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
-                if (r == 0)
-                        r = uv_listen((uv_stream_t *)&ls->tcp, LISTEN_BACKLOG, on_incoming);
-                if (r < 0) {
-                        snprintf(err, errlen, "bridge: cannot listen on %s: %s", ls->addr, uv_strerror(r));
-                        goto fail;
-                }
-                env->log(env->log_ud, "bridge: %s listening on %s (tcp, TLS)", tls_ctx_own_name(io->tls), ls->addr);
-        }
-        io->dials = calloc(io->cfg.nlinks ? io->cfg.nlinks : 1, sizeof(*io->dials));
-        if (!io->dials) {
-                r = -ENOMEM;
+        if ((r = bridgeio_set_accept_peers(io)) < 0)
                 goto fail;
+        for (size_t i = 0; i < io->cfg.nlisten; i++) {
+                r = bridgeio_listen(io, io->cfg.listen[i], &io->listeners[io->nlisteners++], err, errlen);
+                if (r < 0)
+                        goto fail;
+                env->log(env->log_ud, "bridge: %s listening on %s (tcp, TLS)", tls_ctx_own_name(io->tls),
+                         io->cfg.listen[i]);
         }
-        for (size_t i = 0; i < io->cfg.nlinks; i++) {
-                const struct bridge_link_config *lc = &io->cfg.links[i];
-                if (!lc->connect)
-                        continue;
-                struct bdial *d = &io->dials[io->ndials++];
-                d->io = io;
-                d->lc = lc;
-                d->since_ms = now_ms(io);
-                d->numeric = bridgecfg_address(lc->connect, &d->sa) == 0;
-                bridgecfg_host_port(lc->connect, d->host, sizeof(d->host), d->port, sizeof(d->port));
-                uv_timer_init(io->env.loop, &d->timer);
-                d->timer.data = d;
-                schedule_dial(d, false);
-        }
+        for (size_t i = 0; i < io->cfg.nlinks; i++)
+                if (io->cfg.links[i].connect && (r = bridgeio_dial(io, &io->cfg.links[i], false)) < 0)
+                        goto fail;
+        if (bridgeio_read_creds(&io->cfg, &io->creds, &io->creds_len) < 0)
+                io->creds = NULL; /* unreadable now (tls_ctx_new() read them): a reload restarts the links */
         *ret = io;
         return 0;
 fail:
@@ -756,13 +772,13 @@ void bridgeio_stop(struct bridge_io *io)
         if (!io)
                 return;
         io->stopping = true;
-        list_for_each_safe(l, tmp, &io->conns) bconn_close(list_entry(l, struct bconn, link), "busd is stopping");
+        list_for_each_safe(l, tmp, &io->conns)
+                bridgeio_conn_close(list_entry(l, struct bconn, link), "busd is stopping");
         for (size_t i = 0; i < io->nlisteners; i++)
-                if (!uv_is_closing((uv_handle_t *)&io->listeners[i].tcp))
-                        uv_close((uv_handle_t *)&io->listeners[i].tcp, NULL);
+                bridgeio_unlisten(io->listeners[i]);
         for (size_t i = 0; i < io->ndials; i++)
-                if (!uv_is_closing((uv_handle_t *)&io->dials[i].timer))
-                        uv_close((uv_handle_t *)&io->dials[i].timer, NULL);
+                uv_close((uv_handle_t *)&io->dials[i]->timer, bridgeio_free_handle);
+        io->nlisteners = io->ndials = 0;
 }
 
 void bridgeio_free(struct bridge_io *io)
@@ -772,9 +788,14 @@ void bridgeio_free(struct bridge_io *io)
         bridge_free(io->core);
         tls_ctx_free(io->tls);
         free(io->accept_peers);
-        free(io->dials);
+        free(io->creds);
         bridgecfg_free(&io->cfg);
         free(io);
+}
+
+bool bridgeio_stopped(const struct bridge_io *io)
+{
+        return io->stopping;
 }
 
 const char *bridgeio_name(const struct bridge_io *io)
@@ -792,8 +813,8 @@ struct json_object *bridgeio_status(struct bridge_io *io)
                 const struct bridge_link_config *lc = &io->cfg.links[i];
                 struct bdial *d = NULL;
                 for (size_t k = 0; k < io->ndials; k++)
-                        if (io->dials[k].lc == lc)
-                                d = &io->dials[k];
+                        if (io->dials[k]->lc == lc)
+                                d = io->dials[k];
                 bool any = false;
                 list_for_each(l, &io->conns)
                 {
@@ -806,6 +827,7 @@ struct json_object *bridgeio_status(struct bridge_io *io)
                         json_object_object_add(e, "state", jsonnew_string(c->bl.hello_seen ? "up" : "starting"));
                         json_object_object_add(e, "address", jsonnew_string(c->addr));
                         json_object_object_add(e, "since_ms", jsonnew_uint64(now - c->started_ms));
+                        json_object_object_add(e, "connections", jsonnew_uint64(io->ups[i]));
                         json_object_object_add(e, "queue_bytes",
                                                jsonnew_uint64(c->inflight + tls_conn_pending_output(c->tls)));
                         json_object_array_add(links, e);
@@ -816,6 +838,7 @@ struct json_object *bridgeio_status(struct bridge_io *io)
                 struct json_object *e = jsonnew_object();
                 json_object_object_add(e, "link", jsonnew_string(lc->name));
                 json_object_object_add(e, "state", jsonnew_string(d ? (d->conn ? "connecting" : "down") : "waiting"));
+                json_object_object_add(e, "connections", jsonnew_uint64(io->ups[i]));
                 if (lc->connect)
                         json_object_object_add(e, "address", jsonnew_string(lc->connect));
                 if (d) {

@@ -11,21 +11,13 @@
 #include <stddef.h>
 
 #include "bridgecfg.h"
+#include "bridgeio_env.h"
 
 #include <uv.h>
 
 struct bridge_io;
 struct json_object;
 struct router;
-
-/* What the bridge's carrier is given by the daemon: the loop it runs on, the
- * router its links join, and where its log lines go. */
-struct bridgeio_env {
-        uv_loop_t *loop;
-        struct router *router;
-        void (*log)(void *ud, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-        void *log_ud;
-};
 
 /* Loads the credentials, binds the listen addresses, starts dialling. cfg is
  * taken over (freed by bridgeio_free). Returns 0 and *ret, or a negative errno
@@ -36,8 +28,11 @@ int bridgeio_start(const struct bridgeio_env *env, struct bridge_config *cfg, st
 void bridgeio_stop(struct bridge_io *io);
 /* After the loop has run the close callbacks. Accepts NULL. */
 void bridgeio_free(struct bridge_io *io);
+/* Stopped (bridgeio_stop(), or a start that failed): it only waits for
+ * bridgeio_free(). */
+bool bridgeio_stopped(const struct bridge_io *io);
 /* This bus's name on the bridge (its certificate name). */
 const char *bridgeio_name(const struct bridge_io *io);
 /* {"bus": NAME, "links": [{"link", "peer", "state": "up"|"down"|"connecting", "address", "since_ms",
- * "last_error", counters...}], "duplicates"} for the daemon's stats. */
+ * "connections" (times the link came up), "last_error", counters...}], "duplicates"} for the daemon's stats. */
 struct json_object *bridgeio_status(struct bridge_io *io);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bridgeio.h"
+#include "bridgereload.h"
 #include "buslimits.h"
 #include "conn.h"
 #include "notify.h"
@@ -439,6 +440,8 @@ int server_load_policy(struct server *srv, char *err, size_t errlen)
         return 0;
 }
 
+static void reload_bridge(struct server *srv);
+
 int server_reload(struct server *srv)
 {
         struct options *o = srv->opt;
@@ -470,6 +473,7 @@ int server_reload(struct server *srv)
         }
         size_t loaded = services_load(&srv->services);
         server_log(srv, "SIGHUP: %zu activatable names", loaded);
+        reload_bridge(srv);
         int pr = server_load_policy(srv, err, sizeof(err));
         if (pr == -ENOENT)
                 server_log(srv, "SIGHUP: WARNING: the policy was not reloaded, the one in force stays: %s", err);
@@ -569,52 +573,118 @@ static struct json_object *bridge_stats(void *ud)
         return bridgeio_status(ud);
 }
 
-/* The bridge (docs/bridge.md), when --bridge-config or --bridge-* asks for it:
- * before READY=1, so that a ready bus also listens for its links. */
-static int start_bridge(struct server *srv)
+/* The bridge's configuration: the file (--bridge-config) and the command
+ * line's --bridge-* flags. Returns 0 with *ret (the caller frees it), or a
+ * negative errno with the reason ("FILE: why") in err. */
+static int read_bridge_config(struct server *srv, struct bridge_config *ret, char *err, size_t errlen)
 {
         const struct options *o = srv->opt;
         struct bridge_config cfg;
-        char err[800];
-        int r = 0;
+        char why[700];
+        int r;
 
-        if (!o->bridge_config && !o->nbridge_listen && !o->nbridge_connect)
-                return 0;
         bridgecfg_defaults(&cfg);
         if (o->bridge_config) {
                 char *text;
                 size_t len;
-                r = readfile(o->bridge_config, BUS_MAX_BRIDGE_FILE, &text, &len, err, sizeof(err));
+                r = readfile(o->bridge_config, BUS_MAX_BRIDGE_FILE, &text, &len, why, sizeof(why));
                 if (r < 0) {
                         if (r == -EFBIG || r == -EISDIR || r == -EINVAL || r == -ENOMEM)
-                                server_log(srv, "bridge: %s", err); /* "PATH: reason" */
+                                snprintf(err, errlen, "%s", why); /* "PATH: reason" */
                         else
-                                server_log(srv, "bridge: cannot read %s: %s", o->bridge_config, strerror(-r));
+                                snprintf(err, errlen, "cannot read %s: %s", o->bridge_config, strerror(-r));
                         return r;
                 }
-                r = bridgecfg_parse(text, len, &cfg, err, sizeof(err));
+                r = bridgecfg_parse(text, len, &cfg, why, sizeof(why));
                 free(text);
                 if (r < 0) {
-                        server_log(srv, "bridge: %s: %s", o->bridge_config, err);
+                        snprintf(err, errlen, "%s: %s", o->bridge_config, why);
                         return r;
                 }
         }
         r = bridgecfg_add_cli(&cfg, o->bridge_listen, o->nbridge_listen, o->bridge_connect, o->nbridge_connect,
                               o->bridge_peers, o->nbridge_peers, o->bridge_cert, o->bridge_key, o->bridge_ca, err,
-                              sizeof(err));
-        if (r == 0) {
-                struct bridgeio_env env = {
-                        .loop = srv->loop, .router = srv->router, .log = router_log, .log_ud = srv
-                };
-                r = bridgeio_start(&env, &cfg, &srv->bridge, err, sizeof(err));
-        }
-        bridgecfg_free(&cfg);
+                              errlen);
         if (r < 0) {
-                server_log(srv, "bridge: refusing to start: %s", err);
+                bridgecfg_free(&cfg);
                 return r;
         }
-        router_set_stats_hook(srv->router, "bridge", bridge_stats, srv->bridge);
+        *ret = cfg;
         return 0;
+}
+
+/* Starts the bridge on cfg (taken over). Returns 0 or a negative errno with
+ * the reason in err. */
+static int bridge_on(struct server *srv, struct bridge_config *cfg, char *err, size_t errlen)
+{
+        const struct bridgeio_env env = { .loop = srv->loop, .router = srv->router, .log = router_log, .log_ud = srv };
+        int r = bridgeio_start(&env, cfg, &srv->bridge, err, errlen);
+
+        if (r == 0)
+                router_set_stats_hook(srv->router, "bridge", bridge_stats, srv->bridge);
+        return r;
+}
+
+/* The bridge (docs/bridge.md), when --bridge-config or --bridge-* asks for it:
+ * before READY=1, so that a ready bus also listens for its links. A file with
+ * no link (and no --bridge-* link) leaves the bridge off until a reload
+ * finds one. */
+static int start_bridge(struct server *srv)
+{
+        const struct options *o = srv->opt;
+        struct bridge_config cfg;
+        char err[800];
+        int r;
+
+        if (!o->bridge_config && !o->nbridge_listen && !o->nbridge_connect)
+                return 0;
+        r = read_bridge_config(srv, &cfg, err, sizeof(err));
+        if (r < 0) {
+                server_log(srv, "bridge: %s", err);
+                return r;
+        }
+        if (cfg.nlinks == 0 && o->bridge_config) {
+                server_log(srv, "bridge: %s has no link: the bridge is off until a reload (SIGHUP) finds one",
+                           o->bridge_config);
+                bridgecfg_free(&cfg);
+                return 0;
+        }
+        r = bridge_on(srv, &cfg, err, sizeof(err));
+        bridgecfg_free(&cfg);
+        if (r < 0)
+                server_log(srv, "bridge: refusing to start: %s", err);
+        return r;
+}
+
+/* SIGHUP: the bridge file again, applied link by link (bridgereload.h); a
+ * file that does not load or apply keeps the links in force. */
+static void reload_bridge(struct server *srv)
+{
+        const struct options *o = srv->opt;
+        struct bridge_config cfg;
+        char err[800];
+        int r;
+
+        if (!o->bridge_config)
+                return;           /* off, or set by the command line alone: nothing to re-read */
+        bridgecfg_defaults(&cfg); /* nothing to free if it does not load */
+        r = read_bridge_config(srv, &cfg, err, sizeof(err));
+        if (r == 0 && srv->bridge && !bridgeio_stopped(srv->bridge)) {
+                r = bridgereload_apply(srv->bridge, &cfg, err, sizeof(err));
+        } else if (r == 0 && cfg.nlinks == 0) {
+                server_log(srv, "SIGHUP: bridge: %s has no link: the bridge stays off", o->bridge_config);
+        } else if (r == 0) {
+                /* off until now (or a start on an earlier reload failed): started as at startup */
+                router_set_stats_hook(srv->router, NULL, NULL, NULL);
+                bridgeio_free(srv->bridge); /* stopped: its handles closed on an earlier loop turn */
+                srv->bridge = NULL;
+                r = bridge_on(srv, &cfg, err, sizeof(err));
+                if (r == 0)
+                        server_log(srv, "SIGHUP: bridge: started");
+        }
+        bridgecfg_free(&cfg);
+        if (r < 0)
+                server_log(srv, "SIGHUP: the bridge was not reloaded, the links in force stay: %s", err);
 }
 
 /* Service activation: the activation files of the configured directories,

@@ -35,6 +35,10 @@ if(Python3_Interpreter_FOUND AND TARGET busd)
   add_test(NAME py_bridge COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge.py)
   set_tests_properties(py_bridge PROPERTIES LABELS integration TIMEOUT 300
     ENVIRONMENT "BUSD=$<TARGET_FILE:busd>;BUS=$<TARGET_FILE:bus_cli>")
+  # the bridge file re-read on SIGHUP: links added, removed, changed (docs/bridge.md, "Reload")
+  add_test(NAME py_bridge_reload COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge_reload.py)
+  set_tests_properties(py_bridge_reload PROPERTIES LABELS integration TIMEOUT 300
+    ENVIRONMENT "BUSD=$<TARGET_FILE:busd>;BUS=$<TARGET_FILE:bus_cli>")
 endif()
 
 # Hardening (issue 16): the protocol details and policy leaks it found. The

@@ -23,3 +23,7 @@ bus_unit_test(test_actfile ${CMAKE_CURRENT_SOURCE_DIR}/test_actfile.c LIBS busdc
 bus_unit_test(test_bridge ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge.c LIBS test_core_fake busdbridge)
 # the validation of link messages (pure: no bridge, no router)
 bus_unit_test(test_linkmsg ${CMAKE_CURRENT_SOURCE_DIR}/test_linkmsg.c LIBS busdbridge)
+# the peers by id (open addressing, removal by backward shift)
+bus_unit_test(test_peertab ${CMAKE_CURRENT_SOURCE_DIR}/test_peertab.c LIBS busdcore)
+# what a reload of the bridge's file does to each link (pure: two parsed configurations)
+bus_unit_test(test_bridgediff ${CMAKE_CURRENT_SOURCE_DIR}/test_bridgediff.c LIBS busdbridge)
