@@ -23,7 +23,7 @@ static void on_tick(struct bus *bus, const struct bus_event *ev, void *userdata)
         struct client *c = userdata;
         struct json_object *iso = NULL;
 
-        json_object_object_get_ex(ev->data, "iso", &iso);
+        json_object_object_get_ex(bus_event_data(ev), "iso", &iso);
         printf("tick %s from %s (pid %d)\n", iso ? json_object_get_string(iso) : "?", ev->sender, (int)ev->pid);
         if (++c->ticks >= c->want)
                 bus_quit(bus, 0);

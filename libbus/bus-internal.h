@@ -38,7 +38,7 @@
 #include "frame.h"
 #include "list.h"
 
-struct jsonparse;
+struct jsonscan;
 
 /* ---- tunables (documented in docs/libbus.md) ----------------------------- */
 
@@ -170,6 +170,10 @@ void outmsg_bool(struct outmsg *m, const char *key, bool v);
 void outmsg_string(struct outmsg *m, const char *key, const char *s);
 /* A JSON value (NULL: null), checked as the daemon will (outmsg_check_json). */
 void outmsg_json(struct outmsg *m, const char *key, struct json_object *v);
+/* A JSON value given as text that jsonscan accepted (bus__check_json()),
+ * copied as is or, when spaced, without its whitespace outside strings (a
+ * line feed would end a JSON Lines message early). */
+void outmsg_raw(struct outmsg *m, const char *key, const char *json, size_t len, bool spaced);
 /* Commits the message if it is at most max_message bytes. Returns 0,
  * -EMSGSIZE, -EINVAL or -ENOMEM. */
 int outmsg_end(struct outmsg *m, size_t max_message);
@@ -203,10 +207,11 @@ struct inmsg_limits {
                 max_methods, stall_timeout_ms;
 };
 
-/* One checked daemon message. Strings and values borrow from root. */
+/* One checked daemon message. Its strings and the payload's text are copies
+ * in the message's own memory (arena): the received bytes are the
+ * transport's, reused by the next read. */
 struct inmsg {
         struct list link;
-        struct json_object *root; /* owned */
         enum inmsg_type type;
         size_t size;  /* bytes on the wire */
         uint64_t seq; /* arrival order */
@@ -214,7 +219,12 @@ struct inmsg {
         bool has_id;
         uint64_t id;
         const char *sender, *dest, *method, *topic, *name, *code, *message, *unique;
-        struct json_object *params, *result, *data; /* NULL for JSON null or absent */
+        /* the payload: params (call), result (reply), data (error, event), as
+         * the daemon sent it, NUL-terminated; "null" when null or absent */
+        const char *json;
+        size_t json_len;
+        struct json_object *tree; /* its json-c tree once inmsg_tree() built it (owned; NULL for null) */
+        bool has_tree;
         bool oneway;
         uid_t uid;
         gid_t gid;
@@ -227,17 +237,34 @@ struct inmsg {
         struct inmsg_limits limits; /* welcome */
         int error;                  /* local disconnected */
         bool notify, reconnecting;  /* local disconnected */
+        char *text;                 /* owned: a local message's text (message and name point to it) */
+        char arena[];               /* the copies: strings and payload */
 };
 
-/* Parses and checks one message from the daemon (docs/protocol.md §2.4).
- * Unknown members are ignored; missing or mistyped ones are errors. Returns 0
- * and a new inmsg (caller frees), or -EINVAL/-EPROTO with a reason in errbuf,
- * or -ENOMEM. */
-int inmsg_parse(struct jsonparse *p, const char *s, size_t len, struct inmsg **ret, char *errbuf, size_t errlen);
+/* Parses and checks one message from the daemon (docs/protocol.md §2.4) with
+ * sc, whose nesting limit is the bus's max_depth. Unknown members are
+ * ignored; missing or mistyped ones are errors. s is only read during the
+ * call: the inmsg keeps copies of what it needs. Returns 0 and a new inmsg
+ * (caller frees), or -EPROTO with a reason in errbuf, or -ENOMEM. */
+int inmsg_parse(struct jsonscan *sc, const char *s, size_t len, struct inmsg **ret, char *errbuf, size_t errlen);
+/* The payload's json-c tree, built on the first call and kept until
+ * inmsg_free() (borrowed: json_object_get() to keep it longer). Returns 0 and
+ * the tree in *ret (NULL for JSON null), or -ENOMEM (*ret untouched; a later
+ * call tries again). */
+int inmsg_tree(struct inmsg *m, struct json_object **ret);
+/* The payload for the public accessors (bus_event_data(), bus_call_params()):
+ * the tree, or NULL with errno 0 (JSON null) or ENOMEM. */
+struct json_object *inmsg_payload(struct inmsg *m);
+/* The member key of the payload's tree when it is an object (borrowed), or
+ * NULL: not an object, no such member, null, or out of memory. */
+struct json_object *inmsg_member(struct inmsg *m, const char *key);
 struct inmsg *inmsg_new_local_dropped(void);
-/* A local message of type t whose root is a JSON string (text; message and
- * name point into it). NULL when out of memory. */
+/* A local message of type t with a copy of text (message and name point to
+ * it). NULL when out of memory. */
 struct inmsg *inmsg_new_local(enum inmsg_type t, const char *text);
+/* Replaces m's text (message and name) with a copy of text. Returns 0, or
+ * -ENOMEM with m unchanged. */
+int inmsg_set_text(struct inmsg *m, const char *text);
 /* True if m is the reply or error answering our request `id`. An error
  * no_such_call never answers a request (it is about our own answers or a
  * cancel), whatever its id. */
@@ -266,13 +293,15 @@ struct restore {
 
 struct bus {
         struct transport t;
-        int epfd;         /* bus_open() buses: the epoll fd bus_get_fd() returns; else -1 */
-        bool out_blocked; /* the last write left output (the socket is full) */
-        bool ep_out;      /* epfd watches the socket for EPOLLOUT too */
-        bool reading;     /* inside transport_read(): the transport must not be reset */
-        bool nonblocking; /* bus_set_nonblocking(): a full output buffer refuses sends with -EAGAIN */
-        struct jsonparse *parser;
-        int parser_depth; /* its nesting limit */
+        int epfd;               /* bus_open() buses: the epoll fd bus_get_fd() returns; else -1 */
+        bool out_blocked;       /* the last write left output (the socket is full) */
+        bool ep_out;            /* epfd watches the socket for EPOLLOUT too */
+        bool reading;           /* inside transport_read(): the transport must not be reset */
+        bool nonblocking;       /* bus_set_nonblocking(): a full output buffer refuses sends with -EAGAIN */
+        struct jsonscan *scan;  /* reads the daemon's messages: nesting limit scan_depth */
+        int scan_depth;         /* the bus's max_depth */
+        struct jsonscan *vscan; /* checks JSON texts the application sends (bus_publish_json): vscan_depth */
+        int vscan_depth;        /* max_depth - 1: such a value sits inside the message object */
         char unique[32];
         struct inmsg_limits limits;
         uint64_t next_id;
@@ -353,6 +382,12 @@ int bus__open_reconnecting(int fd, const char *display_name, bus_connect_fn conn
 /* Records a failure and returns error (a negative errno). code: wire code or
  * NULL for a local failure. */
 int bus__fail(struct bus *bus, int error, const char *code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Checks a JSON text the application gives as the value of member `key`
+ * (bus_publish_json(), bus_reply_json()) as the daemon will: jsonscan with
+ * the bus's max_depth less the message object's level. Returns 0 and in
+ * *ret_spaced whether it has whitespace outside strings, or records the
+ * failure and returns -EINVAL (not such a text; NULL) or -ENOMEM. */
+int bus__check_json(struct bus *bus, const char *key, const char *json, size_t len, bool *ret_spaced);
 /* Records the error answer m and returns -EREMOTEIO. */
 int bus__fail_answer(struct bus *bus, const struct inmsg *m);
 /* Ends the connection (idempotent): no more writing or reading; what is
@@ -429,7 +464,7 @@ void method_free_all(struct bus *bus);
 int method_restore(struct bus *bus, uint64_t id);
 
 /* event.c */
-void event_dispatch(struct bus *bus, const struct inmsg *m);
+void event_dispatch(struct bus *bus, struct inmsg *m);
 void event_free_all(struct bus *bus);
 /* Frees subscriptions marked removed (unless handlers are running). */
 void event_sweep(struct bus *bus);
@@ -441,7 +476,7 @@ int event_for_each(struct bus *bus, int (*fn)(struct bus *bus, const char *patte
 int event_send_subscribe(struct bus *bus, uint64_t id, const char *pattern, unsigned flags);
 /* The daemon confirmed pattern again on a new connection with answer a: takes
  * the mode in effect from it. */
-void event_restored(struct bus *bus, const char *pattern, const struct inmsg *a);
+void event_restored(struct bus *bus, const char *pattern, struct inmsg *a);
 /* The daemon refused to restore pattern: forget it. */
 void event_restore_failed(struct bus *bus, const char *pattern);
 
@@ -449,7 +484,7 @@ void event_restore_failed(struct bus *bus, const char *pattern);
 void name_dispatch(struct bus *bus, const struct inmsg *m);
 /* Keeps the names held up to date with m (on arrival, before queueing):
  * name_acquired, name_lost, and the answer to the waiting name request. */
-void name_note(struct bus *bus, const struct inmsg *m);
+void name_note(struct bus *bus, struct inmsg *m);
 /* Calls fn for each name held (restoring a new connection). */
 int name_for_each(struct bus *bus, int (*fn)(struct bus *bus, const char *name, unsigned flags, void *ud), void *ud);
 /* Queues `request_name` with id (no blocking, no flush). */

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "errcode.h"
-#include "jsonparse.h"
+#include "jsonscan.h"
 
 /* bus_open() has no bus to record its failure on. */
 static _Thread_local char open_error[512];
@@ -264,14 +264,42 @@ int bus__apply_welcome(struct bus *bus, const struct inmsg *w)
         snprintf(bus->unique, sizeof(bus->unique), "%s", w->unique);
         if (transport_set_max_recv(&bus->t, bus->limits.max_recv) < 0)
                 return -ENOMEM;
-        if (bus->limits.max_depth != (uint64_t)bus->parser_depth) {
-                struct jsonparse *p = jsonparse_new((int)bus->limits.max_depth);
-                if (!p)
+        if (bus->limits.max_depth != (uint64_t)bus->scan_depth) {
+                struct jsonscan *sc = jsonscan_new((int)bus->limits.max_depth);
+                if (!sc)
                         return -ENOMEM;
-                jsonparse_free(bus->parser);
-                bus->parser = p;
-                bus->parser_depth = (int)bus->limits.max_depth;
+                jsonscan_free(bus->scan);
+                bus->scan = sc;
+                bus->scan_depth = (int)bus->limits.max_depth;
         }
+        return 0;
+}
+
+int bus__check_json(struct bus *bus, const char *key, const char *json, size_t len, bool *ret_spaced)
+{
+        /* the value sits inside the message object: one level less */
+        int depth = (int)bus->limits.max_depth - 1;
+        struct jsonscan_value v;
+        char why[160];
+        int r;
+
+        if (!json)
+                return bus__fail(bus, -EINVAL, NULL, "'%s' is NULL, not a JSON text", key);
+        if (bus->vscan && bus->vscan_depth != depth) {
+                jsonscan_free(bus->vscan);
+                bus->vscan = NULL;
+        }
+        if (!bus->vscan) {
+                if (!(bus->vscan = jsonscan_new(depth)))
+                        return bus__fail(bus, -ENOMEM, NULL, "out of memory");
+                bus->vscan_depth = depth;
+        }
+        r = jsonscan_parse(bus->vscan, json, len, &v, NULL, NULL, why, sizeof(why));
+        if (r == -ENOMEM)
+                return bus__fail(bus, r, NULL, "out of memory");
+        if (r < 0)
+                return bus__fail(bus, -EINVAL, NULL, "'%s' cannot be sent: %s", key, why);
+        *ret_spaced = v.raw.spaced;
         return 0;
 }
 
@@ -295,7 +323,8 @@ static void bus_free(struct bus *bus, bool close_fd)
         name_free_all(bus);
         reconnect_free(bus);
         free_inq(bus);
-        jsonparse_free(bus->parser);
+        jsonscan_free(bus->scan);
+        jsonscan_free(bus->vscan);
         if (!close_fd)
                 bus->t.fd = -1;
         transport_deinit(&bus->t);
@@ -337,13 +366,13 @@ static int open_fd(int fd, const char *display_name, bus_connect_fn connect_fn, 
         if (a)
                 bus->addr = *a;
         bus->connect_fn = connect_fn;
-        bus->parser = jsonparse_new(BUS_MAX_DEPTH);
-        bus->parser_depth = BUS_MAX_DEPTH;
-        r = bus->parser ? handshake(bus, display_name) : -ENOMEM;
+        bus->scan = jsonscan_new(BUS_MAX_DEPTH);
+        bus->scan_depth = BUS_MAX_DEPTH;
+        r = bus->scan ? handshake(bus, display_name) : -ENOMEM;
         if (r == 0)
                 r = reconnect_init(bus, display_name);
         if (r < 0) {
-                snprintf(open_error, sizeof(open_error), "%s", bus->parser ? bus->err : "out of memory");
+                snprintf(open_error, sizeof(open_error), "%s", bus->scan ? bus->err : "out of memory");
                 bus_free(bus, false);
                 return r;
         }

@@ -12,7 +12,12 @@
  * - JSON values are json-c objects. Arguments are borrowed: the library takes
  *   its own reference when it needs one. Values handed to callbacks are
  *   borrowed for the duration of the callback (json_object_get() to keep one).
- *   Values returned through ret_* parameters belong to the caller.
+ *   Values returned through ret_* parameters belong to the caller. The payload
+ *   of an event or an incoming call is also available as the JSON text the
+ *   daemon relayed (bus_event_json(), bus_call_params_json()); libbus builds
+ *   its json-c tree only when bus_event_data() or bus_call_params() asks for
+ *   it, once. Events and replies can be sent as JSON text too
+ *   (bus_publish_json(), bus_reply_json()).
  * - Output is buffered and written in batches: bus_publish() and other
  *   sends that need no answer queue bytes; they are written by bus_process(),
  *   bus_flush(), any blocking function (which flushes first), or whenever
@@ -174,7 +179,8 @@ int bus_call(struct bus *bus, const char *dest, const char *method, struct json_
 
 /* The outcome of an asynchronous call, borrowed for the callback. */
 struct bus_reply {
-        int error;                  /* 0, -EREMOTEIO, -ETIMEDOUT or -ECONNRESET */
+        int error;                  /* 0, -EREMOTEIO, -ETIMEDOUT, -ECONNRESET, or -ENOMEM (the answer's
+                    * result or data could not be made a json-c value: code "internal") */
         struct json_object *result; /* result (error == 0) or the error's data; may be NULL */
         const char *code;           /* error code when error != 0 ("timeout", "disconnected" locally) */
         const char *message;        /* error message when error != 0 */
@@ -216,8 +222,20 @@ int bus_add_method(struct bus *bus, const char *method, const char *description,
 const char *bus_call_method(const struct bus_call *call);
 /* The name or unique id the caller addressed. */
 const char *bus_call_dest(const struct bus_call *call);
-/* params, borrowed (NULL for JSON null). */
+/* The call's params as a json-c value, built from the text on the first call
+ * and kept: the same pointer each time, borrowed until the call is answered
+ * (or, for a deferred call, freed); json_object_get() to keep it longer.
+ * Returns NULL with errno 0 when params is JSON null (or absent), and NULL
+ * with errno ENOMEM when the value cannot be built (a later call tries
+ * again). */
 struct json_object *bus_call_params(const struct bus_call *call);
+/* The call's params as the JSON text the daemon relayed (the caller's bytes
+ * without whitespace outside strings): valid as long as the call, never
+ * NULL, NUL-terminated (*ret_len, which may be NULL, does not count the NUL;
+ * a string holding \u0000 keeps it escaped, so the text never contains a NUL
+ * byte). "null" when params is JSON null or absent. Builds no json-c value:
+ * a service that forwards or parses params itself need not pay for one. */
+const char *bus_call_params_json(const struct bus_call *call, size_t *ret_len);
 /* Caller identity, stamped by the daemon: ":5", or "BUS/:5" for a caller on
  * another bus of the bridge, whose creds are then uid -1, gid -1, pid 0. */
 const char *bus_call_sender(const struct bus_call *call);
@@ -231,6 +249,15 @@ bool bus_call_is_oneway(const struct bus_call *call);
  * do not use it afterwards. For one-way calls nothing is sent. Returns 0 or a
  * negative errno (the call is freed either way). */
 int bus_reply(struct bus_call *call, struct json_object *result);
+/* bus_reply() with the result given as one JSON text of len bytes (it need
+ * not be NUL-terminated), sent as it is (whitespace outside strings
+ * removed). It is checked first as the daemon will parse it
+ * (docs/protocol.md §2.1: RFC 8259, UTF-8, no NaN/Infinity, no lone
+ * surrogate escape, integers within 64 bits, no repeated member name, nested
+ * at most the bus's max_depth - 1): text that fails is not sent, the caller
+ * gets an error "failed" instead and this returns -EINVAL (json NULL too).
+ * Frees the call either way. Returns 0 or a negative errno as bus_reply(). */
+int bus_reply_json(struct bus_call *call, const char *json, size_t len);
 /* Answers with an error. code: 1-128 bytes of [A-Za-z0-9_.-]. Frees the call. */
 int bus_reply_error(struct bus_call *call, const char *code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
@@ -254,17 +281,30 @@ struct bus_call *bus_call_defer(struct bus_call *call);
  * ended, -ENOTCONN the bus is between connections (nothing is queued for
  * later). */
 int bus_publish(struct bus *bus, const char *topic, struct json_object *data);
+/* bus_publish() with data given as one JSON text of len bytes (it need not
+ * be NUL-terminated; "null" for JSON null), already serialised by the
+ * application: subscribers receive these bytes (whitespace outside strings
+ * removed), with no json-c value built on the way. The text is checked first
+ * as the daemon will parse it (docs/protocol.md §2.1: RFC 8259, UTF-8, no
+ * NaN/Infinity, no lone surrogate escape such as "\ud800", integers within
+ * 64 bits, no repeated member name, nested at most the bus's max_depth - 1
+ * levels); text that fails (json NULL too) gives -EINVAL with nothing queued
+ * or waited for, and bus_last_error() says where. Otherwise as
+ * bus_publish(): the same buffering, waiting, -EAGAIN, -EMSGSIZE and other
+ * errors. */
+int bus_publish_json(struct bus *bus, const char *topic, const char *json, size_t len);
 /* enable = true: bus_publish(), bus_call_async() and bus_call_oneway() fail
  * with -EAGAIN instead of waiting when the output buffer is full (for event
  * loops that must not block). Replies, declarations and the requests of
  * blocking functions still wait. Off by default. */
 void bus_set_nonblocking(struct bus *bus, bool enable);
 
+/* An event handed to a handler, borrowed for the callback. Its data:
+ * bus_event_json() and bus_event_data(). */
 struct bus_event {
         const char *topic;
-        struct json_object *data; /* borrowed; NULL for JSON null */
-        const char *sender;       /* ":5", or "BUS/:5" for a sender on another bus */
-        uid_t uid;                /* stamped by this bus's daemon; -1 for a remote sender */
+        const char *sender; /* ":5", or "BUS/:5" for a sender on another bus */
+        uid_t uid;          /* stamped by this bus's daemon; -1 for a remote sender */
         gid_t gid;
         pid_t pid; /* 0 for a remote sender */
         /* NULL for a local sender; for a sender on another bus of the bridge,
@@ -274,8 +314,27 @@ struct bus_event {
         uid_t remote_uid;
         gid_t remote_gid;
         pid_t remote_pid;
+        void *priv; /* libbus's own */
 };
 typedef void (*bus_event_fn)(struct bus *bus, const struct bus_event *event, void *userdata);
+
+/* The event's data as a json-c value, built from the text on the first call
+ * and kept: the same pointer each time, borrowed for the callback (every
+ * handler the event reaches shares it; json_object_get() to keep it
+ * longer). Returns NULL with errno 0 when the data is JSON null (or absent),
+ * and NULL with errno ENOMEM when the value cannot be built (a later call
+ * tries again). Only from a bus_event_fn, on the event it was given. */
+struct json_object *bus_event_data(const struct bus_event *ev);
+/* The event's data as the JSON text the daemon delivered (the publisher's
+ * bytes without whitespace outside strings: numbers such as -0 or 1.50e3
+ * and escapes such as \u00e9 arrive as written), without building a json-c
+ * value: the cheap way for handlers that only count, forward or store
+ * events. Never NULL; NUL-terminated (*ret_len, which may be NULL, does not
+ * count the NUL; a string holding \u0000 keeps it escaped, so the text
+ * never contains a NUL byte); "null" when the data is JSON null or absent.
+ * Borrowed for the callback. Only from a bus_event_fn, on the event it was
+ * given. */
+const char *bus_event_json(const struct bus_event *ev, size_t *ret_len);
 
 /* Subscribes to a pattern (blocking until the daemon confirms, so that events
  * published after it returns are received). Each event is delivered once to

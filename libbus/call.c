@@ -94,8 +94,14 @@ int bus_call(struct bus *bus, const char *dest, const char *method, struct json_
                 send_cancel(bus, id, bus->gen);
         if (r < 0)
                 return r;
-        if (ret_result)
-                *ret_result = json_object_get(a->result);
+        if (ret_result) {
+                struct json_object *res;
+                if (inmsg_tree(a, &res) < 0) {
+                        inmsg_free(a);
+                        return bus__fail(bus, -ENOMEM, NULL, "out of memory: the result could not be built");
+                }
+                *ret_result = json_object_get(res);
+        }
         inmsg_free(a);
         return 0;
 }
@@ -169,13 +175,15 @@ bool call_dispatch_answer(struct bus *bus, struct inmsg *m)
                 if (p->gen != m->gen || !inmsg_answers(m, p->id))
                         continue;
                 struct bus_reply r = { .sender = m->sender };
-                if (m->type == INMSG_REPLY) {
-                        r.result = m->result;
-                } else {
+                if (m->type == INMSG_ERROR) {
                         r.error = -EREMOTEIO;
-                        r.result = m->data;
                         r.code = m->code;
                         r.message = m->message;
+                }
+                if (inmsg_tree(m, &r.result) < 0) {
+                        r.error = -ENOMEM;
+                        r.code = ERRCODE_INTERNAL;
+                        r.message = "out of memory: the answer could not be built";
                 }
                 list_unlink(&p->link);
                 complete(bus, p, &r);

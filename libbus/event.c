@@ -29,7 +29,11 @@ struct sub {
         bool removed;
 };
 
-int bus_publish(struct bus *bus, const char *topic, struct json_object *data)
+/* bus_publish() and bus_publish_json(): data is a json-c value (NULL: null)
+ * unless json is set: a text bus__check_json() accepted (spaced: as it
+ * said). */
+static int publish(struct bus *bus, const char *topic, struct json_object *data, const char *json, size_t len,
+                   bool spaced)
 {
         struct outmsg m;
         int r;
@@ -42,9 +46,27 @@ int bus_publish(struct bus *bus, const char *topic, struct json_object *data)
         if (r < 0)
                 return r;
         outmsg_string(&m, "topic", topic);
-        if (data)
+        if (json)
+                outmsg_raw(&m, "data", json, len, spaced);
+        else if (data)
                 outmsg_json(&m, "data", data);
         return bus__send_end(bus, &m);
+}
+
+int bus_publish(struct bus *bus, const char *topic, struct json_object *data)
+{
+        return publish(bus, topic, data, NULL, 0, false);
+}
+
+int bus_publish_json(struct bus *bus, const char *topic, const char *json, size_t len)
+{
+        bool spaced;
+        int r;
+
+        /* checked before anything is queued or waited for */
+        if ((r = bus__check_json(bus, "data", json, len, &spaced)) < 0)
+                return r;
+        return publish(bus, topic, NULL, json, len, spaced);
 }
 
 static struct sub *find(struct bus *bus, const char *pattern)
@@ -68,12 +90,11 @@ static void sub_free(struct sub *s)
 /* Whether the daemon's confirmation of a subscription says it is lossy:
  * {"pattern": P, "lossy": bool}. A daemon that does not say (one before flow
  * control) drops events for every subscription. */
-static bool answer_lossy(const struct inmsg *a)
+static bool answer_lossy(struct inmsg *a)
 {
-        struct json_object *v;
+        struct json_object *v = inmsg_member(a, "lossy");
 
-        if (!a->result || !json_object_is_type(a->result, json_type_object) ||
-            !json_object_object_get_ex(a->result, "lossy", &v) || !json_object_is_type(v, json_type_boolean))
+        if (!json_object_is_type(v, json_type_boolean))
                 return true;
         return json_object_get_boolean(v);
 }
@@ -181,11 +202,10 @@ int bus_unsubscribe(struct bus *bus, const char *pattern)
         return 0;
 }
 
-void event_dispatch(struct bus *bus, const struct inmsg *m)
+void event_dispatch(struct bus *bus, struct inmsg *m)
 {
         struct bus_event ev = {
                 .topic = m->topic,
-                .data = m->data,
                 .sender = m->sender,
                 .uid = m->uid,
                 .gid = m->gid,
@@ -194,6 +214,7 @@ void event_dispatch(struct bus *bus, const struct inmsg *m)
                 .remote_uid = m->remote_uid,
                 .remote_gid = m->remote_gid,
                 .remote_pid = m->remote_pid,
+                .priv = m,
         };
 
         bus->dispatching++;
@@ -205,6 +226,20 @@ void event_dispatch(struct bus *bus, const struct inmsg *m)
         }
         --bus->dispatching;
         event_sweep(bus);
+}
+
+struct json_object *bus_event_data(const struct bus_event *ev)
+{
+        return inmsg_payload(ev->priv);
+}
+
+const char *bus_event_json(const struct bus_event *ev, size_t *ret_len)
+{
+        const struct inmsg *m = ev->priv;
+
+        if (ret_len)
+                *ret_len = m->json_len;
+        return m->json;
 }
 
 void event_sweep(struct bus *bus)
@@ -243,7 +278,7 @@ int event_send_subscribe(struct bus *bus, uint64_t id, const char *pattern, unsi
         return outmsg_end(&m, bus->limits.max_message);
 }
 
-void event_restored(struct bus *bus, const char *pattern, const struct inmsg *a)
+void event_restored(struct bus *bus, const char *pattern, struct inmsg *a)
 {
         struct sub *s = find(bus, pattern);
 

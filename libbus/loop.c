@@ -41,7 +41,7 @@ static int on_message(const char *s, size_t len, void *userdata)
         char why[256];
         int r;
 
-        r = inmsg_parse(bus->parser, s, len, &m, why, sizeof(why));
+        r = inmsg_parse(bus->scan, s, len, &m, why, sizeof(why));
         if (r == -ENOMEM) {
                 bus__disconnect(bus, r, "out of memory");
                 return r;

@@ -18,6 +18,7 @@
 
 #include "errcode.h"
 #include "jsonparse.h"
+#include "jsonscan.h"
 #include "syntax.h"
 
 struct method {
@@ -106,12 +107,20 @@ static int add_shape(struct bus *bus, struct json_object *decl, const char *key,
 {
         struct json_object *v = NULL;
         char why[160];
+        int r;
 
         if (!text)
                 return 0;
-        if (jsonparse_parse(bus->parser, text, strlen(text), &v, why, sizeof(why)) < 0)
+        r = jsonscan_parse(bus->scan, text, strlen(text), NULL, NULL, NULL, why, sizeof(why));
+        if (r == -EINVAL)
                 return bus__fail(bus, -EINVAL, NULL, "the %s shape is not valid JSON: %s", key, why);
-        json_object_object_add(decl, key, v); /* steals v */
+        /* accepted by jsonscan: json-c can only run out of memory */
+        if (r < 0 || jsonparse_tree(text, strlen(text), &v) < 0)
+                return bus__fail(bus, -ENOMEM, NULL, "out of memory");
+        if (json_object_object_add(decl, key, v) < 0) { /* steals v on success only */
+                json_object_put(v);
+                return bus__fail(bus, -ENOMEM, NULL, "out of memory");
+        }
         return 0;
 }
 
@@ -239,7 +248,10 @@ static int send_error(struct bus *bus, uint64_t id, const char *code, const char
         return bus__send_end(bus, &m);
 }
 
-static int send_reply(struct bus *bus, uint64_t id, struct json_object *result)
+/* result is a json-c value (NULL: null) unless json is set: a text
+ * bus__check_json() accepted (spaced: as it said). */
+static int send_reply(struct bus *bus, uint64_t id, struct json_object *result, const char *json, size_t len,
+                      bool spaced)
 {
         struct outmsg m;
         int r = bus__send_begin(bus, &m, "reply");
@@ -247,7 +259,9 @@ static int send_reply(struct bus *bus, uint64_t id, struct json_object *result)
         if (r < 0)
                 return r;
         outmsg_uint(&m, "id", id);
-        if (result)
+        if (json)
+                outmsg_raw(&m, "result", json, len, spaced);
+        else if (result)
                 outmsg_json(&m, "result", result);
         r = bus__send_end(bus, &m);
         if (r == -EMSGSIZE || r == -EINVAL) {
@@ -274,21 +288,51 @@ static void answered(struct bus_call *call)
                 call_free(call);
 }
 
-int bus_reply(struct bus_call *call, struct json_object *result)
+/* bus_reply() and bus_reply_json(): send_reply()'s arguments. */
+static int reply(struct bus_call *call, struct json_object *result, const char *json, size_t len, bool spaced)
 {
         int r = 0;
 
-        if (!call)
-                return -EINVAL;
-        if (call->answered)
-                return bus__fail(call->bus, -EALREADY, NULL, "the call was already answered");
         if (stale(call))
                 r = bus__fail(call->bus, -ECONNRESET, ERRCODE_DISCONNECTED,
                               "the connection this call came on has ended: the answer is dropped");
         else if (!call->msg->oneway)
-                r = send_reply(call->bus, call->msg->id, result);
+                r = send_reply(call->bus, call->msg->id, result, json, len, spaced);
         answered(call);
         return r;
+}
+
+int bus_reply(struct bus_call *call, struct json_object *result)
+{
+        if (!call)
+                return -EINVAL;
+        if (call->answered)
+                return bus__fail(call->bus, -EALREADY, NULL, "the call was already answered");
+        return reply(call, result, NULL, 0, false);
+}
+
+int bus_reply_json(struct bus_call *call, const char *json, size_t len)
+{
+        struct bus *bus;
+        bool spaced;
+        int r;
+
+        if (!call)
+                return -EINVAL;
+        bus = call->bus;
+        if (call->answered)
+                return bus__fail(bus, -EALREADY, NULL, "the call was already answered");
+        r = bus__check_json(bus, "result", json, len, &spaced);
+        if (r < 0) {
+                /* the caller must not wait for an answer that will never come */
+                char why[sizeof(bus->err) + 40];
+                snprintf(why, sizeof(why), "the reply could not be sent: %s", bus->err);
+                if (!stale(call) && !call->msg->oneway)
+                        send_error(bus, call->msg->id, "failed", why);
+                answered(call);
+                return bus__fail(bus, r, NULL, "%s", why);
+        }
+        return reply(call, NULL, json, len, spaced);
 }
 
 int bus_reply_error(struct bus_call *call, const char *code, const char *fmt, ...)
@@ -391,7 +435,14 @@ const char *bus_call_dest(const struct bus_call *call)
 
 struct json_object *bus_call_params(const struct bus_call *call)
 {
-        return call->msg->params;
+        return inmsg_payload(call->msg);
+}
+
+const char *bus_call_params_json(const struct bus_call *call, size_t *ret_len)
+{
+        if (ret_len)
+                *ret_len = call->msg->json_len;
+        return call->msg->json;
 }
 
 const char *bus_call_sender(const struct bus_call *call)

@@ -58,7 +58,7 @@ static void hold(struct bus *bus, const char *name, unsigned flags, bool owner)
         e->owner = owner;
 }
 
-void name_note(struct bus *bus, const struct inmsg *m)
+void name_note(struct bus *bus, struct inmsg *m)
 {
         struct name_entry *e;
 
@@ -81,8 +81,8 @@ void name_note(struct bus *bus, const struct inmsg *m)
         }
         if (!bus->name_req_id || !inmsg_answers(m, bus->name_req_id))
                 return;
-        struct json_object *st;
-        const char *status = json_object_object_get_ex(m->result, "status", &st) ? json_object_get_string(st) : "";
+        struct json_object *st = inmsg_member(m, "status");
+        const char *status = json_object_is_type(st, json_type_string) ? json_object_get_string(st) : "";
         if (bus->name_req_release)
                 forget(held(bus, bus->name_req));
         else if (strcmp(status, "primary_owner") == 0 || strcmp(status, "already_owner") == 0)
@@ -179,7 +179,8 @@ static int request(struct bus *bus, struct outmsg *m, uint64_t id, const char *n
         bus->name_req_id = 0;
         if (r < 0)
                 return r;
-        if (!json_object_object_get_ex(a->result, "status", &st) || !json_object_is_type(st, json_type_string)) {
+        st = inmsg_member(a, "status");
+        if (!json_object_is_type(st, json_type_string)) {
                 inmsg_free(a);
                 return bus__fail(bus, -EPROTO, NULL, "the daemon's answer about '%s' has no status", name);
         }

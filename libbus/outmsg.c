@@ -1,7 +1,8 @@
 /* outmsg.c: writes client messages (docs/protocol.md §2.3) straight into the
  * transport's output buffer, one member at a time, without building a json-c
  * tree for the envelope. User values are serialised by json-c and checked as
- * the daemon will parse them, so that a message the daemon would reject with
+ * the daemon will parse them (or come as text already checked with jsonscan:
+ * outmsg_raw), so that a message the daemon would reject with
  * an id-less parse_error (leaving a call unanswered) is refused here instead.
  * No I/O.
  */
@@ -12,9 +13,11 @@
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jsonparse.h"
+#include "jsonscan.h"
 
 __attribute__((format(printf, 3, 4))) static void fail(struct outmsg *m, int error, const char *fmt, ...)
 {
@@ -186,6 +189,26 @@ void outmsg_json(struct outmsg *m, const char *key, struct json_object *v)
         }
         put_key(m, key);
         put(m, s, len);
+}
+
+void outmsg_raw(struct outmsg *m, const char *key, const char *json, size_t len, bool spaced)
+{
+        char *tight;
+
+        if (m->error)
+                return;
+        put_key(m, key);
+        if (!spaced) {
+                put(m, json, len);
+                return;
+        }
+        /* rare: a text with whitespace, which may hold line feeds */
+        if (!(tight = malloc(len ? len : 1))) {
+                fail(m, -ENOMEM, "out of memory");
+                return;
+        }
+        put(m, tight, jsonscan_compact(json, len, tight));
+        free(tight);
 }
 
 int outmsg_end(struct outmsg *m, size_t max_message)

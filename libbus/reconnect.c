@@ -168,8 +168,7 @@ static void conn_lost(struct bus *bus)
         bus->lost = true;
         bus->lost_msg = NULL;
         if (m) {
-                json_object_set_string(m->root, bus->dead_why); /* out of memory: an empty text */
-                m->message = json_object_get_string(m->root);
+                inmsg_set_text(m, bus->dead_why); /* out of memory: an empty text */
                 m->error = bus->dead;
                 m->notify = bus->announced;
                 m->reconnecting = again;
@@ -369,12 +368,11 @@ static int hello_answer(struct bus *bus, struct inmsg *m)
         return -EPROTO;
 }
 
-static const char *answer_status(const struct inmsg *m)
+static const char *answer_status(struct inmsg *m)
 {
-        struct json_object *st;
+        struct json_object *st = m->type == INMSG_REPLY ? inmsg_member(m, "status") : NULL;
 
-        if (m->type != INMSG_REPLY || !json_object_object_get_ex(m->result, "status", &st) ||
-            !json_object_is_type(st, json_type_string))
+        if (!json_object_is_type(st, json_type_string))
                 return NULL;
         return json_object_get_string(st);
 }
@@ -383,13 +381,9 @@ static const char *answer_status(const struct inmsg *m)
 static void refused(struct bus *bus, struct inmsg *m, const char *what, const char *key)
 {
         char text[BUS_MAX_ERROR_MESSAGE + 300];
-        struct json_object *s;
 
         snprintf(text, sizeof(text), "%s '%s' after reconnecting was refused: %s", what, key ? key : "", m->message);
-        if ((s = json_object_new_string(text))) {
-                json_object_object_add(m->root, "message", s); /* steals s */
-                m->message = json_object_get_string(s);
-        }
+        inmsg_set_text(m, text); /* out of memory: the daemon's message alone */
         m->type = INMSG_LOCAL_ERROR;
         notice(bus, m);
 }

@@ -7,7 +7,7 @@
 #pragma once
 
 #define BUS_PROTOCOL_VERSION 1
-#define BUS_VERSION "0.1.0"
+#define BUS_VERSION "1.0.0"
 #define BUS_SERVER_STRING "busd " BUS_VERSION
 
 /* The daemon's own reserved well-known name. */

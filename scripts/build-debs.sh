@@ -59,9 +59,9 @@ expect_busd() {
                 ./etc/busd/policy.json ./etc/busd/policy.d/
         doc busd
 }
-expect_libbus0() {
-        printf '%s\n' "./usr/lib/$multiarch/libbus.so.0.1.0" "./usr/lib/$multiarch/libbus.so.0"
-        doc libbus0
+expect_libbus1() {
+        printf '%s\n' "./usr/lib/$multiarch/libbus.so.1.0.0" "./usr/lib/$multiarch/libbus.so.1"
+        doc libbus1
 }
 expect_libbus_dev() {
         printf '%s\n' ./usr/include/bus.h "./usr/lib/$multiarch/libbus.so" \
@@ -78,7 +78,7 @@ expect_bus_tools() {
                 ./usr/share/man/man1/bus.1.gz ./usr/share/doc/bus-tools/bus.md.gz
         doc bus-tools
 }
-for pkg in busd libbus0 libbus-dev bus-tools; do
+for pkg in busd libbus1 libbus-dev bus-tools; do
         deb=$out/${pkg}_${version}_${arch}.deb
         [ -f "$deb" ] || { fail "$pkg: no $deb"; continue; }
         # files and links, plus directories that are empty (leaves)
@@ -99,8 +99,8 @@ fails_before=$fails
 depends() { dpkg-deb -f "$out/${1}_${version}_${arch}.deb" Depends; }
 depends busd | grep -q 'libsystemd0' || fail "busd does not depend on libsystemd0: $(depends busd)"
 depends busd | grep -q 'systemd | systemd-standalone-sysusers' || fail "busd does not depend on systemd-sysusers"
-depends bus-tools | grep -q "libbus0 (>= " || fail "bus-tools does not depend on libbus0: $(depends bus-tools)"
-depends libbus-dev | grep -q "libbus0 (= $version)" || fail "libbus-dev does not depend on libbus0 (= $version)"
+depends bus-tools | grep -q "libbus1 (>= " || fail "bus-tools does not depend on libbus1: $(depends bus-tools)"
+depends libbus-dev | grep -q "libbus1 (= $version)" || fail "libbus-dev does not depend on libbus1 (= $version)"
 ctrl=$out/busd.control
 rm -rf "$ctrl"
 dpkg-deb -e "$out/busd_${version}_${arch}.deb" "$ctrl"
@@ -123,7 +123,11 @@ export LD_LIBRARY_PATH=$root/usr/lib/$multiarch
 "$root/usr/bin/bus" --version
 "$root/usr/bin/busd" --help >/dev/null || fail "busd --help"
 "$root/usr/bin/bus" --help >/dev/null || fail "bus --help"
-[ "$(readelf -d "$root/usr/bin/bus" | grep -c 'libbus.so.0')" -eq 1 ] || fail "bus does not link libbus.so.0"
+# the SONAME (libbus/CMakeLists.txt: the major version) and what bus links
+soname=$(readelf -d "$root/usr/lib/$multiarch/libbus.so.1.0.0" | grep -o 'Library soname: \[[^]]*\]' || true)
+[ "$soname" = 'Library soname: [libbus.so.1]' ] || fail "libbus.so.1.0.0 has no SONAME libbus.so.1: ${soname:-none}"
+needed=$(readelf -d "$root/usr/bin/bus" | grep -o 'Shared library: \[libbus\.so[^]]*\]' || true)
+[ "$needed" = 'Shared library: [libbus.so.1]' ] || fail "bus does not link libbus.so.1 (only): ${needed:-no libbus}"
 
 run=$(mktemp -d /tmp/busd-debs-run.XXXXXX)
 busd_pid=

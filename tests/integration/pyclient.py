@@ -6,7 +6,7 @@ each part names the section of docs/protocol.md it follows.
 
     c = Client("unix:/run/user/1000/busd/bus")   # or "seqpacket:/path", or a bare path
     c.hello(name="demo", names=["org.example.Demo"])
-    c.call("org.busd", "ping")                   # -> {"server": "busd 0.1.0"}
+    c.call("org.busd", "ping")                   # -> {"server": "busd 1.0.0"}
     c.subscribe("sensors.>")
     c.publish("sensors.kitchen.temp", 21.5)
     c.next_event()                               # -> {"type": "event", "topic": ..., ...}

@@ -1,7 +1,8 @@
 /* test_libbus_events.c: events through a real busd, over stream and
  * seqpacket: wildcard patterns and fan-out, the publisher's identity as the
  * daemon stamps it (checked against a forked publisher's pid), unsubscribe,
- * and 100k events through the output batching with every one accounted for
+ * payloads as text from bus_publish_json() to bus_event_json(), and 100k
+ * events through the output batching with every one accounted for
  * (received, or dropped and counted by the daemon). */
 #include <errno.h>
 #include <json-c/json.h>
@@ -22,7 +23,8 @@ static void on_event(struct bus *bus, const struct bus_event *ev, void *userdata
 
         g->n++;
         snprintf(g->text + len, sizeof(g->text) - len, "%s=%s ", ev->topic,
-                 ev->data ? json_object_to_json_string_ext(ev->data, JSON_C_TO_STRING_PLAIN) : "null");
+                 bus_event_data(ev) ? json_object_to_json_string_ext(bus_event_data(ev), JSON_C_TO_STRING_PLAIN)
+                                    : "null");
 }
 
 static void test_fanout(const char *addr, bool seq)
@@ -101,7 +103,7 @@ static void on_ident(struct bus *bus, const struct bus_event *ev, void *userdata
         id->uid = ev->uid;
         id->gid = ev->gid;
         id->pid = ev->pid;
-        id->data_pid = json_object_get_int64(json_object_object_get(ev->data, "pid"));
+        id->data_pid = json_object_get_int64(json_object_object_get(bus_event_data(ev), "pid"));
 }
 
 static void publisher_child(const char *addr, int ready_fd, void *userdata)
@@ -176,7 +178,7 @@ struct count {
 static void on_count(struct bus *bus, const struct bus_event *ev, void *userdata)
 {
         struct count *c = userdata;
-        int i = json_object_get_int(ev->data);
+        int i = json_object_get_int(bus_event_data(ev));
 
         if (i < c->next)
                 c->in_order = false;
@@ -249,9 +251,79 @@ static void test_100k(const char *addr, bool seq)
         bus_close(sub);
 }
 
+struct raw {
+        char json[256];
+        struct json_object *tree; /* a reference of our own, when asked for */
+        bool ask, same;
+        int n;
+};
+
+static void on_raw(struct bus *bus, const struct bus_event *ev, void *userdata)
+{
+        struct raw *r = userdata;
+        size_t len;
+        const char *j = bus_event_json(ev, &len);
+
+        CHECK_EQ_INT(strlen(j), len);
+        snprintf(r->json, sizeof(r->json), "%s", j);
+        if (r->ask) {
+                struct json_object *a = bus_event_data(ev);
+                r->same = a == bus_event_data(ev);
+                json_object_put(r->tree);
+                r->tree = json_object_get(a);
+        }
+        r->n++;
+}
+
+/* The payload's bytes from bus_publish_json() to bus_event_json() through the
+ * daemon: numbers and escapes as written, whitespace outside strings gone. */
+static void test_raw(const char *addr, bool seq)
+{
+        static const char payload[] = "{\"z\":-0,\"f\":1.50e3,\"s\":\"\\u00e9 \\/\",\"big\":18446744073709551615}";
+        static const char spaced[] = "[ 1 ,\n\t{\"a b\" : \"c d\"} ]";
+        struct bus *pub = open_bus(addr, "raw publisher"), *sub = open_bus(addr, "raw subscriber");
+        struct raw r = { .n = 0 }, t = { .ask = true };
+
+        CHECK_EQ_INT(bus_subscribe(sub, "raw.>", on_raw, &r), 0);
+        CHECK_EQ_INT(bus_subscribe(sub, "raw.tree", on_raw, &t), 0);
+        CHECK_EQ_INT(bus_publish_json(pub, "raw.text", payload, strlen(payload)), 0);
+        sync_bus(pub);
+        sync_bus(sub);
+        drain(sub);
+        CHECK_EQ_INT(r.n, 1);
+        CHECK_STREQ(r.json, payload);
+
+        CHECK_EQ_INT(bus_publish_json(pub, "raw.tree", spaced, strlen(spaced)), 0);
+        sync_bus(pub);
+        sync_bus(sub);
+        drain(sub);
+        CHECK_EQ_INT(r.n, 2);
+        CHECK_STREQ(r.json, "[1,{\"a b\":\"c d\"}]");
+        CHECK_EQ_INT(t.n, 1);
+        CHECK(t.same);
+        struct json_object *want = json_tokener_parse(spaced);
+        CHECK(json_object_equal(t.tree, want));
+        json_object_put(want);
+        json_object_put(t.tree);
+
+        /* refused locally, nothing reaches the subscriber */
+        CHECK_EQ_INT(bus_publish_json(pub, "raw.bad", "NaN", 3), -EINVAL);
+        CHECK_EQ_INT(bus_publish_json(pub, "raw.bad", "\"\\ud800\"", 8), -EINVAL);
+        CHECK_EQ_INT(bus_publish_json(pub, "raw.bad", "1 2", 3), -EINVAL);
+        CHECK_EQ_INT(bus_publish(pub, "raw.last", NULL), 0);
+        sync_bus(pub);
+        sync_bus(sub);
+        drain(sub);
+        CHECK_EQ_INT(r.n, 3);
+        CHECK_STREQ(r.json, "null");
+        bus_close(pub);
+        bus_close(sub);
+}
+
 static void all(const char *addr, bool seq)
 {
         test_fanout(addr, seq);
+        test_raw(addr, seq);
         test_identity(addr, seq);
         test_100k(addr, seq);
 }

@@ -27,8 +27,8 @@ static void on_name(struct bus *bus, const char *name, bool acquired, void *user
 
 static void on_owner_event(struct bus *bus, const struct bus_event *ev, void *userdata)
 {
-        struct json_object *o = json_object_object_get(ev->data, "old_owner");
-        struct json_object *n = json_object_object_get(ev->data, "new_owner");
+        struct json_object *o = json_object_object_get(bus_event_data(ev), "old_owner");
+        struct json_object *n = json_object_object_get(bus_event_data(ev), "new_owner");
         char s[300];
 
         CHECK_STREQ(ev->sender, "org.busd");

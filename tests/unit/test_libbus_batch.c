@@ -198,7 +198,7 @@ struct tally {
 static void on_event(struct bus *bus, const struct bus_event *ev, void *userdata)
 {
         struct tally *t = userdata;
-        int i = (int)json_object_get_int(json_object_object_get(ev->data, "i"));
+        int i = (int)json_object_get_int(json_object_object_get(bus_event_data(ev), "i"));
 
         if (i != t->next || t->dropped)
                 t->in_order = false;

@@ -155,7 +155,8 @@ static void on_event(struct bus *bus, const struct bus_event *ev, void *userdata
 
         s->n++;
         snprintf(s->log + len, sizeof(s->log) - len, "%s=%s/%s/%d ", ev->topic,
-                 ev->data ? json_object_to_json_string(ev->data) : "null", ev->sender, (int)ev->pid);
+                 bus_event_data(ev) ? json_object_to_json_string(bus_event_data(ev)) : "null", ev->sender,
+                 (int)ev->pid);
 }
 
 static void test_events(bool seq)

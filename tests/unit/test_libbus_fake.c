@@ -95,17 +95,27 @@ static struct json_object *parse(const char *s, size_t len)
         return o;
 }
 
-struct json_object *fake_recv(struct fake *f, int timeout_ms)
+static char *copy(const char *s, size_t len)
+{
+        char *t = malloc(len + 1);
+
+        CHECK(t);
+        memcpy(t, s, len);
+        t[len] = 0;
+        return t;
+}
+
+char *fake_recv_text(struct fake *f, int timeout_ms)
 {
         for (;;) {
                 if (!f->seqpacket) {
                         char *nl = memchr(f->buf, '\n', f->len);
                         if (nl) {
                                 size_t n = (size_t)(nl - f->buf);
-                                struct json_object *o = parse(f->buf, n);
+                                char *t = copy(f->buf, n);
                                 memmove(f->buf, nl + 1, f->len - n - 1);
                                 f->len -= n + 1;
-                                return o;
+                                return t;
                         }
                 }
                 struct pollfd p = { .fd = f->fd, .events = POLLIN };
@@ -116,9 +126,18 @@ struct json_object *fake_recv(struct fake *f, int timeout_ms)
                 if (n <= 0)
                         return NULL;
                 if (f->seqpacket)
-                        return parse(f->buf, (size_t)n);
+                        return copy(f->buf, (size_t)n);
                 f->len += (size_t)n;
         }
+}
+
+struct json_object *fake_recv(struct fake *f, int timeout_ms)
+{
+        char *t = fake_recv_text(f, timeout_ms);
+        struct json_object *o = t ? parse(t, strlen(t)) : NULL;
+
+        free(t);
+        return o;
 }
 
 struct json_object *fake_expect(struct fake *f, const char *type)

@@ -33,6 +33,9 @@ void fake_send_raw(struct fake *f, const char *data, size_t len);
 /* Receives one message, waiting up to timeout_ms; NULL on timeout or EOF.
  * The caller owns the result. */
 struct json_object *fake_recv(struct fake *f, int timeout_ms);
+/* Receives one message as its text (malloc'ed, NUL-terminated, without the
+ * line feed), or NULL as fake_recv(). */
+char *fake_recv_text(struct fake *f, int timeout_ms);
 /* fake_recv() that must succeed and have the given type. */
 struct json_object *fake_expect(struct fake *f, const char *type);
 /* True if no byte is waiting from the bus. */

@@ -5,10 +5,10 @@
 #include <json-c/json.h>
 
 #include "bus-internal.h"
-#include "jsonparse.h"
+#include "jsonscan.h"
 #include "test.h"
 
-static struct jsonparse *parser;
+static struct jsonscan *parser;
 
 static struct inmsg *ok(const char *s)
 {
@@ -59,13 +59,23 @@ static void test_valid(void)
         m = ok("{\"type\":\"reply\",\"id\":7,\"result\":{\"x\":1},\"sender\":\":3\"}");
         CHECK_EQ_INT(m->type, INMSG_REPLY);
         CHECK_EQ_INT(m->id, 7);
-        CHECK_STREQ(json_object_to_json_string(m->result), "{ \"x\": 1 }");
+        CHECK_EQ_INT(m->json_len, 7);
+        CHECK_STREQ(m->json, "{\"x\":1}");
+        struct json_object *t1, *t2;
+        CHECK_EQ_INT(inmsg_tree(m, &t1), 0);
+        CHECK_STREQ(json_object_to_json_string(t1), "{ \"x\": 1 }");
+        CHECK_EQ_INT(inmsg_tree(m, &t2), 0);
+        CHECK(t1 == t2); /* built once */
+        CHECK(json_object_is_type(inmsg_member(m, "x"), json_type_int));
         CHECK(inmsg_answers(m, 7));
         CHECK(!inmsg_answers(m, 8));
         inmsg_free(m);
 
         m = ok("{\"type\":\"reply\",\"id\":7,\"result\":null,\"sender\":\"org.busd\"}");
-        CHECK(m->result == NULL);
+        CHECK_STREQ(m->json, "null");
+        CHECK_EQ_INT(inmsg_tree(m, &t1), 0);
+        CHECK(t1 == NULL);
+        CHECK(inmsg_member(m, "x") == NULL);
         inmsg_free(m);
 
         m = ok("{\"type\":\"error\",\"id\":null,\"code\":\"parse_error\",\"message\":\"bad\",\"sender\":\"org.busd\"}");
@@ -76,7 +86,9 @@ static void test_valid(void)
 
         m = ok("{\"type\":\"error\",\"id\":3,\"code\":\"e.x\",\"message\":\"m\",\"sender\":\":4\",\"data\":[1]}");
         CHECK(m->has_id && m->id == 3);
-        CHECK(json_object_is_type(m->data, json_type_array));
+        CHECK_STREQ(m->json, "[1]");
+        CHECK_EQ_INT(inmsg_tree(m, &t1), 0);
+        CHECK(json_object_is_type(t1, json_type_array));
         CHECK(inmsg_answers(m, 3));
         inmsg_free(m);
 
@@ -99,7 +111,8 @@ static void test_valid(void)
         m = ok("{\"type\":\"call\",\"oneway\":true,\"dest\":\":1\",\"method\":\"poke\",\"params\":null,\"sender\":\":2\","
                "\"creds\":{\"uid\":0,\"gid\":0,\"pid\":1}}");
         CHECK(m->oneway && !m->has_id);
-        CHECK(m->params == NULL);
+        CHECK_STREQ(m->json, "null");
+        CHECK_EQ_INT(m->json_len, 4);
         inmsg_free(m);
 
         m = ok("{\"type\":\"event\",\"topic\":\"sensors.kitchen.temp\",\"data\":21.5,\"sender\":\":1\","
@@ -125,6 +138,55 @@ static void test_valid(void)
         m = ok("{\"type\":\"name_lost\",\"name\":\"org.example.Clock\"}");
         CHECK_EQ_INT(m->type, INMSG_NAME_LOST);
         inmsg_free(m);
+}
+
+/* The payload is kept as the daemon sent it: numbers, escapes and all;
+ * strings are decoded; remote senders' strings are copies too. */
+static void test_payload(void)
+{
+        struct json_object *t;
+        struct inmsg *m;
+
+        m = ok("{\"type\":\"event\",\"topic\":\"a.b\",\"data\":{\"z\":-0,\"f\":1.50e3,\"s\":\"\\u00e9\\n\"},"
+               "\"sender\":\":1\",\"creds\":{\"uid\":1,\"gid\":2,\"pid\":3}}");
+        CHECK_STREQ(m->json, "{\"z\":-0,\"f\":1.50e3,\"s\":\"\\u00e9\\n\"}");
+        CHECK_EQ_INT(m->json_len, strlen(m->json));
+        CHECK_EQ_INT(inmsg_tree(m, &t), 0);
+        CHECK_STREQ(json_object_get_string(json_object_object_get(t, "s")), "\xc3\xa9\n");
+        CHECK_EQ_INT(json_object_get_int(json_object_object_get(t, "z")), 0);
+        inmsg_free(m);
+
+        /* a string with escapes in the envelope arrives decoded */
+        m = ok("{\"type\":\"error\",\"id\":null,\"code\":\"x\",\"message\":\"caf\\u00e9 \\\"q\\\"\",\"sender\":\"org.busd\"}");
+        CHECK_STREQ(m->message, "caf\xc3\xa9 \"q\"");
+        inmsg_free(m);
+
+        m = ok("{\"type\":\"call\",\"id\":2,\"dest\":\":1\",\"method\":\"m\",\"params\":\"p\",\"sender\":\"b2/:7\","
+               "\"remote\":{\"bus\":\"b2\",\"via\":\"b3\",\"creds\":{\"uid\":5,\"gid\":6,\"pid\":7}}}");
+        CHECK_STREQ(m->sender, "b2/:7");
+        CHECK_STREQ(m->remote_bus, "b2");
+        CHECK_STREQ(m->remote_via, "b3");
+        CHECK_EQ_INT(m->remote_uid, 5);
+        CHECK_EQ_INT(m->remote_pid, 7);
+        CHECK_EQ_INT(m->uid, (uid_t)-1);
+        CHECK_STREQ(m->json, "\"p\"");
+        inmsg_free(m);
+
+        refused("{\"type\":\"call\",\"id\":2,\"dest\":\":1\",\"method\":\"m\",\"sender\":\"b2/:7\","
+                "\"remote\":{\"bus\":\"b2\",\"via\":\"b3\",\"creds\":{\"uid\":5,\"gid\":6,\"pid\":7}},"
+                "\"creds\":{\"uid\":5,\"gid\":6,\"pid\":7}}",
+                "cannot have 'creds'");
+        refused("{\"type\":\"call\",\"id\":2,\"dest\":\":1\",\"method\":\"m\",\"sender\":\"b2/:7\","
+                "\"remote\":{\"bus\":\"b2\",\"via\":\"b3\",\"creds\":{\"uid\":5,\"gid\":6}}}",
+                "missing member 'pid'");
+        refused("{\"type\":\"call\",\"id\":2,\"dest\":\":1\",\"method\":\"m\",\"sender\":\"b2/:7\","
+                "\"creds\":{\"uid\":5,\"gid\":6,\"pid\":7}}",
+                "needs a member 'remote'");
+        /* the daemon's rules: a repeated member name, a lone surrogate */
+        refused("{\"type\":\"reply\",\"id\":1,\"id\":2,\"sender\":\":1\"}", "same member name");
+        refused("{\"type\":\"reply\",\"id\":1,\"sender\":\":1\",\"result\":\"\\ud800\"}", "surrogate");
+        refused("{\"type\":\"dropped\",\"count\":1.0,\"total\":1}", "'count' must be an integer");
+        refused("{\"type\":\"dropped\",\"count\":18446744073709551615,\"total\":-1}", "'total' is out of range");
 }
 
 static void test_malformed(void)
@@ -204,10 +266,11 @@ static void test_malformed(void)
 
 int main(void)
 {
-        parser = jsonparse_new(BUS_MAX_DEPTH);
+        parser = jsonscan_new(BUS_MAX_DEPTH);
         CHECK(parser);
         test_valid();
         test_malformed();
-        jsonparse_free(parser);
+        test_payload();
+        jsonscan_free(parser);
         return 0;
 }

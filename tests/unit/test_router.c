@@ -58,7 +58,7 @@ static void test_hello(void)
         CHECK_STREQ(jstr(m, "unique"), a.peer.unique);
         CHECK_STREQ(jstr(m, "unique"), ":1");
         CHECK_EQ_INT(jint(m, "protocol"), 1);
-        CHECK_STREQ(jstr(m, "server"), "busd 0.1.0");
+        CHECK_STREQ(jstr(m, "server"), "busd 1.0.0");
         CHECK_EQ_INT(json_object_object_length(jget(m, "limits")), 10);
         CHECK_EQ_INT(jint(m, "limits/max_message"), 1048576);
         CHECK_EQ_INT(jint(m, "limits/max_recv"), 1048576 + 1024);
@@ -437,7 +437,7 @@ static void test_oneway_cancel_limit(void)
         fake_expect_none(&a, "one-way at the limit");
         /* org.busd calls do not count either */
         fake_in(r, &a, "{\"type\":\"call\",\"id\":5,\"dest\":\"org.busd\",\"method\":\"ping\"}");
-        CHECK_STREQ(jstr(fake_expect(&a, "reply"), "result/server"), "busd 0.1.0");
+        CHECK_STREQ(jstr(fake_expect(&a, "reply"), "result/server"), "busd 1.0.0");
 
         /* cancel frees the slot, is never answered, and the late answer is refused */
         fake_in(r, &a, "{\"type\":\"cancel\",\"id\":1}");
@@ -479,7 +479,7 @@ static void test_busmethods(void)
         fake_in(r, &a, "{\"type\":\"call\",\"id\":1,\"dest\":\"org.busd\",\"method\":\"ping\",\"params\":{}}");
         m = fake_expect(&a, "reply");
         CHECK_STREQ(jstr(m, "sender"), "org.busd");
-        CHECK_STREQ(jstr(m, "result/server"), "busd 0.1.0");
+        CHECK_STREQ(jstr(m, "result/server"), "busd 1.0.0");
         fake_in(r, &a, "{\"type\":\"call\",\"id\":2,\"dest\":\"org.busd\",\"method\":\"ping\",\"params\":[1]}");
         CHECK_EQ_INT(jint(expect_error(&a, "invalid_params"), "id"), 2);
         fake_in(r, &a, "{\"type\":\"call\",\"id\":3,\"dest\":\"org.busd\",\"method\":\"nope\"}");

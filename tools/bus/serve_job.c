@@ -16,16 +16,15 @@
 struct serve_job *serve_job_new(struct bus_call *call)
 {
         struct serve_job *j = calloc(1, sizeof(*j));
-        struct json_object *params = bus_call_params(call);
+        /* the caller's text, one line (the daemon relays it without
+         * whitespace outside strings): no json-c tree on the way */
+        const char *text = bus_call_params_json(call, NULL);
 
         if (!j)
                 return NULL;
         list_init(&j->link);
         j->fd_in = j->fd_out = j->fd_err = -1;
-        const char *text =
-                params ? json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-                       : "null";
-        if (!text || asprintf(&j->in, "%s\n", text) < 0) {
+        if (asprintf(&j->in, "%s\n", text) < 0) {
                 free(j);
                 return NULL;
         }

@@ -48,11 +48,12 @@ static void on_event(struct bus *bus, const struct bus_event *ev, void *userdata
 {
         struct listen_sub *sub = userdata;
         struct listen *l = sub->l;
-        struct json_object *o;
+        struct json_object *o, *data;
 
         if (l->done || !first_match(l, sub->index, ev->topic))
                 return;
-        o = jsonnew_object();
+        data = bus_event_data(ev); /* borrowed; NULL for null, or with errno ENOMEM */
+        o = data || errno != ENOMEM ? jsonnew_object() : NULL;
         if (!o) {
                 l->status = CLI_EXIT_INTERNAL;
                 l->done = true;
@@ -74,7 +75,7 @@ static void on_event(struct bus *bus, const struct bus_event *ev, void *userdata
                 json_object_object_add(o, "gid", jsonnew_int64(ev->gid));
                 json_object_object_add(o, "pid", jsonnew_int64(ev->pid));
         }
-        json_object_object_add(o, "data", ev->data ? json_object_get(ev->data) : NULL);
+        json_object_object_add(o, "data", json_object_get(data));
         output_json(stdout, &l->cli->out, o);
         json_object_put(o);
         if (fflush(stdout) != 0) {

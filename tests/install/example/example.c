@@ -18,7 +18,7 @@ static void on_event(struct bus *bus, const struct bus_event *ev, void *userdata
 {
         int *got = userdata;
 
-        *got = json_object_get_int(ev->data);
+        *got = json_object_get_int(bus_event_data(ev));
         bus_quit(bus, 0);
 }
 
