@@ -208,8 +208,8 @@ int bus_request_name(struct bus *bus, const char *name, unsigned flags)
                 { "already_owner", BUS_NAME_ALREADY_OWNER },
         };
         const unsigned known = BUS_NAME_ALLOW_REPLACEMENT | BUS_NAME_REPLACE | BUS_NAME_NO_QUEUE;
-        const char *status;
-        struct inmsg *a;
+        const char *status = NULL; /* set when request() succeeds (gcc -O3 cannot tell) */
+        struct inmsg *a = NULL;
         struct outmsg m;
         int r = check_name(bus, name);
 
@@ -241,8 +241,8 @@ int bus_request_name(struct bus *bus, const char *name, unsigned flags)
 
 int bus_release_name(struct bus *bus, const char *name)
 {
-        const char *status;
-        struct inmsg *a;
+        const char *status = NULL; /* set when request() succeeds (gcc -O3 cannot tell) */
+        struct inmsg *a = NULL;
         struct outmsg m;
         int r = check_name(bus, name);
 
