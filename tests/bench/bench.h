@@ -9,7 +9,9 @@
  * Files: main.c (orchestration), options.c, daemon.c (the daemon under test,
  * /proc and stats sampling), kids.c (child processes and their pipes),
  * util.c (clocks, percentiles, message text), sc_*.c (one file per kind of
- * scenario), report.c (table and JSON).
+ * scenario), report.c (table and JSON). netfloor.c is another tool,
+ * bench-netfloor (the floor of the bridge's link, scripts/bench-bridge.sh),
+ * that shares util.c for the same message text.
  * See docs/benchmarks.md.
  */
 #pragma once
