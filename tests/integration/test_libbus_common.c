@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -135,4 +136,21 @@ long long now_ms(void)
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The daemon's count of events it dropped for this connection. */
+long long drops_in_daemon(struct bus *bus)
+{
+        struct json_object *res = NULL, *peers;
+        long long n = -1;
+
+        CHECK_EQ_INT(bus_call(bus, "org.busd", "stats", NULL, 10000, &res), 0);
+        CHECK(json_object_object_get_ex(res, "peers", &peers));
+        for (size_t i = 0; i < json_object_array_length(peers); i++) {
+                struct json_object *p = json_object_array_get_idx(peers, i);
+                if (strcmp(json_object_get_string(json_object_object_get(p, "unique")), bus_unique_id(bus)) == 0)
+                        n = json_object_get_int64(json_object_object_get(p, "drops"));
+        }
+        json_object_put(res);
+        return n;
 }

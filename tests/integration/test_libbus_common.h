@@ -52,3 +52,5 @@ void sync_bus(struct bus *bus);
 /* Dispatches until nothing is left (bus_process() == 0). */
 void drain(struct bus *bus);
 long long now_ms(void);
+/* The daemon's count of events it dropped for bus's connection (org.busd stats). */
+long long drops_in_daemon(struct bus *bus);

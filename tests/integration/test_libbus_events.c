@@ -194,23 +194,6 @@ static void on_dropped(struct bus *bus, uint64_t count, uint64_t total, void *us
         CHECK_EQ_INT(total, c->dropped);
 }
 
-/* The daemon's count of events it dropped for this connection. */
-static long long drops_in_daemon(struct bus *bus)
-{
-        struct json_object *res = NULL, *peers;
-        long long n = -1;
-
-        CHECK_EQ_INT(bus_call(bus, "org.busd", "stats", NULL, 10000, &res), 0);
-        CHECK(json_object_object_get_ex(res, "peers", &peers));
-        for (size_t i = 0; i < json_object_array_length(peers); i++) {
-                struct json_object *p = json_object_array_get_idx(peers, i);
-                if (strcmp(json_object_get_string(json_object_object_get(p, "unique")), bus_unique_id(bus)) == 0)
-                        n = json_object_get_int64(json_object_object_get(p, "drops"));
-        }
-        json_object_put(res);
-        return n;
-}
-
 /* The subscriber runs a plain poll() loop on its bus and the publisher's pipe. */
 static void test_100k(const char *addr, bool seq)
 {

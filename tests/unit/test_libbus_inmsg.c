@@ -251,6 +251,13 @@ static void test_malformed(void)
         refused("{\"type\":\"welcome\",\"unique\":\":5\",\"protocol\":1,\"limits\":{\"max_message\":1000,"
                 "\"max_recv\":4294967295}}",
                 "inconsistent");
+        /* max_depth within what libbus's parser takes (jsonscan: 1024 levels at most) */
+        refused("{\"type\":\"welcome\",\"unique\":\":5\",\"protocol\":1,\"limits\":{\"max_message\":1000,"
+                "\"max_recv\":2000,\"max_depth\":1025}}",
+                "max_depth 1025");
+        refused("{\"type\":\"welcome\",\"unique\":\":5\",\"protocol\":1,\"limits\":{\"max_message\":1000,"
+                "\"max_recv\":2000,\"max_depth\":1}}",
+                "max_depth 1)");
 
         /* nesting beyond the parser's depth */
         char deep[200] = "{\"type\":\"reply\",\"id\":1,\"sender\":\":1\",\"result\":";
