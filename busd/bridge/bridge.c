@@ -8,6 +8,7 @@
  *     ("oneway":true and no id for one-way calls)
  *   {"type":"reply","id":I,"result":R,"sender":S}, {"type":"error","id":I,"code":C,"message":M,"sender":S[,"data":D]}
  *   {"type":"cancel","id":I}, {"type":"ping"}, {"type":"pong"}
+ *   {"type":"ack","events":N}: N event messages have come over this link since it came up
  * What each must hold is checked by linkmsg.c (a table per type); here, what
  * they do. Pure: no I/O.
  */
@@ -21,13 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bridgededup.h"
 #include "buf.h"
 #include "errcode.h"
+#include "flow.h"
 #include "jsonnew.h"
 #include "jsonparse.h"
 #include "jsonscan.h"
 #include "linkmsg.h"
 #include "router.h"
+#include "send.h"
 #include "syntax.h"
 #include "wire.h"
 
@@ -45,17 +49,6 @@ struct offer {
         unsigned hops;
 };
 
-/* Duplicate detection for one origin: the highest sequence number seen and a
- * window of the 1024 before it. A new epoch (the origin restarted) starts
- * over. */
-#define WINDOW 1024
-#define WORD_BITS 64 /* bits in one word of the window */
-struct origin_win {
-        uint64_t epoch;
-        uint64_t max;
-        uint64_t bits[WINDOW / WORD_BITS];
-};
-
 struct bridge {
         struct router *r;
         char self[BUS_MAX_BUS_NAME + 1];
@@ -63,9 +56,7 @@ struct bridge {
         uint64_t epoch;
         uint64_t seq;
         struct jsonparse *parser;
-        struct lh_table *origins; /* origin bus -> struct origin_win */
-        size_t norigins;
-        uint64_t origins_refused; /* events from origins beyond BRIDGE_MAX_ORIGINS */
+        struct bridge_dedup dedup; /* what came from each origin bus */
         struct list links;
         size_t nlinks;
 };
@@ -91,46 +82,6 @@ static int table_put(struct lh_table *t, const char *key, void *v)
                 return -ENOMEM;
         }
         return 0;
-}
-
-/* ---- filters ---------------------------------------------------------------- */
-
-static bool name_form_matches(const char *form, const char *name)
-{
-        size_t n = strlen(form);
-
-        if (strcmp(form, "*") == 0)
-                return true;
-        if (n >= 2 && form[n - 1] == '*' && form[n - 2] == '.')
-                return strncmp(form, name, n - 1) == 0 && name[n - 1] != '\0';
-        return strcmp(form, name) == 0;
-}
-
-bool bridge_filter_topic(const struct bridge_filter *f, const char *topic)
-{
-        if (!f || topic[0] == '$')
-                return false; /* a bus's own $bus events stay on it */
-        for (size_t i = 0; i < f->ntopics; i++)
-                if (syntax_pattern_matches(f->topics[i], topic))
-                        return true;
-        return false;
-}
-
-bool bridge_map_topic(const struct bridge_filter *f, const char *topic, char *buf, size_t len)
-{
-        int n = snprintf(buf, len, "%s%s", f && f->prefix ? f->prefix : "", topic);
-
-        return n > 0 && (size_t)n < len && syntax_is_topic(buf, (size_t)n);
-}
-
-bool bridge_filter_name(const struct bridge_filter *f, const char *name)
-{
-        if (!f)
-                return false;
-        for (size_t i = 0; i < f->nnames; i++)
-                if (name_form_matches(f->names[i], name))
-                        return true;
-        return false;
 }
 
 /* ---- sending ------------------------------------------------------------------ */
@@ -316,7 +267,29 @@ struct fanout {
         const struct jsonscan_span *data;
         const struct blink *from; /* forwarded: the link it came over ... */
         const char *origin;       /* ... and its origin bus, where it never goes back */
+        /* who waits (flow.h) for a link whose queue is full: the publisher,
+         * or the link it came over; NULL: links that are full drop it */
+        struct peer *holder;
 };
+
+/* Queues bb for l, or holds it on f->holder while l's queue is full (behind
+ * those already waiting for l). Returns false if it is dropped. */
+static bool send_event(struct bridge *b, struct blink *l, struct fanout *f, struct buf *bb)
+{
+        bool may_hold = f->holder && flow_may_hold(f->holder, &l->peer);
+
+        if (!may_hold || !flow_must_wait(&l->peer)) {
+                int r = l->ops->send(l, bb, true);
+                if (r == 0) {
+                        l->st.events_out++;
+                        return true;
+                }
+                if (r != -ENOBUFS || !may_hold)
+                        return false;
+        }
+        /* counted in events_out when the link takes it (link_peer_send()) */
+        return flow_hold(b->r, f->holder, &l->peer, bb, FLOW_EVENT, false, 0) == 0;
+}
 
 /* Sends an event to every link that said hello and whose export filter lets
  * it through (never back where it came from): serialised once for the links
@@ -369,9 +342,7 @@ static size_t fan_out(struct bridge *b, struct fanout *f)
                                 same = wire_object(f->msg);
                         bb = same ? buf_ref(same) : NULL;
                 }
-                if (bb && l->ops->send(l, bb, true) == 0) {
-                        l->st.events_out++;
-                } else {
+                if (!bb || !send_event(b, l, f, bb)) {
                         l->st.dropped++;
                         lost++;
                 }
@@ -382,10 +353,10 @@ static size_t fan_out(struct bridge *b, struct fanout *f)
 }
 
 /* A local publish goes to every link whose export filter lets it through. */
-static size_t on_publish(void *ud, const struct peer *from, const char *topic, size_t topic_len,
+static size_t on_publish(void *ud, struct peer *from, const char *topic, size_t topic_len,
                          const struct jsonscan_span *data)
 {
-        struct fanout f = { .topic = topic, .sender = from, .data = data };
+        struct fanout f = { .topic = topic, .sender = from, .data = data, .holder = from };
         size_t lost = fan_out(ud, &f);
 
         json_object_put(f.msg);
@@ -460,8 +431,7 @@ struct bridge *bridge_new(struct router *r, const char *self, unsigned max_hops,
         b->epoch = epoch;
         list_init(&b->links);
         b->parser = jsonparse_new(BUS_MAX_DEPTH);
-        b->origins = str_table();
-        if (!b->parser || !b->origins) {
+        if (!b->parser || bridge_dedup_init(&b->dedup) < 0) {
                 bridge_free(b);
                 return NULL;
         }
@@ -484,8 +454,7 @@ void bridge_free(struct bridge *b)
         if (b->r)
                 router_set_bridge(b->r, NULL);
         jsonparse_free(b->parser);
-        if (b->origins)
-                lh_table_free(b->origins);
+        bridge_dedup_deinit(&b->dedup);
         free(b);
 }
 
@@ -494,7 +463,7 @@ const char *bridge_self(const struct bridge *b)
         return b->self;
 }
 
-static void link_event(struct bridge *b, struct blink *l, const char *state, const char *why)
+static void link_event(struct bridge *b, struct blink *l, const char *state, const char *why, uint64_t lost)
 {
         char topic[sizeof(LINK_TOPIC_PREFIX) + BUS_MAX_BUS_NAME];
         struct json_object *d = jsonnew_object();
@@ -505,10 +474,22 @@ static void link_event(struct bridge *b, struct blink *l, const char *state, con
         json_object_object_add(d, "state", jsonnew_string(state));
         if (why)
                 json_object_object_add(d, "reason", jsonnew_string(why));
+        if (strcmp(state, "down") == 0)
+                json_object_object_add(d, "lost", jsonnew_uint64(lost));
         router_publish_daemon(b->r, topic, d);
         json_object_put(d);
 }
 
+/* An event in the link protocol's form (as fan_out() builds them), as
+ * opposed to the router's answers to calls that came over the link. */
+static bool is_link_event(const struct buf *b)
+{
+        static const char head[] = "{\"type\":\"event\"";
+        return b->len > sizeof(head) - 1 && memcmp(b->data, head, sizeof(head) - 1) == 0;
+}
+
+/* What the router queues for the link: its answers to calls that came over
+ * it, and the events held for it (flow.c) once it has room. */
 static int link_peer_send(struct peer *p, struct buf *b)
 {
         struct blink *l = (struct blink *)p;
@@ -519,6 +500,7 @@ static int link_peer_send(struct peer *p, struct buf *b)
                  * carrier's next bridge_link_wrote() */
                 l->unreported += b->len;
                 l->unreported_msgs++;
+                l->st.events_out += is_link_event(b);
         }
         return r;
 }
@@ -529,7 +511,22 @@ static void link_peer_kill(struct peer *p, const char *reason)
         l->ops->close(l, reason);
 }
 
-static const struct peer_ops link_peer_ops = { .send = link_peer_send, .kill = link_peer_kill };
+static bool link_peer_room(struct peer *p)
+{
+        struct blink *l = (struct blink *)p;
+        return !l->ops->room || l->ops->room(l);
+}
+
+static void link_peer_resume(struct peer *p)
+{
+        struct blink *l = (struct blink *)p;
+        if (l->ops->resume)
+                l->ops->resume(l);
+}
+
+static const struct peer_ops link_peer_ops = {
+        .send = link_peer_send, .kill = link_peer_kill, .room = link_peer_room, .resume = link_peer_resume
+};
 
 int bridge_link_up(struct bridge *b, struct blink *l, const char *remote, const char *label,
                    const struct bridge_filter *exp, const struct bridge_filter *imp, const struct blink_ops *ops,
@@ -566,7 +563,7 @@ int bridge_link_up(struct bridge *b, struct blink *l, const char *remote, const 
         json_object_object_add(h, "epoch", jsonnew_uint64(b->epoch));
         send_obj(l, h, false);
         advertise_all(b, l);
-        link_event(b, l, "up", NULL);
+        link_event(b, l, "up", NULL, 0);
         return 0;
 nomem:
         if (l->offers)
@@ -577,13 +574,13 @@ nomem:
         return -ENOMEM;
 }
 
-void bridge_link_down(struct bridge *b, struct blink *l, const char *why)
+uint64_t bridge_link_down(struct bridge *b, struct blink *l, const char *why)
 {
         char text[GONE_TEXT_MAX];
         struct lh_entry *e, *tmp;
 
         if (!l->offers)
-                return; /* never up, or already down */
+                return 0; /* never up, or already down */
         list_unlink(&l->link);
         b->nlinks--;
         snprintf(text, sizeof(text), "the link to %s went down before the answer came%s%s", l->remote, why ? ": " : "",
@@ -604,16 +601,33 @@ void bridge_link_down(struct bridge *b, struct blink *l, const char *why)
         lh_table_free(offers);
         lh_table_free(l->sent);
         l->sent = NULL;
-        link_event(b, l, "down", why);
+        /* sent, but the other bus never said it got them: lost, or at most
+         * delivered after its last acknowledgement */
+        uint64_t lost = l->st.events_out - l->acked;
+        send_lost(b->r, lost);
+        link_event(b, l, "down", why, lost);
+        return lost;
 }
 
 void bridge_link_wrote(struct bridge *b, struct blink *l)
 {
-        if (!l->unreported_msgs)
-                return;
         size_t bytes = l->unreported, msgs = l->unreported_msgs;
+
         l->unreported = l->unreported_msgs = 0;
+        /* progress even when none of it was the router's: its stall clock
+         * stops, and what is held for it goes once it has room (flow.c) */
         router_peer_wrote(b->r, &l->peer, bytes, msgs);
+}
+
+void bridge_link_read(struct bridge *b, struct blink *l)
+{
+        if (l->rx_events == l->rx_acked || !l->offers)
+                return;
+        struct json_object *a = jsonnew_object();
+        json_object_object_add(a, "type", jsonnew_string("ack"));
+        json_object_object_add(a, "events", jsonnew_uint64(l->rx_events));
+        if (send_obj(l, a, false) == 0)
+                l->rx_acked = l->rx_events;
 }
 
 struct json_object *bridge_link_json(const struct blink *l)
@@ -625,7 +639,11 @@ struct json_object *bridge_link_json(const struct blink *l)
         U64("events_out", l->st.events_out);
         U64("calls_in", l->st.calls_in);
         U64("calls_out", l->st.calls_out);
-        U64("dropped", l->st.dropped);
+        U64("dropped", l->st.dropped + l->peer.drops_total);
+        U64("acked", l->acked);
+        size_t held = 0;
+        list_for_each(i, &l->peer.waiters) held++;
+        U64("held", held);
         U64("duplicates", l->st.duplicates);
         U64("filtered", l->st.filtered);
         U64("too_far", l->st.too_far);
@@ -705,50 +723,6 @@ static int take_ident(const struct blink *l, const struct linkmsg *m, struct rem
         return 0;
 }
 
-/* Seen before? Records it if not. */
-static bool seen(struct bridge *b, const char *origin, uint64_t epoch, uint64_t seq, bool *refused)
-{
-        struct origin_win *w;
-
-        *refused = false;
-        if (!lh_table_lookup_ex(b->origins, origin, (void **)&w)) {
-                if (b->norigins >= BRIDGE_MAX_ORIGINS) {
-                        *refused = true;
-                        return true;
-                }
-                w = calloc(1, sizeof(*w));
-                if (!w || table_put(b->origins, origin, w) < 0) {
-                        *refused = true;
-                        return true;
-                }
-                b->norigins++;
-                w->epoch = epoch;
-        }
-        if (w->epoch != epoch) {
-                memset(w, 0, sizeof(*w));
-                w->epoch = epoch;
-        }
-        if (seq > w->max) {
-                uint64_t shift = seq - w->max;
-                if (shift >= WINDOW) {
-                        memset(w->bits, 0, sizeof(w->bits));
-                } else {
-                        for (uint64_t s = w->max + 1; s <= seq; s++)
-                                w->bits[(s % WINDOW) / WORD_BITS] &= ~(1ull << (s % WORD_BITS));
-                }
-                w->max = seq;
-                w->bits[(seq % WINDOW) / WORD_BITS] |= 1ull << (seq % WORD_BITS);
-                return false;
-        }
-        if (w->max - seq >= WINDOW)
-                return true; /* too old to tell: treat as seen */
-        uint64_t bit = 1ull << (seq % WORD_BITS), *word = &w->bits[(seq % WINDOW) / WORD_BITS];
-        if (*word & bit)
-                return true;
-        *word |= bit;
-        return false;
-}
-
 /* An event (o, checked as m): delivered here and sent on to the other links
  * (o itself, updated). */
 static int in_event(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
@@ -768,22 +742,24 @@ static int in_event(struct bridge *b, struct blink *l, struct json_object *o, co
         }
         topic = local; /* from here on, the topic as this bus knows it */
         bool refused;
-        if (seen(b, rid.bus, m->epoch, m->seq, &refused)) {
+        if (bridge_dedup_seen(&b->dedup, rid.bus, m->epoch, m->seq, &refused)) {
                 l->st.duplicates++;
                 return 0;
         }
         struct jsonscan_span data = wire_span_of(m->data);
-        router_remote_event(b->r, topic, strlen(topic), &data, &rid);
+        router_remote_event(b->r, &l->peer, topic, strlen(topic), &data, &rid);
         /* on to the other links */
         if (rid.hops + 1 > b->max_hops) {
                 l->st.too_far++;
-                return 0;
+        } else {
+                struct fanout f = { .topic = topic, .msg = o, .from = l, .origin = rid.bus, .holder = &l->peer };
+                json_object_object_add(o, "hops", jsonnew_uint64(rid.hops + 1));
+                json_object_object_add(o, "topic", jsonnew_string(topic));
+                fan_out(b, &f);
         }
-        struct fanout f = { .topic = topic, .msg = o, .from = l, .origin = rid.bus };
-        json_object_object_add(o, "hops", jsonnew_uint64(rid.hops + 1));
-        json_object_object_add(o, "topic", jsonnew_string(topic));
-        fan_out(b, &f);
-        return 0;
+        /* a full receiver holds it: the link is read no further until then */
+        flow_sent(b->r, &l->peer, false, 0, 0, 0);
+        return flow_holding(&l->peer) ? BRIDGE_INPUT_PAUSE : 0;
 }
 
 static int in_call(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
@@ -919,6 +895,15 @@ static int in_hello(struct bridge *b, struct blink *l, struct json_object *o, co
         return 0;
 }
 
+static int in_ack(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
+{
+        if (m->count < l->acked || m->count > l->st.events_out)
+                return bad(in, "ack: %" PRIu64 " events, but %" PRIu64 " were sent and %" PRIu64 " acknowledged",
+                           m->count, l->st.events_out, l->acked);
+        l->acked = m->count;
+        return 0;
+}
+
 static int in_ping(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
 {
         struct json_object *p = jsonnew_object();
@@ -934,6 +919,7 @@ static int (*const handlers[LINKMSG_TYPE_COUNT])(struct bridge *b, struct blink 
         [LINKMSG_LINK_HELLO] = in_hello, [LINKMSG_NAMES] = in_names,  [LINKMSG_EVENT] = in_event,
         [LINKMSG_CALL] = in_call,        [LINKMSG_REPLY] = in_answer, [LINKMSG_ERROR] = in_answer,
         [LINKMSG_CANCEL] = in_cancel,    [LINKMSG_PING] = in_ping,    [LINKMSG_PONG] = NULL,
+        [LINKMSG_ACK] = in_ack,
 };
 
 int bridge_link_input(struct bridge *b, struct blink *l, const char *data, size_t len, char *why, size_t whylen)
@@ -948,6 +934,9 @@ int bridge_link_input(struct bridge *b, struct blink *l, const char *data, size_
         if (jsonparse_parse(b->parser, data, len, &o, perr, sizeof(perr)) < 0)
                 return bad(&in, "not JSON: %s", perr);
         r = linkmsg_parse(o, &ends, &m, why, whylen);
+        /* every event that came counts, also those dropped here: the other
+         * bus compares it with what it sent (in_ack()) */
+        l->rx_events += r >= 0 && m.type == LINKMSG_EVENT;
         if (r == LINKMSG_OURS) {
                 /* our own, come around: dropped (an event counts as a duplicate) */
                 if (m.type == LINKMSG_EVENT)

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bridgefilter.h"
 #include "buslimits.h"
 #include "list.h"
 #include "peer.h"
@@ -36,19 +37,7 @@ struct router;
 struct json_object;
 
 #define BRIDGE_DEFAULT_MAX_HOPS 8
-#define BRIDGE_MAX_ORIGINS 1024 /* distinct origin buses remembered for duplicate detection */
 #define BRIDGE_MAX_OFFERS 65536 /* names one link may offer */
-
-/* What crosses a link in one direction. */
-struct bridge_filter {
-        char **topics; /* topic patterns (subscription syntax); none: no event crosses */
-        size_t ntopics;
-        char **names; /* name forms: "org.example.Svc", "org.example.*", "*"; none: no name */
-        size_t nnames;
-        /* topics crossing in this direction get this prefix ("site-a."), after
-         * the filter matched them as they were; NULL: none */
-        char *prefix;
-};
 
 struct blink_ops {
         /* Queues b (a whole line) for the link's socket, taking a reference.
@@ -59,12 +48,19 @@ struct blink_ops {
         /* Closes the link (the other side broke the protocol); the carrier
          * calls bridge_link_down() once it is closed. */
         void (*close)(struct blink *l, const char *why);
+        /* Has the link's queue drained enough (to half its bound) for held
+         * events to go (flow.h)? */
+        bool (*room)(struct blink *l);
+        /* The link may be read again (bridge_link_input() said
+         * BRIDGE_INPUT_PAUSE): called from inside the router; the carrier
+         * resumes reading later, outside this call. */
+        void (*resume)(struct blink *l);
 };
 
 struct bridge_link_stats {
         uint64_t events_in, events_out;
         uint64_t calls_in, calls_out;
-        uint64_t dropped;    /* events not sent: the link's queue was full */
+        uint64_t dropped;    /* events not sent: the link's queue was full (and nobody could wait) */
         uint64_t duplicates; /* events seen before (another path) */
         uint64_t filtered;   /* events or calls refused by a filter */
         uint64_t too_far;    /* events over the hop limit */
@@ -86,7 +82,13 @@ struct blink {
         struct list link;        /* in bridge->links */
         struct bridge_link_stats st;
         size_t unreported, unreported_msgs; /* router-made answers handed to the carrier */
+        uint64_t acked;                     /* of st.events_out: the other bus said it got them */
+        uint64_t rx_events, rx_acked;       /* event messages that came over it; of them, acknowledged */
 };
+
+/* bridge_link_input(): the message was taken, but a receiver here is full:
+ * read the link no further until ops->resume (flow.h). */
+enum { BRIDGE_INPUT_PAUSE = 1 };
 
 struct bridge *bridge_new(struct router *r, const char *self, unsigned max_hops, uint64_t epoch);
 /* All links must be down. Accepts NULL. */
@@ -101,10 +103,14 @@ int bridge_link_up(struct bridge *b, struct blink *l, const char *remote, const 
                    const struct bridge_filter *exp, const struct bridge_filter *imp, const struct blink_ops *ops,
                    void *carrier);
 /* The link is gone: calls pending over it fail at once (link_down), the names
- * learned over it are withdrawn everywhere. */
-void bridge_link_down(struct bridge *b, struct blink *l, const char *why);
-/* One message (a line without its line feed) from the link. Returns 0, or
- * -EPROTO with the reason in why: the carrier closes the link. */
+ * learned over it are withdrawn everywhere, the events held for it are
+ * dropped (counted). Returns the events sent over it that the other bus did
+ * not acknowledge (lost, counted in the daemon's drops and told in the
+ * $bus.link event). */
+uint64_t bridge_link_down(struct bridge *b, struct blink *l, const char *why);
+/* One message (a line without its line feed) from the link. Returns 0,
+ * BRIDGE_INPUT_PAUSE, or -EPROTO with the reason in why: the carrier closes
+ * the link. */
 int bridge_link_input(struct bridge *b, struct blink *l, const char *data, size_t len, char *why, size_t whylen);
 /* A reload kept the link: its label and filters are now these (borrowed as
  * by bridge_link_up()). What the other bus was told is brought up to date
@@ -116,8 +122,12 @@ void bridge_link_refilter(struct bridge *b, struct blink *l, const char *label, 
  * down: bridgereload.h). */
 void bridge_set_max_hops(struct bridge *b, unsigned max_hops);
 /* The carrier wrote what it had queued (call after each completed write):
- * the router's accounting of answers queued for the link is settled. */
+ * the router's accounting of answers queued for the link is settled, and
+ * events held for it go if it has room. */
 void bridge_link_wrote(struct bridge *b, struct blink *l);
+/* The carrier handed the link's input read so far to bridge_link_input():
+ * the other bus is told how many events came (an ack), if that changed. */
+void bridge_link_read(struct bridge *b, struct blink *l);
 /* The link's counters and what it offers, as JSON (for stats). */
 struct json_object *bridge_link_json(const struct blink *l);
 
@@ -126,10 +136,3 @@ void bridge_foreach_link(struct bridge *b, void (*fn)(const struct blink *l, voi
 size_t bridge_link_count(const struct bridge *b);
 /* Events dropped as duplicates or over the hop limit, over all links. */
 uint64_t bridge_duplicates(const struct bridge *b);
-
-/* The topic as it crosses in f's direction (f's prefix + topic) into buf;
- * false if that is not a valid topic (too long, too many segments). */
-bool bridge_map_topic(const struct bridge_filter *f, const char *topic, char *buf, size_t len);
-/* Does the filter let this topic / name through? */
-bool bridge_filter_topic(const struct bridge_filter *f, const char *topic);
-bool bridge_filter_name(const struct bridge_filter *f, const char *name);

@@ -25,6 +25,10 @@
 
 /* Ciphertext read per libuv read callback, and plaintext taken from TLS per call. */
 #define READ_CHUNK 65536
+/* Messages for a link are gathered as plaintext and sealed (encrypted into
+ * TLS records of up to 16 KiB, handed to the socket in one write) once per
+ * loop iteration, or as soon as this much is gathered. */
+#define SEAL_AT 65536
 /* A link's line may exceed a client's largest message by the relay overhead
  * and by the members the link protocol adds (origin, epoch, seq, hops...). */
 #define LINK_LINE_SLACK 4096
@@ -76,6 +80,7 @@ static void conn_unref(struct bconn *c)
                 return;
         frame_deinit(&c->frame);
         tls_conn_free(c->tls);
+        free(c->out);
         free(c);
 }
 
@@ -99,7 +104,9 @@ void bridgeio_conn_close(struct bconn *c, const char *why)
         if (c->up) {
                 io->env.log(io->env.log_ud, "bridge: link %s to %s (%s) down: %s", c->lc ? c->lc->name : "?",
                             c->bl.remote, c->addr, why);
-                bridge_link_down(io->core, &c->bl, why);
+                uint64_t lost = bridge_link_down(io->core, &c->bl, why);
+                if (c->lc)
+                        io->lost[c->lc - io->cfg.links] += lost;
                 c->up = false;
         } else if (c->dial) {
                 io->env.log(io->env.log_ud, "bridge: dialling %s for link %s: %s", c->addr, c->lc->name, why);
@@ -150,7 +157,7 @@ static void on_written(uv_write_t *req, int status)
                 bridge_link_wrote(c->io->core, &c->bl);
 }
 
-/* Hands the TLS output to the socket. */
+/* Hands the TLS output to the socket (one write for all of it). */
 static void flush_out(struct bconn *c)
 {
         size_t n;
@@ -176,19 +183,53 @@ static void flush_out(struct bconn *c)
         }
 }
 
+/* Encrypts what was gathered for c and hands it to the socket. Returns 0 or
+ * -ENOTCONN (c is closed, or closing). */
+static int seal(struct bconn *c)
+{
+        if (c->out_len) {
+                int r = tls_conn_write(c->tls, c->out, c->out_len);
+                c->out_len = 0;
+                if (r < 0) {
+                        bridgeio_conn_close(c, r == -ENOMEM ? "out of memory" : "TLS failed");
+                        return -ENOTCONN;
+                }
+        }
+        flush_out(c);
+        return c->closing ? -ENOTCONN : 0;
+}
+
+/* The link's queue: gathered, sealed and not yet taken by the socket, and
+ * handed to the socket but not yet written. */
+static size_t queued(const struct bconn *c)
+{
+        return c->out_len + tls_conn_pending_output(c->tls) + c->inflight;
+}
+
 static int link_send(struct blink *l, struct buf *b, bool droppable)
 {
         struct bconn *c = (struct bconn *)l;
 
         if (c->closing || !c->up)
                 return -ENOTCONN;
-        /* the link's queue: what TLS holds and what the socket has not taken */
-        if (droppable && c->inflight + tls_conn_pending_output(c->tls) > c->io->cfg.queue_bytes)
+        if (droppable && queued(c) > c->io->cfg.queue_bytes)
                 return -ENOBUFS;
-        int r = tls_conn_write(c->tls, b->data, b->len);
-        if (r < 0)
-                return r == -ENOMEM ? -ENOMEM : -ENOTCONN;
-        flush_out(c);
+        if (c->out_len + b->len > c->out_cap) {
+                size_t cap = c->out_cap ? c->out_cap : SEAL_AT;
+                while (cap < c->out_len + b->len)
+                        cap *= 2;
+                char *p = realloc(c->out, cap);
+                if (!p)
+                        return -ENOMEM;
+                c->out = p;
+                c->out_cap = cap;
+        }
+        memcpy(c->out + c->out_len, b->data, b->len);
+        c->out_len += b->len;
+        /* sealed at the end of this loop iteration (on_prepare()), or now if
+         * that much is waiting; a close here is reported by the write */
+        if (c->out_len >= SEAL_AT)
+                seal(c);
         return 0;
 }
 
@@ -197,7 +238,24 @@ static void link_close(struct blink *l, const char *why)
         bridgeio_conn_close((struct bconn *)l, why);
 }
 
-static const struct blink_ops link_ops = { .send = link_send, .close = link_close };
+static bool link_room(struct blink *l)
+{
+        const struct bconn *c = (const struct bconn *)l;
+        return queued(c) <= c->io->cfg.queue_bytes / 2;
+}
+
+static void link_resume(struct blink *l)
+{
+        struct bconn *c = (struct bconn *)l;
+
+        /* from inside the router: resumed by on_prepare() */
+        if (c->paused && !c->closing)
+                c->resume_pending = true;
+}
+
+static const struct blink_ops link_ops = {
+        .send = link_send, .close = link_close, .room = link_room, .resume = link_resume
+};
 
 /* ---- reading ------------------------------------------------------------------------ */
 
@@ -210,10 +268,18 @@ static int on_line(const char *line, size_t len, void *ud)
                 return LINE_STOP;
         if (len == 0)
                 return LINE_NEXT;
-        if (bridge_link_input(c->io->core, &c->bl, line, len, why, sizeof(why)) < 0) {
+        int r = bridge_link_input(c->io->core, &c->bl, line, len, why, sizeof(why));
+        if (r < 0) {
                 char text[sizeof(why) + BUS_MAX_BUS_NAME + 32];
                 snprintf(text, sizeof(text), "protocol violation by %s: %s", c->bl.remote, why);
                 bridgeio_conn_close(c, text);
+                return LINE_STOP;
+        }
+        if (r == BRIDGE_INPUT_PAUSE && !c->closing) {
+                /* a receiver here is full: the rest waits, in order, in the
+                 * framer, in TLS and in the socket (TCP tells the other bus) */
+                c->paused = true;
+                uv_read_stop((uv_stream_t *)&c->tcp);
                 return LINE_STOP;
         }
         return LINE_NEXT;
@@ -284,10 +350,48 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
         b->len = b->base ? READ_CHUNK : 0;
 }
 
+/* Hands what TLS has decrypted to the bridge, line by line, until it is all
+ * taken or the link is paused; then the other bus learns how many events
+ * came (bridge_link_read()). */
+static void pump(struct bconn *c)
+{
+        char plain[READ_CHUNK];
+
+        if (c->frame.paused) {
+                int fr = frame_resume(&c->frame, on_line, c);
+                if (c->closing || c->paused)
+                        return;
+                if (fr == FRAME_TOO_LARGE) {
+                        bridgeio_conn_close(c, "a line over the largest message");
+                        return;
+                }
+        }
+        while (!c->paused) {
+                ssize_t got = tls_conn_read(c->tls, plain, sizeof(plain));
+                flush_out(c);
+                if (c->closing)
+                        return;
+                if (got == 0)
+                        break;
+                if (got < 0) {
+                        bridgeio_conn_close(c,
+                                            got == -EPIPE ? "the other end closed the link" : tls_conn_error(c->tls));
+                        return;
+                }
+                if (frame_feed(&c->frame, plain, (size_t)got, on_line, c) == FRAME_TOO_LARGE && !c->closing) {
+                        bridgeio_conn_close(c, "a line over the largest message");
+                        return;
+                }
+                if (c->closing)
+                        return;
+        }
+        if (c->up)
+                bridge_link_read(c->io->core, &c->bl);
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
         struct bconn *c = s->data;
-        char plain[READ_CHUNK];
 
         if (n == 0 || c->closing) {
                 free(b->base);
@@ -321,25 +425,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
                         return;
                 bridgeio_keepalive(c);
         }
-        for (;;) {
-                ssize_t got = tls_conn_read(c->tls, plain, sizeof(plain));
-                flush_out(c);
-                if (c->closing)
-                        return;
-                if (got == 0)
-                        break;
-                if (got < 0) {
-                        bridgeio_conn_close(c,
-                                            got == -EPIPE ? "the other end closed the link" : tls_conn_error(c->tls));
-                        return;
-                }
-                if (frame_feed(&c->frame, plain, (size_t)got, on_line, c) == FRAME_TOO_LARGE && !c->closing) {
-                        bridgeio_conn_close(c, "a line over the largest message");
-                        return;
-                }
-                if (c->closing)
-                        return;
-        }
+        pump(c);
 }
 
 /* ---- timers ------------------------------------------------------------------------ */
@@ -359,6 +445,8 @@ static void on_keepalive(uv_timer_t *t)
         struct bridge_io *io = c->io;
         uint64_t now = now_ms(io);
 
+        if (c->paused)
+                c->last_rx_ms = now; /* not read, so not silent: what waits is bounded by the stall timeout */
         if (now - c->last_rx_ms >= io->cfg.timeout_ms) {
                 char why[120];
                 snprintf(why, sizeof(why), "nothing heard for %u ms (timeout_ms)", io->cfg.timeout_ms);
@@ -367,7 +455,8 @@ static void on_keepalive(uv_timer_t *t)
         }
         if (now - c->last_tx_ms >= io->cfg.keepalive_ms) {
                 static const char ping[] = "{\"type\":\"ping\"}\n";
-                if (tls_conn_write(c->tls, ping, sizeof(ping) - 1) == 0)
+                seal(c); /* what was gathered goes first */
+                if (!c->closing && tls_conn_write(c->tls, ping, sizeof(ping) - 1) == 0)
                         flush_out(c);
         }
 }
@@ -714,6 +803,27 @@ int bridgeio_read_creds(const struct bridge_config *cfg, char **ret, size_t *ret
         return 0;
 }
 
+/* Once per loop iteration, after everything it ran: each link's gathered
+ * messages are sealed and written, and the links the router let go read on. */
+static void on_prepare(uv_prepare_t *h)
+{
+        struct bridge_io *io = h->data;
+
+        list_for_each_safe(l, tmp, &io->conns)
+        {
+                struct bconn *c = list_entry(l, struct bconn, link);
+                if (c->resume_pending && !c->closing) {
+                        c->resume_pending = false;
+                        c->paused = false;
+                        pump(c);
+                        if (!c->closing && !c->paused)
+                                uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+                }
+                if (c->out_len && !c->closing)
+                        seal(c);
+        }
+}
+
 int bridgeio_start(const struct bridgeio_env *env, struct bridge_config *cfg, struct bridge_io **ret, char *err,
                    size_t errlen)
 {
@@ -725,6 +835,10 @@ int bridgeio_start(const struct bridgeio_env *env, struct bridge_config *cfg, st
         if (!io)
                 return -ENOMEM;
         io->env = *env;
+        uv_prepare_init(env->loop, &io->prepare);
+        io->prepare.data = io;
+        uv_prepare_start(&io->prepare, on_prepare);
+        io->prepare_open = true;
         ratelog_init(&io->refused_log, REFUSED_LOG_BURST, REFUSED_LOG_WINDOW_MS);
         ratelog_init(&io->half_open_log, HALF_OPEN_LOG_BURST, HALF_OPEN_LOG_WINDOW_MS);
         io->cfg = *cfg;
@@ -774,6 +888,10 @@ void bridgeio_stop(struct bridge_io *io)
         io->stopping = true;
         list_for_each_safe(l, tmp, &io->conns)
                 bridgeio_conn_close(list_entry(l, struct bconn, link), "busd is stopping");
+        if (io->prepare_open) {
+                io->prepare_open = false;
+                uv_close((uv_handle_t *)&io->prepare, NULL);
+        }
         for (size_t i = 0; i < io->nlisteners; i++)
                 bridgeio_unlisten(io->listeners[i]);
         for (size_t i = 0; i < io->ndials; i++)
@@ -828,8 +946,8 @@ struct json_object *bridgeio_status(struct bridge_io *io)
                         json_object_object_add(e, "address", jsonnew_string(c->addr));
                         json_object_object_add(e, "since_ms", jsonnew_uint64(now - c->started_ms));
                         json_object_object_add(e, "connections", jsonnew_uint64(io->ups[i]));
-                        json_object_object_add(e, "queue_bytes",
-                                               jsonnew_uint64(c->inflight + tls_conn_pending_output(c->tls)));
+                        json_object_object_add(e, "lost", jsonnew_uint64(io->lost[i]));
+                        json_object_object_add(e, "queue_bytes", jsonnew_uint64(queued(c)));
                         json_object_array_add(links, e);
                         any = true;
                 }
@@ -839,6 +957,7 @@ struct json_object *bridgeio_status(struct bridge_io *io)
                 json_object_object_add(e, "link", jsonnew_string(lc->name));
                 json_object_object_add(e, "state", jsonnew_string(d ? (d->conn ? "connecting" : "down") : "waiting"));
                 json_object_object_add(e, "connections", jsonnew_uint64(io->ups[i]));
+                json_object_object_add(e, "lost", jsonnew_uint64(io->lost[i]));
                 if (lc->connect)
                         json_object_object_add(e, "address", jsonnew_string(lc->connect));
                 if (d) {

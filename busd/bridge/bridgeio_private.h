@@ -34,6 +34,10 @@ struct bconn {
         struct tls_conn *tls;
         struct frame frame;
         bool established, up, closing, half_open;
+        bool paused;         /* not read: a receiver here is full (bridge_link_input() said so) */
+        bool resume_pending; /* the router let it go: read again from on_prepare() */
+        char *out;           /* messages gathered for the link, sealed once per loop iteration */
+        size_t out_len, out_cap;
         uint64_t started_ms, last_rx_ms, last_tx_ms;
         size_t inflight; /* ciphertext handed to uv_write and not yet written */
         char addr[80];
@@ -63,6 +67,8 @@ struct blisten {
 
 struct bridge_io {
         struct bridgeio_env env; /* env.loop: the loop everything runs on */
+        uv_prepare_t prepare;    /* seals what was gathered for the links, resumes paused ones */
+        bool prepare_open;
         struct bridge_config cfg;
         struct bridge *core;
         struct tls_ctx *tls;
@@ -72,8 +78,9 @@ struct bridge_io {
         size_t nlisteners;
         struct bdial *dials[BRIDGECFG_MAX_LINKS]; /* each freed by its timer's close callback */
         size_t ndials;
-        uint64_t ups[BRIDGECFG_MAX_LINKS]; /* per configured link: times it came up (kept across reloads) */
-        char *creds;                       /* the credential files' contents, to tell a reload that changed them */
+        uint64_t ups[BRIDGECFG_MAX_LINKS];  /* per configured link: times it came up (kept across reloads) */
+        uint64_t lost[BRIDGECFG_MAX_LINKS]; /* per configured link: events its past connections never had confirmed */
+        char *creds;                        /* the credential files' contents, to tell a reload that changed them */
         size_t creds_len;
         struct list conns;
         unsigned half_open;

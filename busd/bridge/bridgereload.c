@@ -153,10 +153,14 @@ int bridgereload_apply(struct bridge_io *io, struct bridge_config *cfg, char *er
                         bridgeio_conn_close(list_entry(l, struct bconn, link), "the credentials changed (SIGHUP)");
 
         /* the new configuration in force */
-        uint64_t ups[BRIDGECFG_MAX_LINKS] = { 0 };
-        for (size_t i = 0; i < cfg->nlinks; i++)
-                ups[i] = plan.from[i] == BRIDGEDIFF_NONE ? 0 : io->ups[plan.from[i]];
+        uint64_t ups[BRIDGECFG_MAX_LINKS] = { 0 }, lost[BRIDGECFG_MAX_LINKS] = { 0 };
+        for (size_t i = 0; i < cfg->nlinks; i++) {
+                bool kept = plan.from[i] != BRIDGEDIFF_NONE;
+                ups[i] = kept ? io->ups[plan.from[i]] : 0;
+                lost[i] = kept ? io->lost[plan.from[i]] : 0;
+        }
         memcpy(io->ups, ups, sizeof(ups));
+        memcpy(io->lost, lost, sizeof(lost));
         io->cfg = *cfg;
         memset(cfg, 0, sizeof(*cfg)); /* taken over */
         if (bridgeio_set_accept_peers(io) < 0)

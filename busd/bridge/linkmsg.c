@@ -131,6 +131,10 @@ static const struct field f_cancel[] = {
         M("id", K_U64, REQUIRED, id, "cancel: 'id' must be a number"),
         { .kind = K_END },
 };
+static const struct field f_ack[] = {
+        M("events", K_U64, REQUIRED, count, "ack: 'events' must be a number"),
+        { .kind = K_END },
+};
 static const struct field f_none[] = { { .kind = K_END } };
 /* an element of names' add, the reason prefixed with "names: add[i] " */
 static const struct field f_offer[] = {
@@ -154,6 +158,7 @@ static const struct {
         [LINKMSG_CANCEL] = { "cancel", f_cancel },
         [LINKMSG_PING] = { "ping", f_none },
         [LINKMSG_PONG] = { "pong", f_none },
+        [LINKMSG_ACK] = { "ack", f_ack },
 };
 
 __attribute__((format(printf, 3, 4))) static int bad(char *why, size_t whylen, const char *fmt, ...)

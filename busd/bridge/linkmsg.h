@@ -22,7 +22,7 @@
 struct json_object;
 
 #define LINKMSG_PROTOCOL \
-        1 /* the link protocol's version a link_hello must say (said in the link_hello we send, checked in the one we read) */
+        2 /* the link protocol's version a link_hello must say (said in the link_hello we send, checked in the one we read) */
 
 enum linkmsg_type {
         LINKMSG_LINK_HELLO, /* the first message, and only then */
@@ -34,6 +34,7 @@ enum linkmsg_type {
         LINKMSG_CANCEL,
         LINKMSG_PING,
         LINKMSG_PONG,
+        LINKMSG_ACK,
         LINKMSG_TYPE_COUNT,
 };
 
@@ -58,6 +59,7 @@ struct linkmsg {
         uint64_t epoch;             /* link_hello, event */
         uint64_t seq;               /* event: from 1 */
         uint64_t id;                /* call (0 in a one-way call), reply, error, cancel */
+        uint64_t count;             /* ack: event messages received over the link so far */
         const char *topic;          /* event: a topic, never a $bus one */
         const char *dest, *method;  /* call: dest a well-known name or BUS/NAME */
         bool oneway;                /* call */

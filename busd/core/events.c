@@ -39,7 +39,7 @@ struct fanout {
         size_t ident_len;
         const char *see;     /* a well-known name: only subscribers that may see it get the event */
         struct buf *b;       /* serialised once, on the first match */
-        struct peer *sender; /* a client's publish: may be held on it (flow.c); else NULL */
+        struct peer *sender; /* a client's publish, or the link an event came over: may be held on it (flow.c) */
         size_t delivered, dropped;
 };
 
@@ -98,12 +98,16 @@ static void fan_out(struct router *r, struct fanout *f)
         r->stats.deliveries += f->delivered;
 }
 
-void events_deliver(struct router *r, const char *topic, size_t topic_len, const struct jsonscan_span *data,
-                    const char *ident, size_t ident_len)
+void events_deliver(struct router *r, struct peer *link, const char *topic, size_t topic_len,
+                    const struct jsonscan_span *data, const char *ident, size_t ident_len)
 {
-        struct fanout f = {
-                .r = r, .topic = topic, .topic_len = topic_len, .data = data, .ident = ident, .ident_len = ident_len
-        };
+        struct fanout f = { .r = r,
+                            .topic = topic,
+                            .topic_len = topic_len,
+                            .data = data,
+                            .ident = ident,
+                            .ident_len = ident_len,
+                            .sender = link };
 
         fan_out(r, &f);
 }

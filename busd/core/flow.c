@@ -24,13 +24,13 @@ struct flow_wait {
         struct list hold_link; /* in hold->waits */
         struct flow_hold *hold;
         struct peer *rcv;
+        struct buf *b; /* what rcv gets: the hold's message as rcv's kind of peer takes it */
 };
 
 /* The one message held on a sending connection. */
 struct flow_hold {
         struct list link; /* in r->holds, oldest first */
         struct peer *sender;
-        struct buf *b;
         enum flow_kind kind;
         bool has_id;  /* the publish or call had an id: it is answered at the end */
         bool routing; /* still being fanned out: flow_sent() has not run yet */
@@ -43,7 +43,7 @@ struct flow_hold {
 
 bool flow_may_hold(const struct peer *sender, const struct peer *rcv)
 {
-        return sender && sender != rcv && !sender->link && !rcv->link && sender->ops->resume && !sender->removed;
+        return sender && sender != rcv && sender->ops->resume && !sender->removed;
 }
 
 bool flow_must_wait(const struct peer *rcv)
@@ -71,7 +71,6 @@ int flow_hold(struct router *r, struct peer *sender, struct peer *rcv, struct bu
                         return -ENOMEM;
                 }
                 h->sender = sender;
-                h->b = buf_ref(b);
                 h->kind = kind;
                 h->has_id = has_id;
                 h->id = id;
@@ -83,6 +82,7 @@ int flow_hold(struct router *r, struct peer *sender, struct peer *rcv, struct bu
         }
         w->hold = h;
         w->rcv = rcv;
+        w->b = buf_ref(b);
         list_append(&rcv->waiters, &w->rcv_link);
         list_append(&h->waits, &w->hold_link);
         return 0;
@@ -126,7 +126,6 @@ static void hold_free(struct flow_hold *h)
 {
         list_unlink(&h->link);
         h->sender->hold = NULL;
-        buf_unref(h->b);
         free(h);
 }
 
@@ -147,6 +146,7 @@ static void wait_free(struct flow_wait *w)
 {
         list_unlink(&w->rcv_link);
         list_unlink(&w->hold_link);
+        buf_unref(w->b);
         free(w);
 }
 
@@ -188,6 +188,8 @@ static void wait_lost(struct router *r, struct flow_wait *w)
 /* Has rcv room for what waits (its queue and its uid's drained to half)? */
 static bool has_room(struct router *r, struct peer *rcv)
 {
+        if (rcv->ops->room && !rcv->ops->room(rcv))
+                return false;
         if (!send_drained(rcv->queued_bytes, r->cfg.limits.queue_bytes))
                 return false;
         return !rcv->acct || send_drained(rcv->acct->used[QUOTA_QUEUE_BYTES], rcv->acct->limit[QUOTA_QUEUE_BYTES]);
@@ -202,7 +204,7 @@ void flow_drained(struct router *r, struct peer *rcv)
         list_for_each_safe(l, tmp, &rcv->waiters)
         {
                 struct flow_wait *w = list_entry(l, struct flow_wait, rcv_link);
-                int err = send_enqueue(r, rcv, w->hold->b, SEND_RELAY);
+                int err = send_enqueue(r, rcv, w->b, SEND_RELAY);
                 if (err == -ENOBUFS)
                         break; /* full again: the rest waits, in order */
                 if (err == 0) {
@@ -254,9 +256,15 @@ again:
 
 void flow_peer_gone(struct router *r, struct peer *p)
 {
-        /* as a receiver: not delivered, not dropped; it is gone */
-        while (!list_empty(&p->waiters))
-                wait_done(r, list_entry(p->waiters.next, struct flow_wait, rcv_link));
+        /* as a receiver: a client is gone, so not delivered and not dropped;
+         * a link going down loses what waited for it (counted) */
+        while (!list_empty(&p->waiters)) {
+                struct flow_wait *w = list_entry(p->waiters.next, struct flow_wait, rcv_link);
+                if (p->link)
+                        wait_lost(r, w);
+                else
+                        wait_done(r, w);
+        }
         /* as a sender: nobody is left to answer or resume */
         struct flow_hold *h = p->hold;
         if (h) {

@@ -37,15 +37,19 @@ enum flow_kind {
 
 /* May sender's message to rcv be held (instead of dropped) when rcv's queue
  * is full? Not when they are the same connection (it would wait on itself),
- * not for a sender that is not a client (the daemon, a bridge link), and not
- * for a receiver that is a bridge link (no flow control over links yet). */
+ * nor for a sender whose carrier cannot stop reading it (no resume op: the
+ * daemon's own events). Senders and receivers may be bridge links: a link's
+ * carrier stops reading the link while it holds, and the bridge holds local
+ * publishers (and links forwarding) on a link whose queue is full. */
 bool flow_may_hold(const struct peer *sender, const struct peer *rcv);
 /* Must a lossless message from sender to rcv wait? True when rcv already has
  * messages waiting for it (they go first, so that it is served in order). */
 bool flow_must_wait(const struct peer *rcv);
 /* Holds b (a new reference is taken) for rcv on sender's connection, sender
  * to be paused. The first call for a sender opens its hold (kind, has_id, id
- * say how it is answered); later ones for the same message add receivers.
+ * say how it is answered); later ones for the same message add receivers,
+ * each with the message as it takes it (a link gets the link protocol's
+ * form of an event that local subscribers get as an event).
  * Returns 0 or -ENOMEM (nothing held: the caller drops or fails as before). */
 int flow_hold(struct router *r, struct peer *sender, struct peer *rcv, struct buf *b, enum flow_kind kind, bool has_id,
               uint64_t id);
@@ -63,7 +67,9 @@ void flow_drained(struct router *r, struct peer *rcv);
  * it). */
 void flow_tick(struct router *r);
 /* p leaves: its hold (as a sender) is forgotten; its waits (as a receiver)
- * end, which may complete other senders' holds. */
+ * end, which may complete other senders' holds. A client's waits end as if
+ * it had never been a receiver; a link's are lost (counted as dropped, and in
+ * the publishers' acknowledgements). */
 void flow_peer_gone(struct router *r, struct peer *p);
 /* How many connections hold a message now (for stats and tests). */
 size_t flow_held_count(const struct router *r);

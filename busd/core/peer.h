@@ -54,6 +54,11 @@ struct peer_ops {
          * carrier resumes reading later, outside this call. May be NULL (the
          * carrier's messages are never held: they drop as before). */
         void (*resume)(struct peer *p);
+        /* May held messages (flow.c) be queued for the peer now? For a
+         * carrier with a queue of its own besides the core's accounting (a
+         * bridge link): true once it has drained to half its bound. May be
+         * NULL (the core's accounting says). */
+        bool (*room)(struct peer *p);
 };
 
 struct peer {

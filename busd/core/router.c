@@ -870,11 +870,11 @@ int router_link_add(struct router *r, struct peer *p, const struct peer_ops *ops
         return 0;
 }
 
-void router_remote_event(struct router *r, const char *topic, size_t topic_len, const struct jsonscan_span *data,
-                         const struct remote_ident *rid)
+void router_remote_event(struct router *r, struct peer *link, const char *topic, size_t topic_len,
+                         const struct jsonscan_span *data, const struct remote_ident *rid)
 {
         r->stats.messages_in++;
-        events_deliver(r, topic, topic_len, data, rid->splice, rid->splice_len);
+        events_deliver(r, link, topic, topic_len, data, rid->splice, rid->splice_len);
 }
 
 void router_remote_call(struct router *r, struct peer *link, uint64_t id, bool oneway, const char *dest,

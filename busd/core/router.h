@@ -119,9 +119,14 @@ void router_set_bridge(struct router *r, const struct router_bridge *b);
  * hello, marked as a link, outside the policy and the uid quotas (what crosses
  * a link is decided by the link's filters). `bus` is the remote bus's name. */
 int router_link_add(struct router *r, struct peer *p, const struct peer_ops *ops, const char *bus, size_t max_recv);
-/* An event from a link: delivered to the local subscribers with rid's identity. */
-void router_remote_event(struct router *r, const char *topic, size_t topic_len, const struct jsonscan_span *data,
-                         const struct remote_ident *rid);
+/* An event from a link: delivered to the local subscribers with rid's
+ * identity. A lossless subscriber whose queue is full holds it on the link
+ * (flow.h): the bridge forwards it to its other links (which may hold it
+ * too), ends its routing with flow_sent(r, link, ...) and, while
+ * flow_holding(link), reads the link no further until the link peer's
+ * resume op. */
+void router_remote_event(struct router *r, struct peer *link, const char *topic, size_t topic_len,
+                         const struct jsonscan_span *data, const struct remote_ident *rid);
 /* A call from link (id: the link's id for it): routed as a client's call would
  * be, its answer sent back to link with that id. */
 void router_remote_call(struct router *r, struct peer *link, uint64_t id, bool oneway, const char *dest,

@@ -62,10 +62,11 @@ struct remote_ident {
 
 struct router_bridge {
         void *userdata;
-        /* A local client published topic (after local delivery). Returns how
-         * many links dropped it (their queue was full): the publisher's
-         * acknowledgement counts them with its dropped events. */
-        size_t (*publish)(void *ud, const struct peer *from, const char *topic, size_t topic_len,
+        /* A local client published topic (after local delivery). A link
+         * whose queue is full holds it on `from` (flow.h) if it may. Returns
+         * how many links dropped it: the publisher's acknowledgement counts
+         * them with its dropped events. */
+        size_t (*publish)(void *ud, struct peer *from, const char *topic, size_t topic_len,
                           const struct jsonscan_span *data);
         /* The link to reach dest (a well-known name, or BUS/NAME) when no local
          * connection owns it, or NULL. */

@@ -322,9 +322,15 @@ void send_drop(struct router *r, struct peer *p)
         /* losing events means it is not keeping up: the stall clock runs
          * until it writes again */
         mark_full(r, p);
-        p->drops_pending++;
+        /* a link is not told: its bridge counts it on the link (dropped) */
+        p->drops_pending += !p->link;
         p->drops_total++;
         r->stats.drops++;
+}
+
+void send_lost(struct router *r, uint64_t n)
+{
+        r->stats.drops += n;
 }
 
 void send_drops_notice(struct router *r, struct peer *p)

@@ -103,8 +103,12 @@ static inline bool send_drained(uint64_t queued, uint64_t limit)
 
 /* Counts an event p did not get (its queue was full): p is told how many
  * before its next event (send_drops_notice()), and its stall clock runs until
- * it writes again. */
+ * it writes again. A bridge link is not told (p->drops_total counts it, which
+ * the bridge shows as the link's `dropped`). */
 void send_drop(struct router *r, struct peer *p);
+/* Counts n events lost beyond any queue of this daemon (a bridge link went
+ * down before the other bus confirmed them) in the daemon's drops. */
+void send_lost(struct router *r, uint64_t n);
 /* Tells p what it is owed, if it has room again (its queue and its uid's
  * queues drained to half): the notices held back (send_notice()), then how
  * many events it missed; afterwards p->drops_pending is 0 unless it still had

@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int i = 0; i < 2; i++) {
                 up(b, &links[i], names[i]);
                 char h[120];
-                int n = snprintf(h, sizeof(h), "{\"type\":\"link_hello\",\"protocol\":1,\"bus\":\"%s\",\"epoch\":1}",
+                int n = snprintf(h, sizeof(h), "{\"type\":\"link_hello\",\"protocol\":2,\"bus\":\"%s\",\"epoch\":1}",
                                  names[i]);
                 FUZZ_CHECK(bridge_link_input(b, &links[i].bl, h, (size_t)n, why, sizeof(why)) == 0);
         }

@@ -416,7 +416,7 @@ class Refusals(unittest.TestCase):
 
     def test_a_plaintext_client_is_refused(self):
         s = socket.create_connection(("127.0.0.1", self.PORT), timeout=WAIT)
-        s.sendall(b'{"type":"link_hello","protocol":1,"bus":"busd-c","epoch":1}\n')
+        s.sendall(b'{"type":"link_hello","protocol":2,"bus":"busd-c","epoch":1}\n')
         self.assertEqual(s.recv(100)[:1] in (b"", b"\x15", b"\x16"), True)  # closed, or a TLS alert
         self.log_says("does not speak TLS")
         self.assertEqual(self.daemon.stats()["bridge"]["links"][0]["state"], "waiting")
@@ -459,7 +459,7 @@ class Refusals(unittest.TestCase):
         ):
             p = TlsPeer(self.PORT, pem("busd-c"), key("busd-c"))
             self.assertEqual(p.accepted(), b"\x01")
-            p.send({"type": "link_hello", "protocol": 1, "bus": "busd-c", "epoch": 1})
+            p.send({"type": "link_hello", "protocol": 2, "bus": "busd-c", "epoch": 1})
             p.send(forged)
             lines = p.lines_until_closed()  # the daemon closes the link
             self.assertEqual(lines[0]["type"], "link_hello")
@@ -471,7 +471,7 @@ class Refusals(unittest.TestCase):
     def test_a_hello_naming_another_bus_than_the_certificate_is_refused(self):
         p = TlsPeer(self.PORT, pem("busd-c"), key("busd-c"))
         self.assertEqual(p.accepted(), b"\x01")
-        p.send({"type": "link_hello", "protocol": 1, "bus": "busd-b", "epoch": 1})
+        p.send({"type": "link_hello", "protocol": 2, "bus": "busd-b", "epoch": 1})
         p.lines_until_closed()
         self.log_says("forged identity")
 
@@ -499,7 +499,7 @@ class Refusals(unittest.TestCase):
     def test_a_real_peer_gets_in(self):
         p = TlsPeer(self.PORT, pem("busd-c"), key("busd-c"))
         self.assertEqual(p.accepted(), b"\x01")
-        p.send({"type": "link_hello", "protocol": 1, "bus": "busd-c", "epoch": 1})
+        p.send({"type": "link_hello", "protocol": 2, "bus": "busd-c", "epoch": 1})
         sub = self.daemon.connect()
         sub.subscribe("t.>")
         p.send({"type": "event", "origin": "busd-c", "epoch": 1, "seq": 1, "hops": 1, "topic": "t.real",

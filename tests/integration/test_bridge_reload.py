@@ -39,8 +39,11 @@ def crosses(pub, sub, topic):
     return ev["topic"] == topic
 
 
-@unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces")
-class Reload(unittest.TestCase):
+class StarBridge:
+    """A star of busd: A in the middle dialling B (and C), A's file rewritten
+    and re-read on SIGHUP. A mixin for unittest.TestCase (test_bridge_flow.py
+    uses it too)."""
+
     def setUp(self):
         netns.require()
 
@@ -64,6 +67,9 @@ class Reload(unittest.TestCase):
         os.kill(da.pid, signal.SIGHUP)
         tb.wait_until("busd-a to log %r" % expect, lambda: da.log().count(expect) > before)
 
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces")
+class Reload(StarBridge, unittest.TestCase):
     def test_add_then_remove_a_link(self):
         with netns.star("a", ["b", "c"]) as net:
             da, db, dc = self.start(net, with_c=False)

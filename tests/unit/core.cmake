@@ -20,7 +20,10 @@ endforeach()
 bus_unit_test(test_activate ${CMAKE_CURRENT_SOURCE_DIR}/test_activate.c LIBS test_core_fake)
 bus_unit_test(test_actfile ${CMAKE_CURRENT_SOURCE_DIR}/test_actfile.c LIBS busdconfig)
 # the bridge's core between in-memory routers (no sockets, no TLS)
-bus_unit_test(test_bridge ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge.c LIBS test_core_fake busdbridge)
+bus_unit_test(test_bridge ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge.c ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge_common.c
+  LIBS test_core_fake busdbridge)
+bus_unit_test(test_bridge_flow ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge_flow.c ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge_common.c
+  LIBS test_core_fake busdbridge)
 # the validation of link messages (pure: no bridge, no router)
 bus_unit_test(test_linkmsg ${CMAKE_CURRENT_SOURCE_DIR}/test_linkmsg.c LIBS busdbridge)
 # the peers by id (open addressing, removal by backward shift)

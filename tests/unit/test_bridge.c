@@ -13,132 +13,8 @@
 #include "bridge.h"
 #include "buf.h"
 #include "test.h"
+#include "test_bridge_common.h"
 #include "test_core_fake.h"
-
-struct host {
-        const char *name;
-        struct router *r;
-        struct bridge *b;
-};
-
-struct mlink {
-        struct blink bl; /* first */
-        struct host *h;
-        struct mlink *other;
-        struct buf *q[4096];
-        size_t n;
-        bool up, closed;
-        size_t event_cap; /* droppable items accepted at most (0: no bound) */
-        char closed_why[400];
-};
-
-static int m_send(struct blink *l, struct buf *b, bool droppable)
-{
-        struct mlink *m = (struct mlink *)l;
-
-        if (!m->up)
-                return -ENOTCONN;
-        if (droppable && m->event_cap && m->n >= m->event_cap)
-                return -ENOBUFS;
-        CHECK(m->n < sizeof(m->q) / sizeof(m->q[0]));
-        m->q[m->n++] = buf_ref(b);
-        return 0;
-}
-
-static void m_close(struct blink *l, const char *why)
-{
-        struct mlink *m = (struct mlink *)l;
-
-        m->closed = true;
-        snprintf(m->closed_why, sizeof(m->closed_why), "%s", why);
-}
-
-static const struct blink_ops mops = { .send = m_send, .close = m_close };
-
-static char *all_topics[] = { ">" };
-static char *all_names[] = { "*" };
-static const struct bridge_filter everything = { all_topics, 1, all_names, 1, NULL };
-
-static void host_init(struct host *h, const char *name)
-{
-        h->name = name;
-        h->r = fake_router(NULL);
-        h->b = bridge_new(h->r, name, 0, 42);
-        CHECK(h->b);
-}
-
-static void host_deinit(struct host *h)
-{
-        bridge_free(h->b);
-        router_free(h->r);
-}
-
-/* Delivers everything queued, in both directions, until nothing moves. */
-static void pump(struct mlink **links, size_t n)
-{
-        bool moved = true;
-
-        while (moved) {
-                moved = false;
-                for (size_t i = 0; i < n; i++) {
-                        struct mlink *m = links[i];
-                        size_t k = m->n;
-                        struct buf *batch[4096];
-                        memcpy(batch, m->q, k * sizeof(*batch));
-                        m->n = 0;
-                        for (size_t j = 0; j < k; j++) {
-                                struct mlink *o = m->other;
-                                char why[300];
-                                if (getenv("TRACE"))
-                                        fprintf(stderr, "%s -> %s: %.*s", m->h->name, o->h->name, (int)batch[j]->len,
-                                                batch[j]->data);
-                                if (o->up && !o->closed) {
-                                        int r = bridge_link_input(o->h->b, &o->bl, batch[j]->data, batch[j]->len - 1,
-                                                                  why, sizeof(why));
-                                        if (r < 0)
-                                                m_close(&o->bl, why);
-                                }
-                                buf_unref(batch[j]);
-                                moved = true;
-                        }
-                }
-        }
-}
-
-static void connect_pair(struct mlink *x, struct mlink *y, struct host *hx, struct host *hy,
-                         const struct bridge_filter *x_exp, const struct bridge_filter *y_exp)
-{
-        memset(x, 0, sizeof(*x));
-        memset(y, 0, sizeof(*y));
-        x->h = hx, y->h = hy;
-        x->other = y, y->other = x;
-        x->up = y->up = true;
-        CHECK_EQ_INT(bridge_link_up(hx->b, &x->bl, hy->name, "l", x_exp, &everything, &mops, x), 0);
-        CHECK_EQ_INT(bridge_link_up(hy->b, &y->bl, hx->name, "l", y_exp, &everything, &mops, y), 0);
-}
-
-static void disconnect_pair(struct mlink *x, struct mlink *y)
-{
-        x->up = y->up = false;
-        bridge_link_down(x->h->b, &x->bl, "cut");
-        bridge_link_down(y->h->b, &y->bl, "cut");
-        for (size_t i = 0; i < x->n; i++)
-                buf_unref(x->q[i]);
-        for (size_t i = 0; i < y->n; i++)
-                buf_unref(y->q[i]);
-        x->n = y->n = 0;
-}
-
-static size_t count_events(struct fake *f, const char *topic)
-{
-        size_t n = 0;
-        struct json_object *m;
-
-        while ((m = fake_next(f)))
-                if (strcmp(jstr(m, "type"), "event") == 0 && strcmp(jstr(m, "topic"), topic) == 0)
-                        n++;
-        return n;
-}
 
 static void test_line_events_cross_once_with_remote_identity(void)
 {
@@ -483,7 +359,7 @@ static void test_forged_identity_is_refused(void)
                 { "{\"type\":\"reply\",\"id\":1,\"result\":1,\"sender\":\"busd-a/:1\"}", "forged identity" },
                 { "{\"type\":\"names\",\"add\":[{\"name\":\"org.x.Y\",\"origin\":\"busd-z\",\"hops\":1}]}",
                   "forged identity" },
-                { "{\"type\":\"link_hello\",\"protocol\":1,\"bus\":\"busd-a\",\"epoch\":1}", "unknown link message" },
+                { "{\"type\":\"link_hello\",\"protocol\":2,\"bus\":\"busd-a\",\"epoch\":1}", "unknown link message" },
                 { "{\"type\":\"event\",\"origin\":\"busd-b\",\"epoch\":1,\"seq\":1,\"hops\":1,\"topic\":\"$bus.x\","
                   "\"sender\":\":1\",\"creds\":{\"uid\":0,\"gid\":0,\"pid\":1}}",
                   "topic" },
@@ -507,14 +383,15 @@ static void test_forged_identity_is_refused(void)
         memset(&ab, 0, sizeof(ab));
         ab.up = true;
         ab.h = &a;
-        CHECK_EQ_INT(bridge_link_up(a.b, &ab.bl, "busd-b", "l", &everything, &everything, &mops, &ab), 0);
-        const char *hello = "{\"type\":\"link_hello\",\"protocol\":1,\"bus\":\"busd-c\",\"epoch\":1}";
+        CHECK_EQ_INT(bridge_link_up(a.b, &ab.bl, "busd-b", "l", &everything, &everything, &mlink_ops, &ab), 0);
+        const char *hello = "{\"type\":\"link_hello\",\"protocol\":2,\"bus\":\"busd-c\",\"epoch\":1}";
         CHECK_EQ_INT(bridge_link_input(a.b, &ab.bl, hello, strlen(hello), why, sizeof(why)), -EPROTO);
         CHECK_CONTAINS(why, "forged identity");
         /* nor may a link claim this bus's own name */
         struct mlink self = { 0 };
         self.up = true;
-        CHECK_EQ_INT(bridge_link_up(a.b, &self.bl, "busd-a", "l", &everything, &everything, &mops, &self), -EEXIST);
+        CHECK_EQ_INT(bridge_link_up(a.b, &self.bl, "busd-a", "l", &everything, &everything, &mlink_ops, &self),
+                     -EEXIST);
         ab.up = false;
         bridge_link_down(a.b, &ab.bl, "end");
         for (size_t i = 0; i < ab.n; i++)
@@ -569,8 +446,8 @@ static void test_prefixes_rename_topics_per_direction(void)
         memset(&ab, 0, sizeof(ab));
         memset(&ba, 0, sizeof(ba));
         ab.h = &a, ba.h = &b, ab.other = &ba, ba.other = &ab, ab.up = ba.up = true;
-        CHECK_EQ_INT(bridge_link_up(a.b, &ab.bl, "busd-b", "l", &out_a, &everything, &mops, &ab), 0);
-        CHECK_EQ_INT(bridge_link_up(b.b, &ba.bl, "busd-a", "l", &everything, &in_b, &mops, &ba), 0);
+        CHECK_EQ_INT(bridge_link_up(a.b, &ab.bl, "busd-b", "l", &out_a, &everything, &mlink_ops, &ab), 0);
+        CHECK_EQ_INT(bridge_link_up(b.b, &ba.bl, "busd-a", "l", &everything, &in_b, &mlink_ops, &ba), 0);
         connect_pair(&bc, &cb, &b, &c, &everything, &everything);
         struct mlink *all[] = { &ab, &ba, &bc, &cb };
         pump(all, 4);

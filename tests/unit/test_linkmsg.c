@@ -88,9 +88,9 @@ static void test_type(void)
 
 static void test_link_hello(void)
 {
-        ok_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":1,\"bus\":\"busd-b\",\"epoch\":77}", LINKMSG_LINK_HELLO);
+        ok_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":2,\"bus\":\"busd-b\",\"epoch\":77}", LINKMSG_LINK_HELLO);
         CHECK_EQ_INT(M.epoch, 77);
-        ok_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":1,\"bus\":\"busd-b\",\"epoch\":18446744073709551615}",
+        ok_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":2,\"bus\":\"busd-b\",\"epoch\":18446744073709551615}",
               LINKMSG_LINK_HELLO);
         CHECK(M.epoch == UINT64_MAX);
         /* before the hello, nothing else */
@@ -98,35 +98,35 @@ static void test_link_hello(void)
         bad_on(&FRESH, EVENT ID "}", "the first message must be link_hello, not 'event'");
         bad_on(&FRESH, "{\"type\":[]}", "not an object with a string 'type'");
         /* protocol: the version, or 0 when it is no integer up to 1000 */
-        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":2,\"bus\":\"busd-b\",\"epoch\":1}",
-               "link protocol 2 is not 1");
+        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":3,\"bus\":\"busd-b\",\"epoch\":1}",
+               "link protocol 3 is not 2");
         bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":1000,\"bus\":\"busd-b\",\"epoch\":1}",
-               "link protocol 1000 is not 1");
+               "link protocol 1000 is not 2");
         bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":1001,\"bus\":\"busd-b\",\"epoch\":1}",
-               "link protocol 0 is not 1");
+               "link protocol 0 is not 2");
         bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":\"1\",\"bus\":\"busd-b\",\"epoch\":1}",
-               "link protocol 0 is not 1");
-        bad_on(&FRESH, "{\"type\":\"link_hello\",\"bus\":\"busd-b\",\"epoch\":1}", "link protocol 0 is not 1");
+               "link protocol 0 is not 2");
+        bad_on(&FRESH, "{\"type\":\"link_hello\",\"bus\":\"busd-b\",\"epoch\":1}", "link protocol 0 is not 2");
         /* bus: the certificate's */
-        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":1,\"bus\":\"busd-c\",\"epoch\":1}",
+        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":2,\"bus\":\"busd-c\",\"epoch\":1}",
                "forged identity: the link_hello says 'busd-c', the certificate 'busd-b'");
-        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":1,\"epoch\":1}",
+        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":2,\"epoch\":1}",
                "forged identity: the link_hello says '', the certificate 'busd-b'");
-        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":1,\"bus\":7,\"epoch\":1}",
+        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":2,\"bus\":7,\"epoch\":1}",
                "forged identity: the link_hello says '', the certificate 'busd-b'");
         /* epoch */
-        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":1,\"bus\":\"busd-b\"}",
+        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":2,\"bus\":\"busd-b\"}",
                "link_hello: 'epoch' must be a number");
-        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":1,\"bus\":\"busd-b\",\"epoch\":-1}",
+        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":2,\"bus\":\"busd-b\",\"epoch\":-1}",
                "link_hello: 'epoch' must be a number");
-        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":1,\"bus\":\"busd-b\",\"epoch\":1.5}",
+        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":2,\"bus\":\"busd-b\",\"epoch\":1.5}",
                "link_hello: 'epoch' must be a number");
         /* the order: protocol, then bus, then epoch */
-        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":3,\"bus\":\"busd-c\"}", "link protocol 3 is not 1");
-        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":1,\"bus\":\"busd-c\"}",
+        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":3,\"bus\":\"busd-c\"}", "link protocol 3 is not 2");
+        bad_on(&FRESH, "{\"type\":\"link_hello\",\"protocol\":2,\"bus\":\"busd-c\"}",
                "forged identity: the link_hello says 'busd-c', the certificate 'busd-b'");
         /* and after it, a second one is no link message */
-        BAD("{\"type\":\"link_hello\",\"protocol\":1,\"bus\":\"busd-b\",\"epoch\":1}",
+        BAD("{\"type\":\"link_hello\",\"protocol\":2,\"bus\":\"busd-b\",\"epoch\":1}",
             "unknown link message type 'link_hello'");
 }
 
