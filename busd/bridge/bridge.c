@@ -9,8 +9,11 @@
  *   {"type":"reply","id":I,"result":R,"sender":S}, {"type":"error","id":I,"code":C,"message":M,"sender":S[,"data":D]}
  *   {"type":"cancel","id":I}, {"type":"ping"}, {"type":"pong"}
  *   {"type":"ack","events":N}: N event messages have come over this link since it came up
- * What each must hold is checked by linkmsg.c (a table per type); here, what
- * they do. Pure: no I/O.
+ * Each line goes through jsonscan (the one-pass validation client messages
+ * get) and linkmsg.c (a table per type) before anything is done with it;
+ * here, what they do. Payloads (data, params, result) are relayed as the
+ * peer sent them, as spans of the line; events and calls going out are
+ * written by linkwire.c. Pure: no I/O.
  */
 #include "bridge.h"
 
@@ -27,9 +30,9 @@
 #include "errcode.h"
 #include "flow.h"
 #include "jsonnew.h"
-#include "jsonparse.h"
 #include "jsonscan.h"
 #include "linkmsg.h"
+#include "linkwire.h"
 #include "router.h"
 #include "send.h"
 #include "syntax.h"
@@ -55,7 +58,8 @@ struct bridge {
         unsigned max_hops;
         uint64_t epoch;
         uint64_t seq;
-        struct jsonparse *parser;
+        struct jsonscan *scan;     /* each line from a link */
+        struct jsonscan *nested;   /* the objects nested in it (linkmsg_parse()) */
         struct bridge_dedup dedup; /* what came from each origin bus */
         struct list links;
         size_t nlinks;
@@ -97,16 +101,6 @@ static int send_obj(struct blink *l, struct json_object *o, bool droppable)
         r = l->ops->send(l, b, droppable);
         buf_unref(b);
         return r;
-}
-
-static struct json_object *creds_obj(uid_t uid, gid_t gid, pid_t pid)
-{
-        struct json_object *c = jsonnew_object();
-
-        json_object_object_add(c, "uid", jsonnew_uint64(uid));
-        json_object_object_add(c, "gid", jsonnew_uint64(gid));
-        json_object_object_add(c, "pid", jsonnew_int64(pid));
-        return c;
 }
 
 /* ---- names ---------------------------------------------------------------------- */
@@ -257,16 +251,16 @@ static struct peer *route(void *ud, const char *dest)
         return &via->peer;
 }
 
-/* One event on its way to the links: published here (its link message is
- * built for the first link that takes it, with the next sequence number), or
- * forwarded from link `from` (the message it came in, updated). */
+/* One event on its way to the links: published here (stamped with the next
+ * sequence number for the first link that takes it), or forwarded from link
+ * `from` (as its origin stamped it, one hop further). */
 struct fanout {
-        const char *topic;         /* as this bus knows it */
-        struct json_object *msg;   /* the link message; NULL: not built yet */
-        const struct peer *sender; /* published here: its sender and payload (as sent) */
-        const struct jsonscan_span *data;
-        const struct blink *from; /* forwarded: the link it came over ... */
-        const char *origin;       /* ... and its origin bus, where it never goes back */
+        const char *topic;                /* as this bus knows it */
+        const struct jsonscan_span *data; /* the payload as sent */
+        struct linkwire_ident id;         /* its origin, hops as the links get it, sender */
+        uint64_t epoch, seq;              /* seq 0: published here, not stamped yet */
+        const struct blink *from;         /* forwarded: the link it came over ... */
+        const char *origin;               /* ... and its origin bus, where it never goes back */
         /* who waits (flow.h) for a link whose queue is full: the publisher,
          * or the link it came over; NULL: links that are full drop it */
         struct peer *holder;
@@ -311,35 +305,16 @@ static size_t fan_out(struct bridge *b, struct fanout *f)
                         l->st.filtered++; /* the prefix would make it too long */
                         continue;
                 }
-                struct json_object *data = NULL;
-                if (!f->msg && f->data->s && jsonparse_tree(f->data->s, f->data->len, &data) < 0) {
-                        l->st.dropped++; /* out of memory */
-                        lost++;
-                        continue;
-                }
-                if (!f->msg) {
-                        /* published here: its link message, with the next sequence number */
-                        struct json_object *m = f->msg = jsonnew_object();
-                        json_object_object_add(m, "type", jsonnew_string("event"));
-                        json_object_object_add(m, "origin", jsonnew_string(b->self));
-                        json_object_object_add(m, "epoch", jsonnew_uint64(b->epoch));
-                        json_object_object_add(m, "seq", jsonnew_uint64(++b->seq));
-                        json_object_object_add(m, "hops", jsonnew_int(1));
-                        json_object_object_add(m, "topic", jsonnew_string(f->topic));
-                        json_object_object_add(m, "data", data);
-                        json_object_object_add(m, "sender", jsonnew_string(f->sender->unique));
-                        json_object_object_add(m, "creds", creds_obj(f->sender->uid, f->sender->gid, f->sender->pid));
-                }
+                if (!f->seq)
+                        f->seq = ++b->seq; /* published here: the next sequence number */
                 struct buf *bb;
                 if (l->exp->prefix) {
                         /* this link renames the topic: a message of its own */
-                        json_object_object_add(f->msg, "topic", jsonnew_string(out));
-                        bb = wire_object(f->msg);
-                        json_object_object_add(f->msg, "topic", jsonnew_string(f->topic));
+                        bb = linkwire_event(out, f->epoch, f->seq, f->data, &f->id);
                 } else {
                         /* serialised once for all the links that keep the topic */
                         if (!same)
-                                same = wire_object(f->msg);
+                                same = linkwire_event(f->topic, f->epoch, f->seq, f->data, &f->id);
                         bb = same ? buf_ref(same) : NULL;
                 }
                 if (!bb || !send_event(b, l, f, bb)) {
@@ -356,11 +331,21 @@ static size_t fan_out(struct bridge *b, struct fanout *f)
 static size_t on_publish(void *ud, struct peer *from, const char *topic, size_t topic_len,
                          const struct jsonscan_span *data)
 {
-        struct fanout f = { .topic = topic, .sender = from, .data = data, .holder = from };
-        size_t lost = fan_out(ud, &f);
+        struct bridge *b = ud;
+        struct fanout f = {
+                .topic = topic,
+                .data = data,
+                .id = { .origin = b->self,
+                        .hops = 1,
+                        .sender = from->unique,
+                        .uid = from->uid,
+                        .gid = from->gid,
+                        .pid = from->pid },
+                .epoch = b->epoch,
+                .holder = from,
+        };
 
-        json_object_put(f.msg);
-        return lost;
+        return fan_out(b, &f);
 }
 
 static int send_call(void *ud, struct peer *link, uint64_t serial, bool oneway, const char *dest, const char *method,
@@ -368,27 +353,26 @@ static int send_call(void *ud, struct peer *link, uint64_t serial, bool oneway, 
 {
         struct bridge *b = ud;
         struct blink *l = (struct blink *)link;
-        struct json_object *m, *tree = NULL;
+        /* a remote caller's call goes on one hop further */
+        const struct linkwire_ident id =
+                rid ? (struct linkwire_ident){ .origin = rid->bus,
+                                               .hops = (uint64_t)rid->hops + 1,
+                                               .sender = rid->sender,
+                                               .uid = rid->uid,
+                                               .gid = rid->gid,
+                                               .pid = rid->pid }
+                    : (struct linkwire_ident){ .origin = b->self,
+                                               .hops = 1,
+                                               .sender = caller->unique,
+                                               .uid = caller->uid,
+                                               .gid = caller->gid,
+                                               .pid = caller->pid };
+        struct buf *m = linkwire_call(oneway, serial, dest, method, params, &id);
 
-        if (params->s && jsonparse_tree(params->s, params->len, &tree) < 0)
+        if (!m)
                 return -ENOMEM;
-        m = jsonnew_object();
-
-        json_object_object_add(m, "type", jsonnew_string("call"));
-        if (oneway)
-                json_object_object_add(m, "oneway", jsonnew_boolean(true));
-        else
-                json_object_object_add(m, "id", jsonnew_uint64(serial));
-        json_object_object_add(m, "dest", jsonnew_string(dest));
-        json_object_object_add(m, "method", jsonnew_string(method));
-        json_object_object_add(m, "params", tree);
-        json_object_object_add(m, "origin", jsonnew_string(rid ? rid->bus : b->self));
-        json_object_object_add(m, "hops", jsonnew_int(rid ? (int)rid->hops + 1 : 1));
-        json_object_object_add(m, "sender", jsonnew_string(rid ? rid->sender : caller->unique));
-        json_object_object_add(m, "creds",
-                               rid ? creds_obj(rid->uid, rid->gid, rid->pid)
-                                   : creds_obj(caller->uid, caller->gid, caller->pid));
-        int r = send_obj(l, m, false);
+        int r = l->ops->send(l, m, false);
+        buf_unref(m);
         if (r == 0)
                 l->st.calls_out++;
         return r;
@@ -430,8 +414,11 @@ struct bridge *bridge_new(struct router *r, const char *self, unsigned max_hops,
         b->max_hops = max_hops ? max_hops : BRIDGE_DEFAULT_MAX_HOPS;
         b->epoch = epoch;
         list_init(&b->links);
-        b->parser = jsonparse_new(BUS_MAX_DEPTH);
-        if (!b->parser || bridge_dedup_init(&b->dedup) < 0) {
+        /* a link message nests what a client sent as deep as the client's own
+         * message does (payloads are members of the message object) */
+        b->scan = jsonscan_new(BUS_MAX_DEPTH);
+        b->nested = jsonscan_new(BUS_MAX_DEPTH);
+        if (!b->scan || !b->nested || bridge_dedup_init(&b->dedup) < 0) {
                 bridge_free(b);
                 return NULL;
         }
@@ -453,7 +440,8 @@ void bridge_free(struct bridge *b)
                 return;
         if (b->r)
                 router_set_bridge(b->r, NULL);
-        jsonparse_free(b->parser);
+        jsonscan_free(b->scan);
+        jsonscan_free(b->nested);
         bridge_dedup_deinit(&b->dedup);
         free(b);
 }
@@ -723,9 +711,9 @@ static int take_ident(const struct blink *l, const struct linkmsg *m, struct rem
         return 0;
 }
 
-/* An event (o, checked as m): delivered here and sent on to the other links
- * (o itself, updated). */
-static int in_event(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
+/* An event (checked as m): delivered here and sent on to the other links,
+ * one hop further. */
+static int in_event(struct bridge *b, struct blink *l, const struct linkmsg *m, struct in *in)
 {
         char splice[SPLICE_MAX];
         struct remote_ident rid;
@@ -746,15 +734,26 @@ static int in_event(struct bridge *b, struct blink *l, struct json_object *o, co
                 l->st.duplicates++;
                 return 0;
         }
-        struct jsonscan_span data = wire_span_of(m->data);
-        router_remote_event(b->r, &l->peer, topic, strlen(topic), &data, &rid);
+        router_remote_event(b->r, &l->peer, topic, strlen(topic), &m->data, &rid);
         /* on to the other links */
         if (rid.hops + 1 > b->max_hops) {
                 l->st.too_far++;
         } else {
-                struct fanout f = { .topic = topic, .msg = o, .from = l, .origin = rid.bus, .holder = &l->peer };
-                json_object_object_add(o, "hops", jsonnew_uint64(rid.hops + 1));
-                json_object_object_add(o, "topic", jsonnew_string(topic));
+                struct fanout f = {
+                        .topic = topic,
+                        .data = &m->data,
+                        .id = { .origin = rid.bus,
+                                .hops = (uint64_t)rid.hops + 1,
+                                .sender = rid.sender,
+                                .uid = rid.uid,
+                                .gid = rid.gid,
+                                .pid = rid.pid },
+                        .epoch = m->epoch,
+                        .seq = m->seq,
+                        .from = l,
+                        .origin = rid.bus,
+                        .holder = &l->peer,
+                };
                 fan_out(b, &f);
         }
         /* a full receiver holds it: the link is read no further until then */
@@ -762,7 +761,7 @@ static int in_event(struct bridge *b, struct blink *l, struct json_object *o, co
         return flow_holding(&l->peer) ? BRIDGE_INPUT_PAUSE : 0;
 }
 
-static int in_call(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
+static int in_call(struct bridge *b, struct blink *l, const struct linkmsg *m, struct in *in)
 {
         char splice[SPLICE_MAX];
         struct remote_ident rid;
@@ -785,13 +784,12 @@ static int in_call(struct bridge *b, struct blink *l, struct json_object *o, con
                 }
                 return 0;
         }
-        struct jsonscan_span params = wire_span_of(m->params);
-        router_remote_call(b->r, &l->peer, m->id, m->oneway, m->dest, m->method, &params, &rid);
+        router_remote_call(b->r, &l->peer, m->id, m->oneway, m->dest, m->method, &m->params, &rid);
         return 0;
 }
 
 /* A reply or an error: its sender as this bus shows it is BUS/ID. */
-static int in_answer(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
+static int in_answer(struct bridge *b, struct blink *l, const struct linkmsg *m, struct in *in)
 {
         char sender[BUS_MAX_BUS_NAME + BUS_MAX_NAME + 2];
 
@@ -800,17 +798,14 @@ static int in_answer(struct bridge *b, struct blink *l, struct json_object *o, c
         else
                 snprintf(sender, sizeof(sender), "%s/%s", l->remote, m->sender);
         /* an error's "data": null is relayed as null, as a local callee's is */
-        bool has_data = m->type == LINKMSG_ERROR && json_object_object_get_ex(o, "data", NULL);
-        struct jsonscan_span result = wire_span_of(m->result), none = { NULL, 0, false };
-        struct jsonscan_span data = !has_data ? none
-                                    : m->data ? wire_span_of(m->data)
-                                              : (struct jsonscan_span){ "null", 4, false };
-        router_remote_answer(b->r, &l->peer, m->id, m->type == LINKMSG_ERROR, &result, m->code, m->message, &data,
-                             sender);
+        static const struct jsonscan_span none = { NULL, 0, false }, null = { "null", 4, false };
+        bool error = m->type == LINKMSG_ERROR;
+        const struct jsonscan_span *data = !error || !m->has_data ? &none : m->data.s ? &m->data : &null;
+        router_remote_answer(b->r, &l->peer, m->id, error, &m->result, m->code, m->message, data, sender);
         return 0;
 }
 
-static int in_cancel(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
+static int in_cancel(struct bridge *b, struct blink *l, const struct linkmsg *m, struct in *in)
 {
         router_remote_cancel(b->r, &l->peer, m->id);
         return 0;
@@ -827,7 +822,7 @@ static void withdraw(struct bridge *b, struct blink *l, const char *name)
 
 /* Names withdrawn and offered, acted on one element at a time (each checked
  * when its turn comes). */
-static int in_names(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
+static int in_names(struct bridge *b, struct blink *l, const struct linkmsg *m, struct in *in)
 {
         const struct linkmsg_link ends = link_ends(b, l);
         const char *name;
@@ -888,14 +883,14 @@ void bridge_set_max_hops(struct bridge *b, unsigned max_hops)
         b->max_hops = max_hops ? max_hops : BRIDGE_DEFAULT_MAX_HOPS;
 }
 
-static int in_hello(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
+static int in_hello(struct bridge *b, struct blink *l, const struct linkmsg *m, struct in *in)
 {
         l->hello_seen = true;
         l->remote_epoch = m->epoch;
         return 0;
 }
 
-static int in_ack(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
+static int in_ack(struct bridge *b, struct blink *l, const struct linkmsg *m, struct in *in)
 {
         if (m->count < l->acked || m->count > l->st.events_out)
                 return bad(in, "ack: %" PRIu64 " events, but %" PRIu64 " were sent and %" PRIu64 " acknowledged",
@@ -904,7 +899,7 @@ static int in_ack(struct bridge *b, struct blink *l, struct json_object *o, cons
         return 0;
 }
 
-static int in_ping(struct bridge *b, struct blink *l, struct json_object *o, const struct linkmsg *m, struct in *in)
+static int in_ping(struct bridge *b, struct blink *l, const struct linkmsg *m, struct in *in)
 {
         struct json_object *p = jsonnew_object();
 
@@ -914,8 +909,8 @@ static int in_ping(struct bridge *b, struct blink *l, struct json_object *o, con
 }
 
 /* What each link message does, once linkmsg_parse() has checked it (pong: nothing). */
-static int (*const handlers[LINKMSG_TYPE_COUNT])(struct bridge *b, struct blink *l, struct json_object *o,
-                                                 const struct linkmsg *m, struct in *in) = {
+static int (*const handlers[LINKMSG_TYPE_COUNT])(struct bridge *b, struct blink *l, const struct linkmsg *m,
+                                                 struct in *in) = {
         [LINKMSG_LINK_HELLO] = in_hello, [LINKMSG_NAMES] = in_names,  [LINKMSG_EVENT] = in_event,
         [LINKMSG_CALL] = in_call,        [LINKMSG_REPLY] = in_answer, [LINKMSG_ERROR] = in_answer,
         [LINKMSG_CANCEL] = in_cancel,    [LINKMSG_PING] = in_ping,    [LINKMSG_PONG] = NULL,
@@ -925,15 +920,23 @@ static int (*const handlers[LINKMSG_TYPE_COUNT])(struct bridge *b, struct blink 
 int bridge_link_input(struct bridge *b, struct blink *l, const char *data, size_t len, char *why, size_t whylen)
 {
         const struct linkmsg_link ends = link_ends(b, l);
-        struct json_object *o = NULL;
+        const struct jsonscan_member *members;
+        struct jsonscan_value root;
         struct in in = { why, whylen };
         char perr[PARSE_WHY_MAX];
         struct linkmsg m;
+        size_t n;
         int r;
 
-        if (jsonparse_parse(b->parser, data, len, &o, perr, sizeof(perr)) < 0)
+        /* what m borrows lives in b->scan until the next line */
+        r = jsonscan_parse(b->scan, data, len, &root, &members, &n, perr, sizeof(perr));
+        if (r == -ENOMEM) {
+                snprintf(why, whylen, "out of memory");
+                return r;
+        }
+        if (r < 0)
                 return bad(&in, "not JSON: %s", perr);
-        r = linkmsg_parse(o, &ends, &m, why, whylen);
+        r = linkmsg_parse(&root, members, n, &ends, b->nested, &m, why, whylen);
         /* every event that came counts, also those dropped here: the other
          * bus compares it with what it sent (in_ack()) */
         l->rx_events += r >= 0 && m.type == LINKMSG_EVENT;
@@ -941,10 +944,12 @@ int bridge_link_input(struct bridge *b, struct blink *l, const char *data, size_
                 /* our own, come around: dropped (an event counts as a duplicate) */
                 if (m.type == LINKMSG_EVENT)
                         l->st.duplicates++;
-                r = 0;
-        } else if (r == 0 && handlers[m.type]) {
-                r = handlers[m.type](b, l, o, &m, &in);
+                return 0;
         }
-        json_object_put(o);
+        if (r < 0)
+                return r;
+        if (handlers[m.type])
+                r = handlers[m.type](b, l, &m, &in);
+        linkmsg_release(&m);
         return r;
 }

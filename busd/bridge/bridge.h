@@ -108,9 +108,10 @@ int bridge_link_up(struct bridge *b, struct blink *l, const char *remote, const 
  * not acknowledge (lost, counted in the daemon's drops and told in the
  * $bus.link event). */
 uint64_t bridge_link_down(struct bridge *b, struct blink *l, const char *why);
-/* One message (a line without its line feed) from the link. Returns 0,
- * BRIDGE_INPUT_PAUSE, or -EPROTO with the reason in why: the carrier closes
- * the link. */
+/* One message (a line without its line feed) from the link, validated
+ * (jsonscan, then linkmsg) before it is acted on. Returns 0,
+ * BRIDGE_INPUT_PAUSE, or -EPROTO (the reason in why) or -ENOMEM ("out of
+ * memory" in why): the carrier closes the link. */
 int bridge_link_input(struct bridge *b, struct blink *l, const char *data, size_t len, char *why, size_t whylen);
 /* A reload kept the link: its label and filters are now these (borrowed as
  * by bridge_link_up()). What the other bus was told is brought up to date

@@ -1,7 +1,13 @@
 /* linkmsg.c: see linkmsg.h. Validation is table-driven: one row per member a
  * link message type has, in the order they are checked, and rule rows for
  * what concerns two members and the ends of the link (who may say what). Each
- * row carries the reason given when it fails. Pure: no I/O, no allocation.
+ * row carries the reason given when it fails. The rows read values in
+ * jsonscan's form: the message's members as scanned, an element of names'
+ * add (a json-c tree) turned into that form first. The rules are json-c's
+ * reading of the message, as they were when it was parsed into a tree:
+ * strings are looked at as C strings (up to a \u0000), a one-way flag is
+ * true as json_object_get_boolean() says. Pure: no I/O; allocation only for
+ * names' arrays.
  */
 #include "linkmsg.h"
 
@@ -14,6 +20,8 @@
 
 #include "buslimits.h"
 #include "jsonget.h"
+#include "jsonparse.h"
+#include "jsonscan.h"
 #include "syntax.h"
 
 #define PROTOCOL_MAX 1000        /* a link_hello's protocol beyond is reported as 0 */
@@ -39,8 +47,8 @@ enum kind {
         K_STRING,     /* any string */
         K_CREDS,      /* {"uid", "gid", "pid"}, numbers, nothing else */
         K_TRUTHY,     /* any value, true as json-c reads it (true, a number but 0, a string but "") */
-        K_ARRAY,      /* an array, its elements checked elsewhere */
-        K_ANY,        /* any value */
+        K_ARRAY,      /* an array, its elements checked elsewhere (built into a json-c tree) */
+        K_ANY,        /* any value, kept as its text */
         /* rules: no member of their own */
         R_RELAY,    /* an event's or call's origin and hops (LINKMSG_OURS when the origin is this bus) */
         R_OFFER,    /* an offer's origin and hops */
@@ -178,61 +186,183 @@ static bool is_sender(const char *s)
         return syntax_parse_unique(s, strlen(s), &unused) || strcmp(s, BUS_DAEMON_NAME) == 0;
 }
 
-static bool read_creds(struct json_object *v, struct linkmsg_creds *ret)
-{
-        struct linkmsg_creds c;
+/* What the rows read: the check's scanner for nested objects and the link. */
+struct ctx {
+        const struct linkmsg_link *link;
+        struct jsonscan *nested;
+};
 
-        if (!json_object_is_type(v, json_type_object) ||
-            jsonget_uint(v, "uid", 0, CREDS_MAX_ID, &c.uid) != JSONGET_OK ||
-            jsonget_uint(v, "gid", 0, CREDS_MAX_ID, &c.gid) != JSONGET_OK ||
-            jsonget_uint(v, "pid", 0, INT32_MAX, &c.pid) != JSONGET_OK || json_object_object_length(v) != CREDS_MEMBERS)
+/* Where check() finds members: the scanned message, or an element of names'
+ * add (a json-c value, not necessarily an object). */
+struct source {
+        const struct jsonscan_member *members;
+        size_t n;
+        struct json_object *tree;
+};
+
+/* A json-c value in jsonscan's form, for the rows (an offer's members are
+ * strings and integers; no row reads a double's or a container's text from a
+ * tree, so those have none). */
+static void value_of_tree(struct json_object *v, struct jsonscan_value *ret)
+{
+        memset(ret, 0, sizeof(*ret));
+        switch (json_object_get_type(v)) {
+        case json_type_boolean:
+                ret->type = JSONSCAN_BOOL;
+                ret->b = json_object_get_boolean(v);
+                break;
+        case json_type_int:
+                ret->type = JSONSCAN_INT;
+                ret->i = json_object_get_int64(v);
+                if (ret->i == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX) {
+                        ret->big = true;
+                        ret->u = json_object_get_uint64(v);
+                }
+                break;
+        case json_type_double:
+                ret->type = JSONSCAN_DOUBLE;
+                break;
+        case json_type_string:
+                ret->type = JSONSCAN_STRING;
+                ret->str = json_object_get_string(v);
+                ret->str_len = (size_t)json_object_get_string_len(v);
+                break;
+        case json_type_array:
+                ret->type = JSONSCAN_ARRAY;
+                break;
+        case json_type_object:
+                ret->type = JSONSCAN_OBJECT;
+                break;
+        default:
+                ret->type = JSONSCAN_NULL;
+                break;
+        }
+}
+
+/* The member key of src into *tmp: NULL if it is absent or null. */
+static const struct jsonscan_value *member(const struct source *src, const char *key, struct jsonscan_value *tmp)
+{
+        if (!src->tree) {
+                const struct jsonscan_member *m = jsonscan_find(src->members, src->n, key);
+                return m && m->value.type != JSONSCAN_NULL ? &m->value : NULL;
+        }
+        struct json_object *v = NULL;
+        if (jsonget_member(src->tree, key, &v) != JSONGET_OK || !v)
+                return NULL;
+        value_of_tree(v, tmp);
+        return tmp;
+}
+
+/* An integer in [min, max] (as jsonget_as_uint() reads one). */
+static bool as_uint(const struct jsonscan_value *v, uint64_t min, uint64_t max, uint64_t *ret)
+{
+        uint64_t u;
+
+        if (!v || v->type != JSONSCAN_INT)
                 return false;
-        *ret = c;
+        if (v->big)
+                u = v->u;
+        else if (v->i < 0)
+                return false;
+        else
+                u = (uint64_t)v->i;
+        if (u < min || u > max)
+                return false;
+        *ret = u;
         return true;
 }
 
-/* Reads v (NULL: absent or null) as a member of this kind into slot. False if
- * it is not one; slot is then untouched. */
-static bool read_value(enum kind kind, struct json_object *v, const struct linkmsg_link *link, void *slot)
+/* True as json_object_get_boolean() reads it: true, a number but 0, a string
+ * but "" (U+0000 counts); false for anything else. */
+static bool truthy(const struct jsonscan_value *v)
 {
-        const char *s;
+        switch (v->type) {
+        case JSONSCAN_BOOL:
+                return v->b;
+        case JSONSCAN_INT:
+                return v->big || v->i != 0;
+        case JSONSCAN_DOUBLE:
+                /* as json-c reads it: strtod() of the text (1e-400 is 0). The
+                 * text is a member's value inside an object, so a byte that
+                 * ends the number (',', '}', whitespace) follows it */
+                return v->raw.s && strtod(v->raw.s, NULL) != 0;
+        case JSONSCAN_STRING:
+                return v->str_len != 0;
+        default:
+                return false;
+        }
+}
+
+/* {"uid", "gid", "pid"}, in range, nothing else: read with the nested
+ * scanner (the text is valid: only memory can fail). Returns 0, 1 if v is not
+ * one (ret untouched), -ENOMEM. */
+static int read_creds(const struct jsonscan_value *v, struct jsonscan *nested, struct linkmsg_creds *ret)
+{
+        const struct jsonscan_member *mem;
+        struct jsonscan_value root;
+        struct linkmsg_creds c;
+        size_t n;
+
+        if (!v || v->type != JSONSCAN_OBJECT || !v->raw.s)
+                return 1;
+        int r = jsonscan_parse(nested, v->raw.s, v->raw.len, &root, &mem, &n, NULL, 0);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || n != CREDS_MEMBERS)
+                return 1;
+        const struct jsonscan_member *uid = jsonscan_find(mem, n, "uid"), *gid = jsonscan_find(mem, n, "gid"),
+                                     *pid = jsonscan_find(mem, n, "pid");
+        if (!uid || !as_uint(&uid->value, 0, CREDS_MAX_ID, &c.uid) || !gid ||
+            !as_uint(&gid->value, 0, CREDS_MAX_ID, &c.gid) || !pid || !as_uint(&pid->value, 0, INT32_MAX, &c.pid))
+                return 1;
+        *ret = c;
+        return 0;
+}
+
+/* Reads v (NULL: absent or null) as a member of this kind into slot. Returns
+ * 0; 1 if it is not one (slot untouched); -ENOMEM. */
+static int read_value(enum kind kind, const struct jsonscan_value *v, const struct ctx *cx, void *slot)
+{
+        const struct linkmsg_link *link = cx->link;
         uint64_t u;
         bool ok;
 
         switch (kind) {
         case K_PROTOCOL:
-                return jsonget_as_uint(v, 0, PROTOCOL_MAX, &u) == JSONGET_OK && u == LINKMSG_PROTOCOL;
+                return as_uint(v, 0, PROTOCOL_MAX, &u) && u == LINKMSG_PROTOCOL ? 0 : 1;
         case K_U64:
-                return jsonget_as_uint(v, 0, UINT64_MAX, slot) == JSONGET_OK;
+                return as_uint(v, 0, UINT64_MAX, slot) ? 0 : 1;
         case K_SEQ:
-                return jsonget_as_uint(v, 1, UINT64_MAX, slot) == JSONGET_OK;
+                return as_uint(v, 1, UINT64_MAX, slot) ? 0 : 1;
         case K_HOPS:
-                return jsonget_as_uint(v, 1, link->max_hops + 1, slot) == JSONGET_OK;
+                return as_uint(v, 1, link->max_hops + 1, slot) ? 0 : 1;
         case K_OFFER_HOPS:
-                return jsonget_as_uint(v, 1, OFFER_MAX_HOPS, slot) == JSONGET_OK;
+                return as_uint(v, 1, OFFER_MAX_HOPS, slot) ? 0 : 1;
         case K_CREDS:
-                return read_creds(v, slot);
+                return read_creds(v, cx->nested, slot);
         case K_TRUTHY:
-                *(bool *)slot = json_object_get_boolean(v);
-                return true;
+                *(bool *)slot = v && truthy(v);
+                return 0;
         case K_ARRAY:
-                if (!json_object_is_type(v, json_type_array))
-                        return false;
-                *(struct json_object **)slot = v;
-                return true;
+                if (!v || v->type != JSONSCAN_ARRAY || !v->raw.s)
+                        return 1;
+                /* the text is valid (jsonscan): json-c builds it as it is */
+                return jsonparse_tree(v->raw.s, v->raw.len, slot) < 0 ? -ENOMEM : 0;
         case K_ANY:
-                *(struct json_object **)slot = v;
-                return true;
+                if (v)
+                        *(struct jsonscan_span *)slot = v->raw;
+                return 0;
         default:
                 break;
         }
         /* the rest are strings, looked at as C strings: up to a \u0000 */
-        if (jsonget_as_string(v, &s, NULL) != JSONGET_OK)
-                return false;
+        if (!v || v->type != JSONSCAN_STRING)
+                return 1;
+        const char *s = v->str;
         size_t len = strlen(s);
         switch (kind) {
         case K_HELLO_BUS:
-                return strcmp(s, link->remote) == 0;
+                return strcmp(s, link->remote) == 0 ? 0 : 1;
         case K_TOPIC:
                 ok = syntax_is_topic(s, len) && !syntax_topic_is_reserved(s, len);
                 break;
@@ -258,24 +388,26 @@ static bool read_value(enum kind kind, struct json_object *v, const struct linkm
                 ok = true;
                 break;
         }
-        if (ok)
-                *(const char **)slot = s;
-        return ok;
+        if (!ok)
+                return 1;
+        *(const char **)slot = s;
+        return 0;
 }
 
 /* The reason a member of this kind (v: its value, NULL if absent) is at fault. */
-static int fail(const struct field *f, struct json_object *v, const struct linkmsg_link *link, const char *where,
-                char *why, size_t whylen)
+static int fail(const struct field *f, const struct jsonscan_value *v, const struct linkmsg_link *link,
+                const char *where, char *why, size_t whylen)
 {
         uint64_t proto = 0;
         const char *bus = "";
 
         switch (f->kind) {
         case K_PROTOCOL:
-                jsonget_as_uint(v, 0, PROTOCOL_MAX, &proto); /* 0 unless an integer up to PROTOCOL_MAX */
+                as_uint(v, 0, PROTOCOL_MAX, &proto); /* 0 unless an integer up to PROTOCOL_MAX */
                 return bad(why, whylen, "link protocol %" PRIu64 " is not %d", proto, LINKMSG_PROTOCOL);
         case K_HELLO_BUS:
-                jsonget_as_string(v, &bus, NULL);
+                if (v && v->type == JSONSCAN_STRING)
+                        bus = v->str;
                 return bad(why, whylen, "forged identity: the link_hello says '%.80s', the certificate '%s'", bus,
                            link->remote);
         default:
@@ -321,39 +453,51 @@ static int rule(enum kind kind, const struct linkmsg_link *link, const void *ret
         }
 }
 
-/* Checks o against fields, in order, filling ret (a struct linkmsg or
+/* Checks src against fields, in order, filling ret (a struct linkmsg or
  * linkmsg_offer, as the rows' offsets say). A reason from a row's `what` is
- * prefixed with where. Returns 0, LINKMSG_OURS or -EPROTO. */
-static int check(const struct field *fields, struct json_object *o, const struct linkmsg_link *link, void *ret,
+ * prefixed with where. Returns 0, LINKMSG_OURS, -EPROTO or -ENOMEM (a tree
+ * read into ret before stays there: the caller frees it). */
+static int check(const struct field *fields, const struct source *src, const struct ctx *cx, void *ret,
                  const char *where, char *why, size_t whylen)
 {
         for (const struct field *f = fields; f->kind != K_END; f++) {
                 if (!f->key) {
-                        int r = rule(f->kind, link, ret, why, whylen);
+                        int r = rule(f->kind, cx->link, ret, why, whylen);
                         if (r != 0)
                                 return r;
                         continue;
                 }
                 if (f->presence == UNLESS_ONEWAY && ((const struct linkmsg *)ret)->oneway)
                         continue;
-                struct json_object *v = NULL;
-                jsonget_member(o, f->key, &v);
+                struct jsonscan_value tmp;
+                const struct jsonscan_value *v = member(src, f->key, &tmp);
                 if (!v && f->presence == OPTIONAL)
                         continue;
-                if (!read_value(f->kind, v, link, (char *)ret + f->offset))
-                        return fail(f, v, link, where, why, whylen);
+                int r = read_value(f->kind, v, cx, (char *)ret + f->offset);
+                if (r < 0) {
+                        snprintf(why, whylen, "out of memory");
+                        return r;
+                }
+                if (r > 0)
+                        return fail(f, v, cx->link, where, why, whylen);
         }
         return 0;
 }
 
-int linkmsg_parse(struct json_object *o, const struct linkmsg_link *link, struct linkmsg *ret, char *why, size_t whylen)
+int linkmsg_parse(const struct jsonscan_value *root, const struct jsonscan_member *members, size_t n,
+                  const struct linkmsg_link *link, struct jsonscan *nested, struct linkmsg *ret, char *why,
+                  size_t whylen)
 {
-        const char *type = jsonget_string_or_null(o, "type");
+        const struct jsonscan_member *tm = root->type == JSONSCAN_OBJECT ? jsonscan_find(members, n, "type") : NULL;
+        const struct source src = { members, n, NULL };
+        const struct ctx cx = { link, nested };
         struct linkmsg m = { 0 };
+        const char *type;
         int t;
 
-        if (!type)
+        if (!tm || tm->value.type != JSONSCAN_STRING)
                 return bad(why, whylen, "not an object with a string 'type'");
+        type = tm->value.str; /* as a C string, as the other strings */
         if (!link->hello_seen) {
                 if (strcmp(type, types[LINKMSG_LINK_HELLO].name) != 0)
                         return bad(why, whylen, "the first message must be link_hello, not '%.40s'", type);
@@ -367,13 +511,24 @@ int linkmsg_parse(struct json_object *o, const struct linkmsg_link *link, struct
                         return bad(why, whylen, "unknown link message type '%.40s'", type);
         }
         m.type = (enum linkmsg_type)t;
-        int r = check(types[t].fields, o, link, &m, "", why, whylen);
-        if (r < 0)
+        int r = check(types[t].fields, &src, &cx, &m, "", why, whylen);
+        if (r < 0) {
+                linkmsg_release(&m);
                 return r;
+        }
+        if (m.type == LINKMSG_EVENT || m.type == LINKMSG_ERROR)
+                m.has_data = jsonscan_find(members, n, "data") != NULL;
         m.nadd = m.add ? json_object_array_length(m.add) : 0;
         m.nremove = m.remove ? json_object_array_length(m.remove) : 0;
         *ret = m;
         return r;
+}
+
+void linkmsg_release(struct linkmsg *m)
+{
+        json_object_put(m->add);
+        json_object_put(m->remove);
+        m->add = m->remove = NULL;
 }
 
 int linkmsg_names_remove(const struct linkmsg *m, size_t i, const char **ret_name, char *why, size_t whylen)
@@ -394,8 +549,11 @@ int linkmsg_names_add(const struct linkmsg *m, size_t i, const struct linkmsg_li
         struct linkmsg_offer of = { 0 };
         char where[sizeof("names: add[] ") + 20]; /* 20: the digits of a size_t */
 
+        const struct source src = { NULL, 0, e };
+        const struct ctx cx = { link, NULL };
+
         snprintf(where, sizeof(where), "names: add[%zu] ", i);
-        int r = check(f_offer, e, link, &of, where, why, whylen);
+        int r = check(f_offer, &src, &cx, &of, where, why, whylen);
         if (r == 0)
                 *ret = of;
         return r;

@@ -1,23 +1,33 @@
 /* linkmsg.h: validation of what a peer daemon sends over a bridge link
  * (docs/bridge.md; bridge.c's header shows each message).
  *
- * As proto/msg.c does for client messages, linkmsg_parse() checks a parsed
- * link message against the table of its type: each member's JSON type,
- * whether it is required, its syntax, and the identity rules that depend only
- * on the two ends of the link (origin and hop count plausible for the
- * neighbour, nobody claiming to be this bus, a hello naming the bus of the
- * certificate). It fills a struct linkmsg whose strings and JSON members
- * borrow from the object: they stay valid while the caller holds it. Members
- * are checked in the order of the table and the first one at fault gives the
- * reason; members no table names are ignored. What depends on the bridge's
- * state (filters, offers, duplicates) is bridge.c's. Pure: no I/O, no
- * allocation.
+ * As proto/msg.c does for client messages, linkmsg_parse() checks the
+ * members of a link message that jsonscan_parse() has validated (grammar,
+ * UTF-8, depth, duplicate members, numbers) against the table of its type:
+ * each member's JSON type, whether it is required, its syntax, and the
+ * identity rules that depend only on the two ends of the link (origin and
+ * hop count plausible for the neighbour, nobody claiming to be this bus, a
+ * hello naming the bus of the certificate). It fills a struct linkmsg whose
+ * strings are the scanner's decoded copies and whose payloads (data, params,
+ * result) are the raw spans of the text: both valid until that scanner's
+ * next jsonscan_parse(). Members are checked in the order of the table and
+ * the first one at fault gives the reason; members no table names are
+ * ignored. What depends on the bridge's state (filters, offers, duplicates)
+ * is bridge.c's.
+ *
+ * Nested values: `creds` is read with a second scanner the caller provides;
+ * a names message's `add` and `remove` (rare: when names change) are built
+ * into json-c trees that the struct owns (linkmsg_release()), their elements
+ * checked one at a time by linkmsg_names_add()/_remove(). That is the only
+ * allocation. Pure: no I/O.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "jsonscan.h"
 
 struct json_object;
 
@@ -72,11 +82,13 @@ struct linkmsg {
         const char *origin, *sender;
         uint64_t hops;
         struct linkmsg_creds creds;
-        struct json_object *data;   /* event, error; NULL if absent or null */
-        struct json_object *params; /* call; NULL if absent or null */
-        struct json_object *result; /* reply; NULL if absent or null */
-        struct json_object *add;    /* names: arrays (NULL if absent or null) whose */
-        struct json_object *remove; /* elements linkmsg_names_add()/_remove() check */
+        /* payloads as sent (spaced when they hold whitespace); s NULL if absent or null */
+        struct jsonscan_span data;   /* event, error */
+        struct jsonscan_span params; /* call */
+        struct jsonscan_span result; /* reply */
+        bool has_data;               /* event, error: the member "data" is there, even as null */
+        struct json_object *add;     /* names: arrays (NULL if absent or null), owned, whose */
+        struct json_object *remove;  /* elements linkmsg_names_add()/_remove() check */
         size_t nadd, nremove;
 };
 
@@ -87,15 +99,23 @@ struct linkmsg_offer {
         uint64_t hops;      /* from 1 to 2^32-1; 1 exactly when origin is the neighbour */
 };
 
-/* Checks o, a message from the link described by link, against the table of
- * its type. Returns 0 with *ret filled; LINKMSG_OURS for an event or call
- * whose origin is this bus (ret->type set, the rest of *ret partly filled);
- * or -EPROTO with the reason in why (a protocol violation: the link is to be
- * closed), *ret untouched. A names message's arrays are checked here, their
- * elements by linkmsg_names_add() and _remove(), one at a time: the bridge
- * acts on each element before it looks at the next. */
-int linkmsg_parse(struct json_object *o, const struct linkmsg_link *link, struct linkmsg *ret, char *why,
+/* Checks the message whose value is root and members members[0..n) (as
+ * jsonscan_parse() returned them), from the link described by link, against
+ * the table of its type. nested: a scanner for the members nested in it
+ * (creds), not the one that yielded members (max depth BUS_MAX_DEPTH will do;
+ * its results are not kept). Returns 0 with *ret filled, the caller then
+ * calls linkmsg_release(ret); LINKMSG_OURS for an event or call whose origin
+ * is this bus (ret->type set, the rest of *ret partly filled, nothing to
+ * release); -EPROTO with the reason in why (a protocol violation: the link
+ * is to be closed) or -ENOMEM (building names' arrays), *ret untouched. A
+ * names message's arrays are checked here, their elements by
+ * linkmsg_names_add() and _remove(), one at a time: the bridge acts on each
+ * element before it looks at the next. */
+int linkmsg_parse(const struct jsonscan_value *root, const struct jsonscan_member *members, size_t n,
+                  const struct linkmsg_link *link, struct jsonscan *nested, struct linkmsg *ret, char *why,
                   size_t whylen);
+/* Frees what a struct linkmsg owns (names' arrays). */
+void linkmsg_release(struct linkmsg *m);
 
 /* Element i (< m->nremove) of m's remove: a well-known name. Returns 0 with
  * *ret_name (borrowed from the message), or -EPROTO with the reason in why. */

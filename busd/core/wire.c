@@ -213,6 +213,16 @@ struct buf *wire_object(struct json_object *obj)
         return finish(b, r);
 }
 
+int wire_put_string(struct buf **b, const char *s)
+{
+        return put_string(b, s);
+}
+
+int wire_put_span(struct buf **b, const struct jsonscan_span *sp)
+{
+        return put_span(b, sp);
+}
+
 char *wire_ident(const char *unique, unsigned uid, unsigned gid, int pid, size_t *ret_len)
 {
         char *s = NULL;

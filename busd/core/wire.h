@@ -48,5 +48,11 @@ struct buf *wire_relayed_error(uint64_t id, const char *code, const char *messag
 struct jsonscan_span wire_span_of(struct json_object *obj);
 /* Serialises any object (welcome, notices) with a line feed. */
 struct buf *wire_object(struct json_object *obj);
+/* Pieces for builders of other messages (busd/bridge/linkwire.c), each
+ * appending to *b (which may move) and returning 0, or < 0 out of memory: a JSON
+ * string of any content, escaped as json-c escapes it; a payload as
+ * put by the builders above (null when absent, whitespace removed). */
+int wire_put_string(struct buf **b, const char *s);
+int wire_put_span(struct buf **b, const struct jsonscan_span *sp);
 /* Builds the identity splice for a sender. Returns a malloc'd string. */
 char *wire_ident(const char *unique, unsigned uid, unsigned gid, int pid, size_t *ret_len);

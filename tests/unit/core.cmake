@@ -26,6 +26,8 @@ bus_unit_test(test_bridge_flow ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge_flow.c ${
   LIBS test_core_fake busdbridge)
 # the validation of link messages (pure: no bridge, no router)
 bus_unit_test(test_linkmsg ${CMAKE_CURRENT_SOURCE_DIR}/test_linkmsg.c LIBS busdbridge)
+# link messages written as text, read back by jsonscan and linkmsg (round trip)
+bus_unit_test(test_linkwire ${CMAKE_CURRENT_SOURCE_DIR}/test_linkwire.c LIBS busdbridge)
 # the peers by id (open addressing, removal by backward shift)
 bus_unit_test(test_peertab ${CMAKE_CURRENT_SOURCE_DIR}/test_peertab.c LIBS busdcore)
 # what a reload of the bridge's file does to each link (pure: two parsed configurations)

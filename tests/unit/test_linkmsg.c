@@ -4,13 +4,16 @@
  * each with its reason; the order of the checks (the first member at fault
  * gives the reason); the identity rules that depend on the link's ends (only
  * the neighbour is one hop away, nobody is this bus, the hello names the
- * certificate's bus); names' elements one at a time. No bridge, no router. */
+ * certificate's bus); names' elements one at a time; payloads kept as the
+ * text the peer sent; json-c's reading of strings (up to a \u0000) and of a
+ * one-way flag kept from when messages were parsed into trees. Each message
+ * is scanned by jsonscan first, as bridge.c does. No bridge, no router. */
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "jsonparse.h"
+#include "jsonscan.h"
 #include "linkmsg.h"
 #include "test.h"
 
@@ -23,24 +26,43 @@ static const struct linkmsg_link FRESH = { .self = "busd-a", .remote = "busd-b",
 #define EVENT "{\"type\":\"event\",\"topic\":\"t.x\",\"epoch\":7,\"seq\":3"
 #define CALL "{\"type\":\"call\",\"id\":9,\"dest\":\"org.example.S\",\"method\":\"get\""
 
-static struct jsonparse *P;
-static struct json_object *root; /* the object the last struct linkmsg borrows from */
+static struct jsonscan *P; /* the scanner the last struct linkmsg borrows from */
+static struct jsonscan *N; /* for what is nested */
 static struct linkmsg M;
+static bool M_owns; /* M was filled (linkmsg_release() it) */
 static char why[400];
 
 static int parse_on(const struct linkmsg_link *link, const char *text)
 {
+        const struct jsonscan_member *members;
+        struct jsonscan_value root;
         char perr[256];
+        size_t n;
 
-        json_object_put(root);
-        root = NULL;
-        if (jsonparse_parse(P, text, strlen(text), &root, perr, sizeof(perr)) < 0) {
+        if (M_owns)
+                linkmsg_release(&M);
+        M_owns = false;
+        if (jsonscan_parse(P, text, strlen(text), &root, &members, &n, perr, sizeof(perr)) < 0) {
                 fprintf(stderr, "test input is not JSON: %s (%s)\n", text, perr);
                 exit(1);
         }
         memset(&M, 0xa5, sizeof(M)); /* to see that a refusal leaves it untouched */
         strcpy(why, "<untouched>");
-        return linkmsg_parse(root, link, &M, why, sizeof(why));
+        int r = linkmsg_parse(&root, members, n, link, N, &M, why, sizeof(why));
+        M_owns = r == 0;
+        return r;
+}
+
+/* The payload sp is exactly this text (NULL: absent or null). */
+static void span_is(struct jsonscan_span sp, const char *text)
+{
+        if (!text) {
+                CHECK(sp.s == NULL);
+                return;
+        }
+        CHECK(sp.s != NULL);
+        CHECK_EQ_INT(sp.len, strlen(text));
+        CHECK(memcmp(sp.s, text, sp.len) == 0);
 }
 
 static void ok_on(const struct linkmsg_link *link, const char *text, enum linkmsg_type type)
@@ -140,11 +162,20 @@ static void test_event(void)
         CHECK_EQ_INT(M.hops, 1);
         CHECK_STREQ(M.sender, ":5");
         CHECK(M.creds.uid == 1000 && M.creds.gid == 100 && M.creds.pid == 42);
-        CHECK(json_object_is_type(M.data, json_type_object));
+        span_is(M.data, "{\"a\":[1]}");
+        CHECK(M.has_data && !M.data.spaced);
         OK(EVENT ID "}", LINKMSG_EVENT);
-        CHECK(M.data == NULL);
+        span_is(M.data, NULL);
+        CHECK(!M.has_data);
         OK(EVENT ID ",\"data\":null}", LINKMSG_EVENT);
-        CHECK(M.data == NULL);
+        span_is(M.data, NULL);
+        CHECK(M.has_data);
+        /* the payload as sent: spaced (the relay compacts it), escapes kept */
+        OK(EVENT ID ",\"data\": { \"a\" :\n[1, \"\\u00e9\\n\"] } }", LINKMSG_EVENT);
+        span_is(M.data, "{ \"a\" :\n[1, \"\\u00e9\\n\"] }");
+        CHECK(M.data.spaced);
+        OK(EVENT ID ",\"data\":1.50e3}", LINKMSG_EVENT);
+        span_is(M.data, "1.50e3");
         /* relayed from further away, by org.busd */
         OK(EVENT ",\"origin\":\"busd-z\",\"hops\":5,\"sender\":\"org.busd\",\"creds\":{\"uid\":0,\"gid\":0,\"pid\":1}}",
            LINKMSG_EVENT);
@@ -218,11 +249,13 @@ static void test_call(void)
         CHECK(!M.oneway);
         CHECK_STREQ(M.dest, "org.example.S");
         CHECK_STREQ(M.method, "get");
-        CHECK(json_object_is_type(M.params, json_type_array));
+        span_is(M.params, "[1,2]");
         CHECK_STREQ(M.origin, "busd-b");
         CHECK_STREQ(M.sender, ":5");
         OK(CALL ID "}", LINKMSG_CALL);
-        CHECK(M.params == NULL);
+        span_is(M.params, NULL);
+        OK(CALL ",\"params\":null" ID "}", LINKMSG_CALL);
+        span_is(M.params, NULL);
         /* BUS/NAME */
         OK("{\"type\":\"call\",\"id\":1,\"dest\":\"busd-a/org.example.S\",\"method\":\"m\"" ID "}", LINKMSG_CALL);
         CHECK_STREQ(M.dest, "busd-a/org.example.S");
@@ -268,10 +301,13 @@ static void test_answers(void)
         OK("{\"type\":\"reply\",\"id\":4,\"result\":{\"ok\":true},\"sender\":\":5\"}", LINKMSG_REPLY);
         CHECK_EQ_INT(M.id, 4);
         CHECK_STREQ(M.sender, ":5");
-        CHECK(json_object_is_type(M.result, json_type_object));
-        CHECK(M.code == NULL && M.message == NULL && M.data == NULL);
+        span_is(M.result, "{\"ok\":true}");
+        CHECK(M.code == NULL && M.message == NULL && M.data.s == NULL && !M.has_data);
         OK("{\"type\":\"reply\",\"id\":4,\"sender\":\"org.busd\"}", LINKMSG_REPLY);
-        CHECK(M.result == NULL);
+        span_is(M.result, NULL);
+        /* a reply's data is no member of it */
+        OK("{\"type\":\"reply\",\"id\":4,\"sender\":\"org.busd\",\"data\":1}", LINKMSG_REPLY);
+        CHECK(M.data.s == NULL && !M.has_data);
         /* answered further away: BUS/ID, BUS never this bus */
         OK("{\"type\":\"reply\",\"id\":4,\"sender\":\"busd-c/:9\"}", LINKMSG_REPLY);
         CHECK_STREQ(M.sender, "busd-c/:9");
@@ -292,10 +328,21 @@ static void test_answers(void)
            LINKMSG_ERROR);
         CHECK_STREQ(M.code, "no_owner");
         CHECK_STREQ(M.message, "none");
-        CHECK(json_object_is_type(M.data, json_type_array));
-        CHECK(M.result == NULL);
+        span_is(M.data, "[1]");
+        CHECK(M.has_data);
+        span_is(M.result, NULL);
         OK("{\"type\":\"error\",\"id\":4,\"code\":\"x.y\",\"message\":\"\",\"sender\":\"busd-c/:9\"}", LINKMSG_ERROR);
-        CHECK(M.data == NULL);
+        span_is(M.data, NULL);
+        CHECK(!M.has_data);
+        /* data null: there (relayed as null), no payload */
+        OK("{\"type\":\"error\",\"id\":4,\"code\":\"x\",\"message\":\"m\",\"sender\":\":5\",\"data\":null}",
+           LINKMSG_ERROR);
+        span_is(M.data, NULL);
+        CHECK(M.has_data);
+        /* the message decoded */
+        OK("{\"type\":\"error\",\"id\":4,\"code\":\"x\",\"message\":\"\\\"\\u00e9\\n\",\"sender\":\":5\"}",
+           LINKMSG_ERROR);
+        CHECK_STREQ(M.message, "\"\xc3\xa9\n");
         BAD("{\"type\":\"error\",\"code\":\"x\",\"message\":\"m\",\"sender\":\":5\"}", "error: 'id' must be a number");
         BAD("{\"type\":\"error\",\"id\":4,\"code\":\"x\",\"message\":\"m\"}", "error: 'sender' missing");
         BAD("{\"type\":\"error\",\"id\":4,\"code\":\"x\",\"message\":\"m\",\"sender\":\"busd-a/:5\"}",
@@ -344,6 +391,11 @@ static void test_names(void)
         /* neither, or null: nothing */
         OK("{\"type\":\"names\"}", LINKMSG_NAMES);
         CHECK(M.add == NULL && M.remove == NULL && M.nadd == 0 && M.nremove == 0);
+        /* spaced and escaped: json-c reads the array's text as sent */
+        OK("{\"type\":\"names\", \"remove\" : [ \"org.x.\\u005a\" ,\n \"org.x.W\" ] }", LINKMSG_NAMES);
+        CHECK_EQ_INT(M.nremove, 2);
+        CHECK_EQ_INT(linkmsg_names_remove(&M, 0, &name, why, sizeof(why)), 0);
+        CHECK_STREQ(name, "org.x.Z");
         OK("{\"type\":\"names\",\"add\":null,\"remove\":[]}", LINKMSG_NAMES);
         CHECK(M.add == NULL && M.nremove == 0);
         BAD("{\"type\":\"names\",\"add\":{}}", "names: 'add' and 'remove' must be arrays");
@@ -397,10 +449,67 @@ static void test_names(void)
         CHECK_STREQ(why, "forged identity: busd-b offers 'org.x.Y' of 'busd-b' at 2 hops");
 }
 
+/* What jsonscan decodes is read as json-c read it when messages were trees. */
+static void test_json_c_reading(void)
+{
+        /* strings as C strings: up to a \u0000 */
+        OK("{\"type\":\"ping\\u0000x\"}", LINKMSG_PING);
+        OK("{\"type\":\"event\",\"topic\":\"t.x\\u0000$bus\",\"epoch\":7,\"seq\":3" ID "}", LINKMSG_EVENT);
+        CHECK_STREQ(M.topic, "t.x");
+        /* escapes decoded, in values and in member names */
+        OK("{\"\\u0074ype\":\"event\",\"topic\":\"t\\u002ey\",\"epoch\":7,\"seq\":3"
+           ",\"origin\":\"busd-b\",\"hops\":1,\"sender\":\"\\u003a5\","
+           "\"creds\":{\"\\u0075id\":1, \"gid\" : 2 ,\"pid\":\n3}}",
+           LINKMSG_EVENT);
+        CHECK_STREQ(M.topic, "t.y");
+        CHECK_STREQ(M.sender, ":5");
+        CHECK(M.creds.uid == 1 && M.creds.gid == 2 && M.creds.pid == 3);
+        /* creds: integers only, no fraction */
+        BAD(EVENT CREDS("{\"uid\":1.0,\"gid\":1,\"pid\":1}") "}",
+            "'creds' must be {\"uid\", \"gid\", \"pid\"} numbers");
+        BAD(EVENT CREDS("{\"uid\":1,\"gid\":1,\"pid\":null}") "}",
+            "'creds' must be {\"uid\", \"gid\", \"pid\"} numbers");
+        BAD(EVENT CREDS("{\"uid\":1,\"gid\":1,\"Pid\":1}") "}", "'creds' must be {\"uid\", \"gid\", \"pid\"} numbers");
+        /* integers beyond INT64_MAX, and -0 */
+        OK("{\"type\":\"cancel\",\"id\":18446744073709551615}", LINKMSG_CANCEL);
+        CHECK(M.id == UINT64_MAX);
+        OK("{\"type\":\"cancel\",\"id\":9223372036854775808}", LINKMSG_CANCEL);
+        CHECK(M.id == 9223372036854775808ull);
+        OK("{\"type\":\"cancel\",\"id\":-0}", LINKMSG_CANCEL);
+        CHECK_EQ_INT(M.id, 0);
+        BAD("{\"type\":\"cancel\",\"id\":-9223372036854775808}", "cancel: 'id' must be a number");
+        BAD("{\"type\":\"cancel\",\"id\":1e2}", "cancel: 'id' must be a number");
+        /* oneway as json_object_get_boolean() reads it */
+        static const struct {
+                const char *v;
+                bool oneway;
+        } flags[] = {
+                { "true", true },       { "false", false },      { "2", true },
+                { "-1", true },         { "0", false },          { "-0", false },
+                { "0.5", true },        { "0.0", false },        { "-0.0", false },
+                { "1e-400", false },    { "1E+2", true },        { "\"x\"", true },
+                { "\"\"", false },      { "\"\\u0000\"", true }, { "[1]", false },
+                { "{\"a\":1}", false }, { "null", false },       { "18446744073709551615", true },
+        };
+        for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+                char text[300];
+                snprintf(text, sizeof(text),
+                         "{\"type\":\"call\",\"oneway\":%s,\"id\":5,\"dest\":\"org.example.S\",\"method\":\"m\"" ID "}",
+                         flags[i].v);
+                OK(text, LINKMSG_CALL);
+                if (M.oneway != flags[i].oneway) {
+                        fprintf(stderr, "oneway %s: expected %d\n", flags[i].v, flags[i].oneway);
+                        exit(1);
+                }
+                CHECK_EQ_INT(M.id, flags[i].oneway ? 0 : 5);
+        }
+}
+
 int main(void)
 {
-        P = jsonparse_new(32);
-        CHECK(P);
+        P = jsonscan_new(32);
+        N = jsonscan_new(32);
+        CHECK(P && N);
         test_type();
         test_link_hello();
         test_event();
@@ -408,7 +517,10 @@ int main(void)
         test_answers();
         test_cancel_ping_pong();
         test_names();
-        json_object_put(root);
-        jsonparse_free(P);
+        test_json_c_reading();
+        if (M_owns)
+                linkmsg_release(&M);
+        jsonscan_free(P);
+        jsonscan_free(N);
         return 0;
 }
