@@ -44,6 +44,26 @@ int buf_append_str(struct buf **b, const char *s)
         return buf_append(b, s, strlen(s));
 }
 
+int buf_append_u64(struct buf **b, uint64_t v)
+{
+        char num[20]; /* UINT64_MAX has 20 digits */
+        size_t i = sizeof(num);
+
+        do {
+                num[--i] = (char)('0' + v % 10);
+                v /= 10;
+        } while (v);
+        return buf_append(b, num + i, sizeof(num) - i);
+}
+
+int buf_append_i64(struct buf **b, int64_t v)
+{
+        if (v >= 0)
+                return buf_append_u64(b, (uint64_t)v);
+        int r = buf_append(b, "-", 1);
+        return r ? r : buf_append_u64(b, (uint64_t)0 - (uint64_t)v);
+}
+
 struct buf *buf_ref(struct buf *b)
 {
         b->refs++;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf {
         unsigned refs;
@@ -22,6 +23,9 @@ struct buf *buf_new(size_t cap);
 int buf_append(struct buf **b, const void *p, size_t n);
 /* Appends a NUL-terminated string. */
 int buf_append_str(struct buf **b, const char *s);
+/* Appends v in decimal (what printf's PRIu64 / PRId64 write, without printf). */
+int buf_append_u64(struct buf **b, uint64_t v);
+int buf_append_i64(struct buf **b, int64_t v);
 struct buf *buf_ref(struct buf *b);
 /* Drops one reference; frees at zero. Accepts NULL. */
 void buf_unref(struct buf *b);

@@ -52,6 +52,17 @@ struct offer {
         unsigned hops;
 };
 
+/* The splice of the last remote sender an event or call came from, and
+ * what it was made of (take_ident()). */
+struct ident_cache {
+        const struct blink *l; /* NULL: nothing cached */
+        char origin[BUS_MAX_BUS_NAME + 1];
+        char sender[BUS_MAX_NAME + 1];
+        struct linkmsg_creds creds;
+        char splice[SPLICE_MAX];
+        size_t len;
+};
+
 struct bridge {
         struct router *r;
         char self[BUS_MAX_BUS_NAME + 1];
@@ -61,6 +72,7 @@ struct bridge {
         struct jsonscan *scan;     /* each line from a link */
         struct jsonscan *nested;   /* the objects nested in it (linkmsg_parse()) */
         struct bridge_dedup dedup; /* what came from each origin bus */
+        struct ident_cache ident;  /* the last remote identity spliced (take_ident()) */
         struct list links;
         size_t nlinks;
 };
@@ -571,6 +583,8 @@ uint64_t bridge_link_down(struct bridge *b, struct blink *l, const char *why)
                 return 0; /* never up, or already down */
         list_unlink(&l->link);
         b->nlinks--;
+        if (b->ident.l == l)
+                b->ident.l = NULL; /* its memory may be another link's next */
         snprintf(text, sizeof(text), "the link to %s went down before the answer came%s%s", l->remote, why ? ": " : "",
                  why ? why : "");
         l->peer.gone_text = text;
@@ -690,9 +704,11 @@ static struct linkmsg_link link_ends(const struct bridge *b, const struct blink 
 /* The identity of an event or call from l (checked by linkmsg_parse()) for
  * local delivery, borrowing from m: builds the splice into buf. Returns 0 or
  * -EPROTO (the reason in in). */
-static int take_ident(const struct blink *l, const struct linkmsg *m, struct remote_ident *rid, char *buf, size_t len,
+static int take_ident(struct bridge *b, const struct blink *l, const struct linkmsg *m, struct remote_ident *rid,
                       struct in *in)
 {
+        struct ident_cache *c = &b->ident;
+
         rid->bus = m->origin;
         rid->via = l->remote;
         rid->sender = m->sender;
@@ -700,14 +716,27 @@ static int take_ident(const struct blink *l, const struct linkmsg *m, struct rem
         rid->gid = (gid_t)m->creds.gid;
         rid->pid = (pid_t)m->creds.pid;
         rid->hops = (unsigned)m->hops;
-        int n = snprintf(buf, len,
-                         ",\"sender\":\"%s/%s\",\"remote\":{\"bus\":\"%s\",\"via\":\"%s\",\"creds\":{\"uid\":%" PRIu64
-                         ",\"gid\":%" PRIu64 ",\"pid\":%" PRIu64 "}}",
-                         m->origin, m->sender, m->origin, l->remote, m->creds.uid, m->creds.gid, m->creds.pid);
-        if (n < 0 || (size_t)n >= len)
-                return bad(in, "identity too long");
-        rid->splice = buf;
-        rid->splice_len = (size_t)n;
+        /* events of one sender come in runs: its splice is made once a run */
+        if (c->l != l || c->creds.uid != m->creds.uid || c->creds.gid != m->creds.gid || c->creds.pid != m->creds.pid ||
+            strcmp(c->origin, m->origin) != 0 || strcmp(c->sender, m->sender) != 0) {
+                int n = snprintf(
+                        c->splice, sizeof(c->splice),
+                        ",\"sender\":\"%s/%s\",\"remote\":{\"bus\":\"%s\",\"via\":\"%s\",\"creds\":{\"uid\":%" PRIu64
+                        ",\"gid\":%" PRIu64 ",\"pid\":%" PRIu64 "}}",
+                        m->origin, m->sender, m->origin, l->remote, m->creds.uid, m->creds.gid, m->creds.pid);
+                c->l = NULL;
+                if (n < 0 || (size_t)n >= sizeof(c->splice))
+                        return bad(in, "identity too long");
+                c->len = (size_t)n;
+                if (strlen(m->origin) < sizeof(c->origin) && strlen(m->sender) < sizeof(c->sender)) {
+                        snprintf(c->origin, sizeof(c->origin), "%s", m->origin);
+                        snprintf(c->sender, sizeof(c->sender), "%s", m->sender);
+                        c->creds = m->creds;
+                        c->l = l;
+                }
+        }
+        rid->splice = c->splice;
+        rid->splice_len = c->len;
         return 0;
 }
 
@@ -715,12 +744,11 @@ static int take_ident(const struct blink *l, const struct linkmsg *m, struct rem
  * one hop further. */
 static int in_event(struct bridge *b, struct blink *l, const struct linkmsg *m, struct in *in)
 {
-        char splice[SPLICE_MAX];
         struct remote_ident rid;
         const char *topic = m->topic;
         int r;
 
-        if ((r = take_ident(l, m, &rid, splice, sizeof(splice), in)) < 0)
+        if ((r = take_ident(b, l, m, &rid, in)) < 0)
                 return r;
         l->st.events_in++;
         char local[BUS_MAX_TOPIC + 1];
@@ -763,11 +791,10 @@ static int in_event(struct bridge *b, struct blink *l, const struct linkmsg *m, 
 
 static int in_call(struct bridge *b, struct blink *l, const struct linkmsg *m, struct in *in)
 {
-        char splice[SPLICE_MAX];
         struct remote_ident rid;
         int r;
 
-        if ((r = take_ident(l, m, &rid, splice, sizeof(splice), in)) < 0)
+        if ((r = take_ident(b, l, m, &rid, in)) < 0)
                 return r;
         l->st.calls_in++;
         const char *slash = strchr(m->dest, '/'), *name = slash ? slash + 1 : m->dest;

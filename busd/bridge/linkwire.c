@@ -1,8 +1,6 @@
 /* linkwire.c: see linkwire.h. No I/O. */
 #include "linkwire.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
@@ -11,8 +9,6 @@
 
 /* Starting size of a message besides its strings and payload (it grows as needed). */
 #define HEAD_BYTES 192
-/* Room for the creds object's text: three integers and their names. */
-#define CREDS_MAX 96
 
 static size_t span_len(const struct jsonscan_span *sp)
 {
@@ -34,25 +30,24 @@ static int put_str(struct buf **b, const char *s)
         return r;
 }
 
-/* Appends ,"name":N for an unsigned integer. */
-static int put_u64(struct buf **b, const char *name, uint64_t v)
+/* Appends `head` (,"name":) and an unsigned integer. */
+static int put_u64(struct buf **b, const char *head, uint64_t v)
 {
-        char num[sizeof(",\"\":") + 16 + 20];
-        int n = snprintf(num, sizeof(num), ",\"%s\":%" PRIu64, name, v);
-
-        return n > 0 && (size_t)n < sizeof(num) ? buf_append(b, num, (size_t)n) : -1;
+        int r = buf_append_str(b, head);
+        return r ? r : buf_append_u64(b, v);
 }
 
 /* Appends ,"sender":S,"creds":{...} and the closing brace and line feed. */
 static int put_sender(struct buf **b, const struct linkwire_ident *id)
 {
-        char creds[CREDS_MAX];
-        int n = snprintf(creds, sizeof(creds), ",\"creds\":{\"uid\":%u,\"gid\":%u,\"pid\":%d}}\n", id->uid, id->gid,
-                         id->pid);
         int r = buf_append_str(b, ",\"sender\":");
 
         r |= put_str(b, id->sender);
-        r |= n > 0 && (size_t)n < sizeof(creds) ? buf_append(b, creds, (size_t)n) : -1;
+        r |= put_u64(b, ",\"creds\":{\"uid\":", id->uid);
+        r |= put_u64(b, ",\"gid\":", id->gid);
+        r |= buf_append_str(b, ",\"pid\":");
+        r |= buf_append_i64(b, id->pid);
+        r |= buf_append(b, "}}\n", 3);
         return r;
 }
 
@@ -75,9 +70,9 @@ struct buf *linkwire_event(const char *topic, uint64_t epoch, uint64_t seq, cons
                 return NULL;
         r |= buf_append_str(&b, "{\"type\":\"event\",\"origin\":");
         r |= put_str(&b, id->origin);
-        r |= put_u64(&b, "epoch", epoch);
-        r |= put_u64(&b, "seq", seq);
-        r |= put_u64(&b, "hops", id->hops);
+        r |= put_u64(&b, ",\"epoch\":", epoch);
+        r |= put_u64(&b, ",\"seq\":", seq);
+        r |= put_u64(&b, ",\"hops\":", id->hops);
         r |= buf_append_str(&b, ",\"topic\":");
         r |= put_str(&b, topic);
         r |= buf_append_str(&b, ",\"data\":");
@@ -99,7 +94,7 @@ struct buf *linkwire_call(bool oneway, uint64_t serial, const char *dest, const 
                 r |= buf_append_str(&b, "{\"type\":\"call\",\"oneway\":true");
         } else {
                 r |= buf_append_str(&b, "{\"type\":\"call\"");
-                r |= put_u64(&b, "id", serial);
+                r |= put_u64(&b, ",\"id\":", serial);
         }
         r |= buf_append_str(&b, ",\"dest\":");
         r |= put_str(&b, dest);
@@ -109,7 +104,7 @@ struct buf *linkwire_call(bool oneway, uint64_t serial, const char *dest, const 
         r |= wire_put_span(&b, params);
         r |= buf_append_str(&b, ",\"origin\":");
         r |= put_str(&b, id->origin);
-        r |= put_u64(&b, "hops", id->hops);
+        r |= put_u64(&b, ",\"hops\":", id->hops);
         r |= put_sender(&b, id);
         return finish(b, r);
 }
