@@ -12,10 +12,10 @@
 # reaches from the root namespace (AF_UNIX paths do not belong to a network
 # namespace). Once `bus status --json` shows the link "up" on both, it runs
 #   1. bus-bench --address unix:DIR/a/bus --remote-address unix:DIR/b/bus
-#      --scenario call,pubsub: the publisher and the caller on busd-a, the
+#      --scenario call,pubsub,fanout: the publisher and the caller on busd-a, the
 #      subscriber and the service on busd-b: every event and call crosses the
 #      link (TLS 1.3 over TCP over the veth);
-#   2. bus-bench --scenario call,pubsub with a busd of its own (one bus, no
+#   2. bus-bench --scenario call,pubsub,fanout with a busd of its own (one bus, no
 #      bridge): the same scenarios on one bus;
 #   3. the link's floor: tests/bench/bench-netfloor between the same two
 #      namespaces over the same veth, with no bus: its server in ns B on
@@ -191,13 +191,13 @@ echo "bridge: busd-a $addr_a:$port <- busd-b (veth between namespaces $ns_a and 
 status=0
 echo
 echo "=== across the bridge: publisher and caller on busd-a, subscriber and service on busd-b"
-echo "+ bus-bench --address unix:$dir/a/bus --remote-address unix:$dir/b/bus --scenario call,pubsub ${bench_opts[*]}"
-"$bench" --address "unix:$dir/a/bus" --remote-address "unix:$dir/b/bus" --scenario call,pubsub \
+echo "+ bus-bench --address unix:$dir/a/bus --remote-address unix:$dir/b/bus --scenario call,pubsub,fanout ${bench_opts[*]}"
+"$bench" --address "unix:$dir/a/bus" --remote-address "unix:$dir/b/bus" --scenario call,pubsub,fanout \
         "${bench_opts[@]}" --json >"$dir/across.json" || status=1
 echo
 echo "=== one bus: the same scenarios, bus-bench's own busd (no bridge)"
-echo "+ bus-bench --busd $busd --scenario call,pubsub ${bench_opts[*]}"
-"$bench" --busd "$busd" --scenario call,pubsub "${bench_opts[@]}" --json >"$dir/local.json" || status=1
+echo "+ bus-bench --busd $busd --scenario call,pubsub,fanout ${bench_opts[*]}"
+"$bench" --busd "$busd" --scenario call,pubsub,fanout "${bench_opts[@]}" --json >"$dir/local.json" || status=1
 
 # run_floor NAME SERVER CLIENT COUNT [tls]: one floor row, bench-netfloor's
 # SERVER role in ns_b and its CLIENT role in ns_a, into DIR/floor/NAME.json
@@ -320,7 +320,7 @@ def ratio(a, b):  # two significant digits below 0.1: ratios to the floor can be
 lines = [("scenario", "transport", "across", "one bus", "across / one bus", "across / TCP floor",
           "across / TLS floor", "p50 us across/one (x)", "p99 us across/one (x)", "busd us across/one",
           "dropped across/one", "note (across)")]
-for s, shape in (("call", "rtt"), ("pubsub-1:1", "burst")):
+for s, shape in (("call", "rtt"), ("pubsub-1:1", "burst"), ("fanout-1:8", "burst")):
     for t in ("stream", "seqpacket"):
         a, b = row(across, s, t), row(local, s, t)
         if not a or not b:
