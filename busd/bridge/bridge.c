@@ -520,12 +520,15 @@ static bool link_peer_room(struct peer *p)
 static void link_peer_resume(struct peer *p)
 {
         struct blink *l = (struct blink *)p;
-        if (l->ops->resume)
-                l->ops->resume(l);
+        l->ops->resume(l);
 }
 
 static const struct peer_ops link_peer_ops = {
         .send = link_peer_send, .kill = link_peer_kill, .room = link_peer_room, .resume = link_peer_resume
+};
+/* for a carrier that cannot stop reading a link: what comes over it is never held */
+static const struct peer_ops link_peer_ops_unpaused = {
+        .send = link_peer_send, .kill = link_peer_kill, .room = link_peer_room
 };
 
 int bridge_link_up(struct bridge *b, struct blink *l, const char *remote, const char *label,
@@ -551,7 +554,8 @@ int bridge_link_up(struct bridge *b, struct blink *l, const char *remote, const 
         l->sent = str_table();
         if (!l->offers || !l->sent)
                 goto nomem;
-        if (router_link_add(b->r, &l->peer, &link_peer_ops, remote, BUS_MAX_MESSAGE_STREAM + BUS_RELAY_OVERHEAD) < 0)
+        if (router_link_add(b->r, &l->peer, ops->resume ? &link_peer_ops : &link_peer_ops_unpaused, remote,
+                            BUS_MAX_MESSAGE_STREAM + BUS_RELAY_OVERHEAD) < 0)
                 goto nomem;
         l->peer.gone_code = ERRCODE_LINK_DOWN;
         list_append(&b->links, &l->link);

@@ -49,11 +49,13 @@ struct blink_ops {
          * calls bridge_link_down() once it is closed. */
         void (*close)(struct blink *l, const char *why);
         /* Has the link's queue drained enough (to half its bound) for held
-         * events to go (flow.h)? */
+         * events to go (flow.h)? May be NULL: always. */
         bool (*room)(struct blink *l);
         /* The link may be read again (bridge_link_input() said
          * BRIDGE_INPUT_PAUSE): called from inside the router; the carrier
-         * resumes reading later, outside this call. */
+         * resumes reading later, outside this call. May be NULL: a carrier
+         * that cannot stop reading a link; what comes over it is then never
+         * held (a full subscriber loses it, counted). */
         void (*resume)(struct blink *l);
 };
 

@@ -803,24 +803,37 @@ int bridgeio_read_creds(const struct bridge_config *cfg, char **ret, size_t *ret
         return 0;
 }
 
+/* The first connection with work for on_prepare(), or NULL. */
+static struct bconn *next_work(struct bridge_io *io)
+{
+        list_for_each(l, &io->conns)
+        {
+                struct bconn *c = list_entry(l, struct bconn, link);
+                if (!c->closing && (c->resume_pending || c->out_len))
+                        return c;
+        }
+        return NULL;
+}
+
 /* Once per loop iteration, after everything it ran: each link's gathered
- * messages are sealed and written, and the links the router let go read on. */
+ * messages are sealed and written, and the links the router let go read on.
+ * Each step may close connections (not only its own) or give others work:
+ * the list is searched again after each. */
 static void on_prepare(uv_prepare_t *h)
 {
         struct bridge_io *io = h->data;
+        struct bconn *c;
 
-        list_for_each_safe(l, tmp, &io->conns)
-        {
-                struct bconn *c = list_entry(l, struct bconn, link);
-                if (c->resume_pending && !c->closing) {
+        while ((c = next_work(io))) {
+                if (c->resume_pending) {
                         c->resume_pending = false;
                         c->paused = false;
                         pump(c);
                         if (!c->closing && !c->paused)
                                 uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-                }
-                if (c->out_len && !c->closing)
+                } else {
                         seal(c);
+                }
         }
 }
 
