@@ -66,6 +66,9 @@ expect_libbus1() {
 expect_libbus_dev() {
         printf '%s\n' ./usr/include/bus.h "./usr/lib/$multiarch/libbus.so" \
                 "./usr/lib/$multiarch/pkgconfig/libbus.pc" \
+                ./usr/include/bus-uv.h ./usr/include/bus-sdevent.h ./usr/include/bus-glib.h \
+                "./usr/lib/$multiarch/pkgconfig/libbus-uv.pc" "./usr/lib/$multiarch/pkgconfig/libbus-sdevent.pc" \
+                "./usr/lib/$multiarch/pkgconfig/libbus-glib.pc" \
                 "./usr/lib/$multiarch/cmake/libbus/libbusConfig.cmake" \
                 "./usr/lib/$multiarch/cmake/libbus/libbusConfigVersion.cmake" \
                 "./usr/lib/$multiarch/cmake/libbus/libbusTargets.cmake" \

@@ -24,10 +24,11 @@ Rules:
             config/ and bridge/ are siblings and do not include each other.
             Inside bridge/: tls.[ch] (busdtls) sees only proto/ and util/;
             bridge.c, linkmsg.c, bridgecfg.c, bridgediff.c (busdbridge, pure) do not include tls.h or
-            bridgeio.h. libbus/ sees proto/ and util/; tools/bus/ sees proto/,
+            bridgeio.h. libbus/ sees proto/ and util/, libbus/adapters/ only
+            libbus/bus.h (the public API); tools/bus/ sees proto/,
             util/, libbus/ and busd/policy/. Nothing includes tests/.
             System headers: <uv.h> only in busd/io, busd/bridge/bridgeio*,
-            busd/bridge/bridgereload.[ch] and busd/main.c; socket headers (sys/socket.h, sys/un.h, netinet/,
+            busd/bridge/bridgereload.[ch], busd/main.c and libbus/adapters/; socket headers (sys/socket.h, sys/un.h, netinet/,
             arpa/, netdb.h) not in proto/ util/ policy/ core/ config/;
             <systemd/...> only in busd/io; <openssl/...> only in
             busd/bridge/tls.[ch]. Scope: busd/ proto/ util/ libbus/ tools/.
@@ -416,6 +417,7 @@ UNITS = [
     ("busd/", "busd-other"),
     ("proto/", "proto"),
     ("util/", "proto"),
+    ("libbus/adapters/", "libbus-adapters"),
     ("libbus/", "libbus"),
     ("tools/bus/", "tools"),
     ("tools/", "tools"),
@@ -435,6 +437,7 @@ ALLOWED = {
     "main": {"proto", "policy", "core", "config", "bridge", "bridge-tls", "bridge-link", "io", "main"},
     "busd-other": set(),
     "libbus": {"proto", "libbus"},
+    "libbus-adapters": {"libbus"},
     "tools": {"proto", "libbus", "policy", "tools"},
 }
 
@@ -442,7 +445,8 @@ UNIT_NAMES = {
     "proto": "proto/ util/", "policy": "busd/policy", "core": "busd/core", "config": "busd/config",
     "bridge": "busd/bridge (busdbridge)", "bridge-tls": "busd/bridge/tls (busdtls)",
     "bridge-link": "busd/bridge/bridgeio (busdlink)", "io": "busd/io", "main": "busd/main.c",
-    "busd-other": "busd/ outside a layer folder", "libbus": "libbus", "tools": "tools", "tests": "tests",
+    "busd-other": "busd/ outside a layer folder", "libbus": "libbus",
+    "libbus-adapters": "libbus/adapters", "tools": "tools", "tests": "tests",
 }
 
 
@@ -481,11 +485,11 @@ def check_layers(srcs, resolver, rep):
                         f"{UNIT_NAMES[unit]} may include only {describe(allowed)}")
         for line, name in sys_includes(src):
             why = None
-            if name == "uv.h" and unit not in ("io", "bridge-link", "main"):
-                why = "libuv is for busd/io, busd/bridge/bridgeio (busdlink) and main.c"
+            if name == "uv.h" and unit not in ("io", "bridge-link", "main", "libbus-adapters"):
+                why = "libuv is for busd/io, busd/bridge/bridgeio (busdlink), main.c and libbus/adapters"
             elif SOCKET_HEADERS.match(name) and unit in PURE_UNITS:
                 why = "no sockets below busd/io (the core knows peers by id)"
-            elif name.startswith("systemd/") and unit != "io" and unit in ALLOWED and unit not in ("libbus", "tools"):
+            elif name.startswith("systemd/") and unit != "io" and unit in ALLOWED and unit not in ("libbus", "libbus-adapters", "tools"):
                 why = "libsystemd is for busd/io"
             elif name.startswith("openssl/") and unit not in ("bridge-tls", "libbus", "tools"):
                 why = "OpenSSL is for busd/bridge/tls.c"
@@ -495,7 +499,7 @@ def check_layers(srcs, resolver, rep):
 
 def describe(units):
     order = ["proto", "policy", "core", "config", "bridge", "bridge-tls", "bridge-link", "io", "main",
-             "libbus", "tools"]
+             "libbus", "libbus-adapters", "tools"]
     return ", ".join(UNIT_NAMES[u] for u in order if u in units) or "nothing"
 
 

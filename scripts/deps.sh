@@ -9,13 +9,15 @@
 #          tools (systemd-socket-activate, systemd-analyze), go-md2man (man
 #          pages), the Debian packaging tools, valgrind and iproute2 (ip, tc:
 #          the network-namespace hosts of the bridge tests), dbus-broker, nats-server
-#          and libnats-dev (scripts/bench-peers.sh, the peers in one run)
+#          and libnats-dev (scripts/bench-peers.sh, the peers in one run),
+#          libglib2.0-dev (the GLib adapter's test; libuv and libsystemd are
+#          already build dependencies)
 set -euo pipefail
 
 want=(build-essential cmake pkg-config libuv1-dev libjson-c-dev libsystemd-dev libssl-dev openssl)
 if [ "${1:-build}" = test ]; then
         want+=(python3 clang clang-format libclang-rt-14-dev procps iproute2 systemd go-md2man man-db
-                debhelper dpkg-dev fakeroot valgrind dbus-broker nats-server libnats-dev)
+                debhelper dpkg-dev fakeroot valgrind dbus-broker nats-server libnats-dev libglib2.0-dev)
 fi
 
 missing=()
