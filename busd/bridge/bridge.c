@@ -35,10 +35,10 @@
 #include "linkwire.h"
 #include "router.h"
 #include "send.h"
+#include "strtable.h"
 #include "syntax.h"
 #include "wire.h"
 
-#define TABLE_SIZE 64                  /* buckets of a name table to start with (it grows) */
 #define LINK_TOPIC_PREFIX "$bus.link." /* the daemon's event when a link goes up or down */
 /* Room for texts, each cut there: */
 #define SPLICE_MAX 512    /* a remote sender's identity splice (remote_ident) */
@@ -76,29 +76,6 @@ struct bridge {
         struct list links;
         size_t nlinks;
 };
-
-static void free_entry(struct lh_entry *e)
-{
-        free((void *)lh_entry_k(e));
-        free(lh_entry_v(e));
-}
-
-static struct lh_table *str_table(void)
-{
-        return lh_kchar_table_new(TABLE_SIZE, free_entry);
-}
-
-static int table_put(struct lh_table *t, const char *key, void *v)
-{
-        char *k = strdup(key);
-
-        if (!k || lh_table_insert(t, k, v) < 0) {
-                free(k);
-                free(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
 
 /* ---- sending ------------------------------------------------------------------ */
 
@@ -193,7 +170,7 @@ static void advertise_to(struct bridge *b, struct blink *to, const char *name)
                         uintptr_t *v = malloc(sizeof(*v));
                         if (v) {
                                 *v = o.hops + 1;
-                                table_put(to->sent, name, v);
+                                strtable_put(to->sent, name, v);
                         }
                 }
         } else {
@@ -550,8 +527,8 @@ int bridge_link_up(struct bridge *b, struct blink *l, const char *remote, const 
         l->exp = exp;
         l->imp = imp;
         snprintf(l->remote, sizeof(l->remote), "%s", remote);
-        l->offers = str_table();
-        l->sent = str_table();
+        l->offers = strtable_new();
+        l->sent = strtable_new();
         if (!l->offers || !l->sent)
                 goto nomem;
         if (router_link_add(b->r, &l->peer, ops->resume ? &link_peer_ops : &link_peer_ops_unpaused, remote,
@@ -879,7 +856,7 @@ static int in_names(struct bridge *b, struct blink *l, const struct linkmsg *m, 
                         if (lh_table_length(l->offers) >= BRIDGE_MAX_OFFERS)
                                 return bad(in, "names: more than %d names offered", BRIDGE_MAX_OFFERS);
                         of = calloc(1, sizeof(*of));
-                        if (!of || table_put(l->offers, off.name, of) < 0)
+                        if (!of || strtable_put(l->offers, off.name, of) < 0)
                                 return -ENOMEM;
                 }
                 snprintf(of->origin, sizeof(of->origin), "%s", off.origin);

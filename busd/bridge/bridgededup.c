@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TABLE_SIZE 64 /* buckets to start with (it grows) */
+#include "strtable.h"
 
 /* Duplicate detection for one origin: the highest sequence number seen and a
  * window of the 1024 before it. A new epoch (the origin restarted) starts
@@ -19,16 +19,10 @@ struct origin_win {
         uint64_t bits[WINDOW / WORD_BITS];
 };
 
-static void free_entry(struct lh_entry *e)
-{
-        free((void *)lh_entry_k(e));
-        free(lh_entry_v(e));
-}
-
 int bridge_dedup_init(struct bridge_dedup *d)
 {
         d->norigins = 0;
-        d->origins = lh_kchar_table_new(TABLE_SIZE, free_entry);
+        d->origins = strtable_new();
         return d->origins ? 0 : -ENOMEM;
 }
 
@@ -37,18 +31,6 @@ void bridge_dedup_deinit(struct bridge_dedup *d)
         if (d->origins)
                 lh_table_free(d->origins);
         d->origins = NULL;
-}
-
-static int put(struct lh_table *t, const char *key, void *v)
-{
-        char *k = strdup(key);
-
-        if (!k || lh_table_insert(t, k, v) < 0) {
-                free(k);
-                free(v);
-                return -ENOMEM;
-        }
-        return 0;
 }
 
 bool bridge_dedup_seen(struct bridge_dedup *d, const char *origin, uint64_t epoch, uint64_t seq, bool *refused)
@@ -62,7 +44,7 @@ bool bridge_dedup_seen(struct bridge_dedup *d, const char *origin, uint64_t epoc
                         return true;
                 }
                 w = calloc(1, sizeof(*w));
-                if (!w || put(d->origins, origin, w) < 0) {
+                if (!w || strtable_put(d->origins, origin, w) < 0) {
                         *refused = true;
                         return true;
                 }

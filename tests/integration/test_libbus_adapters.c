@@ -17,22 +17,6 @@ struct state {
         int64_t sum;
 };
 
-static int m_square(struct bus *bus, struct bus_call *call, void *userdata)
-{
-        int64_t x = json_object_get_int64(bus_call_params(call));
-        struct json_object *res = json_object_new_int64(x * x);
-
-        bus_reply(call, res);
-        json_object_put(res);
-        return 0;
-}
-
-static int m_never(struct bus *bus, struct bus_call *call, void *userdata)
-{
-        bus_call_defer(call);
-        return 0;
-}
-
 static void on_square(struct bus *bus, const struct bus_reply *r, void *userdata)
 {
         struct state *st = userdata;
@@ -92,8 +76,8 @@ static void scenario(const struct loop_ops *ops, struct busdproc *d, bool seq)
 
         fprintf(stderr, "%s over %s\n", ops->name, seq ? "seqpacket" : "stream");
         CHECK_EQ_INT(bus_request_name(svc, "org.example.Adapter", 0), BUS_NAME_PRIMARY_OWNER);
-        CHECK_EQ_INT(bus_add_method(svc, "square", NULL, "\"int\"", "\"int\"", m_square, NULL), 0);
-        CHECK_EQ_INT(bus_add_method(svc, "never", NULL, NULL, NULL, m_never, NULL), 0);
+        CHECK_EQ_INT(bus_add_method(svc, "square", NULL, "\"int\"", "\"int\"", method_square, NULL), 0);
+        CHECK_EQ_INT(bus_add_method(svc, "never", NULL, NULL, NULL, method_never, NULL), 0);
         CHECK_EQ_INT(bus_subscribe(cli, "adapter.>", on_event, &cst), 0);
         bus_on_reconnect(svc, on_reconnect, &sst);
         bus_on_reconnect(cli, on_reconnect, &cst);

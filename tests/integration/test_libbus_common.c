@@ -154,3 +154,19 @@ long long drops_in_daemon(struct bus *bus)
         json_object_put(res);
         return n;
 }
+
+int method_square(struct bus *bus, struct bus_call *call, void *userdata)
+{
+        int64_t x = json_object_get_int64(bus_call_params(call));
+        struct json_object *res = json_object_new_int64(x * x);
+
+        bus_reply(call, res);
+        json_object_put(res);
+        return 0;
+}
+
+int method_never(struct bus *bus, struct bus_call *call, void *userdata)
+{
+        bus_call_defer(call);
+        return 0;
+}

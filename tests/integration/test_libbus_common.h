@@ -54,3 +54,7 @@ void drain(struct bus *bus);
 long long now_ms(void);
 /* The daemon's count of events it dropped for bus's connection (org.busd stats). */
 long long drops_in_daemon(struct bus *bus);
+/* Methods several tests serve: "square" answers params * params (an
+ * integer); "never" defers the call and never answers it. */
+int method_square(struct bus *bus, struct bus_call *call, void *userdata);
+int method_never(struct bus *bus, struct bus_call *call, void *userdata);

@@ -10,22 +10,6 @@
 
 #include "test_libbus_common.h"
 
-static int m_square(struct bus *bus, struct bus_call *call, void *userdata)
-{
-        int64_t x = json_object_get_int64(bus_call_params(call));
-        struct json_object *res = json_object_new_int64(x * x);
-
-        bus_reply(call, res);
-        json_object_put(res);
-        return 0;
-}
-
-static int m_never(struct bus *bus, struct bus_call *call, void *userdata)
-{
-        bus_call_defer(call);
-        return 0;
-}
-
 static int m_publish(struct bus *bus, struct bus_call *call, void *userdata)
 {
         return bus_publish(bus, "loop.tick", bus_call_params(call));
@@ -89,8 +73,8 @@ static void test_poll_loop(const char *addr, bool seq)
         struct state st = { 0 };
 
         CHECK_EQ_INT(bus_request_name(svc, "org.example.Loop", 0), BUS_NAME_PRIMARY_OWNER);
-        CHECK_EQ_INT(bus_add_method(svc, "square", NULL, "\"int\"", "\"int\"", m_square, NULL), 0);
-        CHECK_EQ_INT(bus_add_method(svc, "never", NULL, NULL, NULL, m_never, NULL), 0);
+        CHECK_EQ_INT(bus_add_method(svc, "square", NULL, "\"int\"", "\"int\"", method_square, NULL), 0);
+        CHECK_EQ_INT(bus_add_method(svc, "never", NULL, NULL, NULL, method_never, NULL), 0);
         CHECK_EQ_INT(bus_add_method(svc, "publish", NULL, NULL, NULL, m_publish, NULL), 0);
         CHECK_EQ_INT(bus_subscribe(cli, "loop.*", on_tick, &st), 0);
 

@@ -152,3 +152,19 @@ size_t count_events(struct fake *f, const char *topic)
                         n++;
         return n;
 }
+
+void pair_up(struct host *a, struct host *b, struct mlink *ab, struct mlink *ba, const struct router_limits *b_limits)
+{
+        host_init(a, "busd-a");
+        host_init_ex(b, "busd-b", b_limits);
+        connect_pair(ab, ba, a, b, &everything, &everything);
+        struct mlink *all[] = { ab, ba };
+        pump(all, 2);
+}
+
+void pair_down(struct host *a, struct host *b, struct mlink *ab, struct mlink *ba)
+{
+        disconnect_pair(ab, ba);
+        host_deinit(a);
+        host_deinit(b);
+}

@@ -59,5 +59,10 @@ void connect_pair(struct mlink *x, struct mlink *y, struct host *hx, struct host
                   const struct bridge_filter *y_exp);
 /* Both ends go down (what was queued is lost, as in a cut). */
 void disconnect_pair(struct mlink *x, struct mlink *y);
+/* Two buses busd-a and busd-b (b with limits, NULL: the defaults) joined by
+ * a link exporting everything both ways, up and past its hellos. */
+void pair_up(struct host *a, struct host *b, struct mlink *ab, struct mlink *ba, const struct router_limits *b_limits);
+/* The link down and both buses gone. */
+void pair_down(struct host *a, struct host *b, struct mlink *ab, struct mlink *ba);
 /* Reads everything f has and counts the events on topic. */
 size_t count_events(struct fake *f, const char *topic);

@@ -98,11 +98,8 @@ static void burst(bool slow_sub)
         struct mlink ab, ba;
         struct fake pub = { 0 }, sub = { 0 };
 
-        host_init(&a, "busd-a");
-        host_init_ex(&b, "busd-b", slow_sub ? &lim : NULL);
-        connect_pair(&ab, &ba, &a, &b, &everything, &everything);
+        pair_up(&a, &b, &ab, &ba, slow_sub ? &lim : NULL);
         struct mlink *all[] = { &ab, &ba };
-        pump(all, 2);
         fake_add_flow(a.r, &pub);
         fake_add_flow(b.r, &sub);
         subscribe(b.r, &sub, "t.>");
@@ -142,11 +139,9 @@ static void burst(bool slow_sub)
         CHECK_EQ_INT(drops(b.r), 0);
         /* b acknowledged every event a sent */
         CHECK_EQ_INT(ab.bl.acked, EVENTS);
-        disconnect_pair(&ab, &ba);
         fake_remove(a.r, &pub);
         fake_remove(b.r, &sub);
-        host_deinit(&a);
-        host_deinit(&b);
+        pair_down(&a, &b, &ab, &ba);
 }
 
 static void test_a_full_link_holds_the_publisher_and_loses_nothing(void)
@@ -204,10 +199,8 @@ static void test_a_hold_on_a_stuck_link_ends_at_the_stall_timeout(void)
         struct json_object *st = bridge_link_json(&ab.bl);
         CHECK_EQ_INT(jint(st, "dropped"), 1);
         json_object_put(st);
-        disconnect_pair(&ab, &ba);
         fake_remove(a.r, &pub);
-        host_deinit(&a);
-        host_deinit(&b);
+        pair_down(&a, &b, &ab, &ba);
 }
 
 static void test_a_link_down_counts_what_was_held_and_unacknowledged(void)
@@ -216,11 +209,8 @@ static void test_a_link_down_counts_what_was_held_and_unacknowledged(void)
         struct mlink ab, ba;
         struct fake pub = { 0 }, watch = { 0 };
 
-        host_init(&a, "busd-a");
-        host_init(&b, "busd-b");
-        connect_pair(&ab, &ba, &a, &b, &everything, &everything);
+        pair_up(&a, &b, &ab, &ba, NULL);
         struct mlink *all[] = { &ab, &ba };
-        pump(all, 2);
         fake_add_flow(a.r, &pub);
         fake_hello(a.r, &watch);
         fake_in(a.r, &watch, "{\"type\":\"subscribe\",\"id\":1,\"pattern\":\"$bus.link.>\"}");
@@ -270,20 +260,14 @@ static void test_an_ack_for_more_than_was_sent_is_a_protocol_violation(void)
         struct mlink ab, ba;
         char why[300];
 
-        host_init(&a, "busd-a");
-        host_init(&b, "busd-b");
-        connect_pair(&ab, &ba, &a, &b, &everything, &everything);
-        struct mlink *all[] = { &ab, &ba };
-        pump(all, 2);
+        pair_up(&a, &b, &ab, &ba, NULL);
         static const char ack[] = "{\"type\":\"ack\",\"events\":1}";
         CHECK_EQ_INT(bridge_link_input(a.b, &ab.bl, ack, sizeof(ack) - 1, why, sizeof(why)), -EPROTO);
         CHECK(strstr(why, "ack: 1 events, but 0 were sent") != NULL);
         static const char bad[] = "{\"type\":\"ack\",\"events\":\"1\"}";
         CHECK_EQ_INT(bridge_link_input(a.b, &ab.bl, bad, sizeof(bad) - 1, why, sizeof(why)), -EPROTO);
         CHECK(strstr(why, "'events' must be a number") != NULL);
-        disconnect_pair(&ab, &ba);
-        host_deinit(&a);
-        host_deinit(&b);
+        pair_down(&a, &b, &ab, &ba);
 }
 
 int main(void)
