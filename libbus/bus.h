@@ -79,7 +79,8 @@ int bus_default_address(char *buf, size_t size);
  * Returns 0 and a new bus in *ret_bus, or a negative errno:
  *   -ENOENT/-ECONNREFUSED no bus is listening at the address,
  *   -EINVAL the address is malformed, -EPROTO the daemon's answer was not a
- *   welcome, -ETIMEDOUT no answer within 25 s, -ENOMEM; -EACCES also when the
+ *   welcome, or the other end closed without answering (not a busd: a D-Bus
+ *   socket does that), -ETIMEDOUT no answer within 25 s, -ENOMEM; -EACCES also when the
  *   daemon's access policy does not let this uid connect and -EUSERS when the
  *   uid is at its quota of connections (bus_open_error() gives the daemon's
  *   reason, with the policy rule).
