@@ -74,7 +74,7 @@ static void print_help(void)
         for (size_t i = 0; i < NVERBS; i++) {
                 char head[64];
                 snprintf(head, sizeof(head), "%s %s", verbs[i]->name, verbs[i]->args);
-                if (strlen(head) > 30)
+                if (strlen(head) >= 30)
                         printf("  %s\n  %-30s %s\n", head, "", verbs[i]->summary);
                 else
                         printf("  %-30s %s\n", head, verbs[i]->summary);

@@ -122,10 +122,11 @@ const struct cli_verb cli_verb_call = {
         .name = "call",
         .args = "DEST METHOD [JSON]",
         .summary = "call a method and print its result",
-        .help = "Calls METHOD of DEST (a well-known name such as org.example.Clock, or a unique id\n"
-                "such as :42) with JSON as params (default null; `-` reads standard input) and\n"
-                "prints the result as JSON. An error answer is printed on stderr with its code\n"
-                "and message, and the exit status says what kind of failure it was.\n"
+        .help = "Calls METHOD of DEST (a well-known name such as org.example.Clock, a unique id\n"
+                "such as :42, or BUS/NAME: NAME on the bus BUS of the bridge, such as\n"
+                "busd-b/org.example.Clock) with JSON as params (default null; `-` reads standard\n"
+                "input) and prints the result as JSON. An error answer is printed on stderr with\n"
+                "its code and message, and the exit status says what kind of failure it was.\n"
                 "Put `--` before a JSON argument that starts with '-' (a negative number).\n"
                 "\n"
                 "Call options:\n"
