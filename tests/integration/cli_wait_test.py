@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """End-to-end tests of `bus wait` and of the rough edges of issue 12 in bus(1),
 the real `bus` binary against a real busd (cli_test.py's Daemon and BusTest:
-readiness pipe, `--ready` lines, no sleeps), over both transports where the
+readiness pipe, `--ready` lines; one test polls the daemon's counters, bounded
+by WAIT, nothing sleeps for a fixed time), over both transports where the
 transport matters.
 
-- `bus wait NAME...`: at once for owned names, later for names that appear,
+- `bus wait NAME...`: at once for owned names, later for names that appear
+  (also after busd restarted meanwhile),
   75 with the missing names at --timeout; `bus wait --event PATTERN`;
 - --timeout: bounds the connect and hello (a SIGSTOPped daemon), takes units,
   bounds `listen` without --count;
@@ -27,9 +29,10 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 
-from cli_test import BUS, WAIT, BusTest
+from cli_test import BUS, BUSD, WAIT, BusTest
 
 
 class _Wait(BusTest):
@@ -62,6 +65,35 @@ class _Wait(BusTest):
         server.communicate(timeout=WAIT)
         rc, _, err = self.bus("wait", "-t", "200", "org.test.Gone")
         self.assertEqual(rc, 75, err)
+
+    def test_busd_restarting_while_waiting(self):
+        """busd killed and started again on the same sockets: bus wait
+        reconnects, asks again and sees the owner on the new daemon."""
+        waiter = subprocess.Popen(self.argv(["wait", "-t", "1min", "org.test.Again"]),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: waiter.poll() is None and waiter.kill())
+        # killed once the waiter's subscription is in (polling the daemon's
+        # counters, bounded by WAIT): then only reconnecting can save it
+        deadline = time.monotonic() + WAIT
+        while json.loads(self.bus_ok("status"))["subscriptions"] < 1:
+            self.assertLess(time.monotonic(), deadline, "bus wait did not subscribe")
+            time.sleep(0.02)
+        self.daemon.proc.kill()
+        self.daemon.proc.wait(WAIT)
+        for name in os.listdir(self.daemon.dir):
+            os.unlink(os.path.join(self.daemon.dir, name))
+        r, w = os.pipe()
+        self.daemon.proc = subprocess.Popen(
+            os.environ.get("BUSD_WRAPPER", "").split() +
+            [BUSD, "--listen", self.daemon.stream, "--listen", self.daemon.seqpacket, "--ready-fd", str(w)],
+            pass_fds=(w,), stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(w)
+        ready, _, _ = select.select([r], [], [], WAIT)
+        self.assertTrue(ready and os.read(r, 64), "busd did not become ready again")
+        os.close(r)
+        self.serve("org.test.Again", "run", "true")
+        out, err = waiter.communicate(timeout=WAIT)
+        self.assertEqual((waiter.returncode, out), (0, ""), err)
 
     def test_event_is_printed_as_listen_prints_it(self):
         waiter = self.start("wait", "--ready", "--timeout", "30s", "--event", "jobs.>", "--event", "other.x")
