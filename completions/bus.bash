@@ -48,7 +48,7 @@ _bus()
         local cur prev words cword
         _init_completion -n : || return
 
-        local verbs="call publish listen serve list introspect status ping policy help"
+        local verbs="call publish listen wait serve list introspect status ping policy help"
         local global_opts="--address --system --seqpacket --timeout --json --text --pretty --compact --color --help --version"
 
         # An option's argument.
@@ -84,7 +84,7 @@ _bus()
                 COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
                 return
                 ;;
-        -t | --timeout | -n | --count | --jobs | --declare | --params-shape | --result-shape)
+        -t | --timeout | -n | --count | --jobs | --declare | --params-shape | --result-shape | --event)
                 return
                 ;;
         esac
@@ -94,7 +94,7 @@ _bus()
         for ((i = 1; i < cword; i++)); do
                 case ${words[i]} in
                 -a | --address | -t | --timeout | --color | --colour | -n | --count | --jobs | --declare | \
-                        --params-shape | --result-shape)
+                        --params-shape | --result-shape | --event)
                         ((i++))
                         ;;
                 --)
@@ -133,6 +133,7 @@ _bus()
         case $verb in
         call) verb_opts="--oneway --raw" ;;
         listen) verb_opts="--count --ready --lossy" ;;
+        wait) verb_opts="--event --ready" ;;
         serve) verb_opts="--declare --params-shape --result-shape --jobs --allow-replacement --replace --queue --ready" ;;
         list) verb_opts="--peers" ;;
         policy) verb_opts="--dir --user-bus --uid --user --gid --groups" ;;
@@ -144,6 +145,9 @@ _bus()
 
         case $verb,${#args[@]} in
         call,0 | introspect,0 | serve,0)
+                COMPREPLY=($(compgen -W "$(_bus_names)" -- "$cur"))
+                ;;
+        wait,*)
                 COMPREPLY=($(compgen -W "$(_bus_names)" -- "$cur"))
                 ;;
         call,1)

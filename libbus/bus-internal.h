@@ -114,9 +114,10 @@ struct transport {
 
 /* Connects a close-on-exec socket. nonblock: the socket is O_NONBLOCK and
  * connect() does not wait (AF_UNIX connects at once or fails, -EAGAIN when
- * the listener's backlog is full); else connect() blocks. Returns 0 and the
- * fd, or a negative errno. */
-int transport_connect(const struct address *a, bool nonblock, int *ret_fd);
+ * the listener's backlog is full); else connect() blocks, at most timeout_ms
+ * when that is > 0 (then -ETIMEDOUT). Returns 0 and the fd, or a negative
+ * errno. */
+int transport_connect(const struct address *a, bool nonblock, int timeout_ms, int *ret_fd);
 /* Sets t up on a connected socket; the type is read with SO_TYPE. Takes the
  * fd on success only. Returns 0, -ENOTSOCK/-EPROTOTYPE, -ENOMEM. */
 int transport_init(struct transport *t, int fd);

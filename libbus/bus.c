@@ -212,7 +212,7 @@ int bus__request(struct bus *bus, struct outmsg *m, uint64_t id, int timeout_ms,
 }
 
 /* Sends hello and takes the welcome's identity and limits. */
-static int handshake(struct bus *bus, const char *display_name)
+static int handshake(struct bus *bus, const char *display_name, int timeout_ms)
 {
         struct inmsg *w = NULL;
         struct outmsg m;
@@ -230,7 +230,7 @@ static int handshake(struct bus *bus, const char *display_name)
         if (display_name)
                 outmsg_string(&m, "name", display_name);
         bus->handshaking = true;
-        r = bus__request(bus, &m, id, BUS_DEFAULT_TIMEOUT_MS, &w);
+        r = bus__request(bus, &m, id, timeout_ms, &w);
         bus->handshaking = false;
         if (r == -EREMOTEIO) {
                 char code[sizeof(bus->err_code)], text[sizeof(bus->err)];
@@ -245,6 +245,14 @@ static int handshake(struct bus *bus, const char *display_name)
         }
         if (r < 0 && bus->dead == -EPROTO)
                 return bus__fail(bus, -EPROTO, NULL, "%s", bus->dead_why);
+        /* a busd answers every hello, a refusal included (docs/protocol.md
+         * §3): an end without a word is another kind of server (a D-Bus
+         * daemon closes at the first byte that is not its handshake's) */
+        if (r == -ECONNRESET)
+                return bus__fail(bus, -EPROTO, NULL,
+                                 "the other end closed the connection without answering the hello, as a "
+                                 "busd never does (a D-Bus daemon's socket does): %s",
+                                 bus->dead_why);
         if (r < 0)
                 return r;
         if (w->type != INMSG_WELCOME || (w->has_id && w->id != id)) {
@@ -335,7 +343,7 @@ static void bus_free(struct bus *bus, bool close_fd)
 
 /* Opens a bus on a connected fd. connect_fn: how to connect again, NULL for
  * a bus that cannot reconnect. */
-static int open_fd(int fd, const char *display_name, bus_connect_fn connect_fn, const struct address *a,
+static int open_fd(int fd, const char *display_name, bus_connect_fn connect_fn, const struct address *a, int timeout_ms,
                    struct bus **ret_bus)
 {
         struct bus *bus = calloc(1, sizeof(*bus));
@@ -368,7 +376,7 @@ static int open_fd(int fd, const char *display_name, bus_connect_fn connect_fn, 
         bus->connect_fn = connect_fn;
         bus->scan = jsonscan_new(BUS_MAX_DEPTH);
         bus->scan_depth = BUS_MAX_DEPTH;
-        r = bus->scan ? handshake(bus, display_name) : -ENOMEM;
+        r = bus->scan ? handshake(bus, display_name, timeout_ms) : -ENOMEM;
         if (r == 0)
                 r = reconnect_init(bus, display_name);
         if (r < 0) {
@@ -382,22 +390,23 @@ static int open_fd(int fd, const char *display_name, bus_connect_fn connect_fn, 
 
 int bus_open_fd(int fd, const char *display_name, struct bus **ret_bus)
 {
-        return open_fd(fd, display_name, NULL, NULL, ret_bus);
+        return open_fd(fd, display_name, NULL, NULL, BUS_DEFAULT_TIMEOUT_MS, ret_bus);
 }
 
 int bus__open_reconnecting(int fd, const char *display_name, bus_connect_fn connect_fn, struct bus **ret_bus)
 {
-        return open_fd(fd, display_name, connect_fn, NULL, ret_bus);
+        return open_fd(fd, display_name, connect_fn, NULL, BUS_DEFAULT_TIMEOUT_MS, ret_bus);
 }
 
 /* The connect_fn of bus_open() buses: the same address again, without blocking. */
 static int connect_address(struct bus *bus, int *ret_fd)
 {
-        return transport_connect(&bus->addr, true, ret_fd);
+        return transport_connect(&bus->addr, true, -1, ret_fd);
 }
 
-int bus_open(const char *address, const char *display_name, struct bus **ret_bus)
+int bus_open_timeout(const char *address, const char *display_name, int timeout_ms, struct bus **ret_bus)
 {
+        int64_t deadline = timeout_ms > 0 ? bus__now_ms() + timeout_ms : 0;
         struct address a;
         int fd, r;
 
@@ -407,13 +416,19 @@ int bus_open(const char *address, const char *display_name, struct bus **ret_bus
                 return r;
         /* the first connect blocks: with socket activation the daemon's backlog
          * may be full while it starts, and bus_open() is blocking anyway */
-        r = transport_connect(&a, false, &fd);
+        r = transport_connect(&a, false, timeout_ms, &fd);
         if (r < 0) {
                 snprintf(open_error, sizeof(open_error), "cannot connect to %s:%s: %s",
-                         a.seqpacket ? "seqpacket" : "unix", a.path, strerror(-r));
+                         a.seqpacket ? "seqpacket" : "unix", a.path,
+                         r == -ETIMEDOUT ? "the daemon accepted no connection in time" : strerror(-r));
                 return r;
         }
-        r = open_fd(fd, display_name, connect_address, &a, ret_bus);
+        int hello_ms = BUS_DEFAULT_TIMEOUT_MS;
+        if (deadline) {
+                int64_t left = deadline - bus__now_ms();
+                hello_ms = left > 1 ? (int)left : 1;
+        }
+        r = open_fd(fd, display_name, connect_address, &a, hello_ms, ret_bus);
         if (r < 0) {
                 char why[sizeof(open_error)];
                 snprintf(why, sizeof(why), "%s", open_error);
@@ -422,6 +437,11 @@ int bus_open(const char *address, const char *display_name, struct bus **ret_bus
                 close(fd);
         }
         return r;
+}
+
+int bus_open(const char *address, const char *display_name, struct bus **ret_bus)
+{
+        return bus_open_timeout(address, display_name, BUS_TIMEOUT_DEFAULT, ret_bus);
 }
 
 const char *bus_open_error(void)

@@ -79,12 +79,20 @@ int bus_default_address(char *buf, size_t size);
  * Returns 0 and a new bus in *ret_bus, or a negative errno:
  *   -ENOENT/-ECONNREFUSED no bus is listening at the address,
  *   -EINVAL the address is malformed, -EPROTO the daemon's answer was not a
- *   welcome, -ETIMEDOUT no answer within 25 s, -ENOMEM; -EACCES also when the
+ *   welcome, or the other end closed without answering (not a busd: a D-Bus
+ *   socket does that), -ETIMEDOUT no answer within 25 s, -ENOMEM; -EACCES also when the
  *   daemon's access policy does not let this uid connect and -EUSERS when the
  *   uid is at its quota of connections (bus_open_error() gives the daemon's
  *   reason, with the policy rule).
  * On failure *ret_bus is untouched; bus_open_error() describes the failure. */
 int bus_open(const char *address, const char *display_name, struct bus **ret_bus);
+/* bus_open() that gives up after timeout_ms milliseconds (> 0) for the
+ * connect and the handshake together: a daemon that is stopped (SIGSTOP) or
+ * stuck, or whose listening backlog is full, gives -ETIMEDOUT in time instead
+ * of blocking. A negative timeout_ms (BUS_TIMEOUT_DEFAULT) is bus_open(): the
+ * connect waits as long as the kernel makes it, the welcome 25 s. The
+ * timeout applies to the opening only; reconnections are not blocking. */
+int bus_open_timeout(const char *address, const char *display_name, int timeout_ms, struct bus **ret_bus);
 /* Like bus_open() on an already connected AF_UNIX socket (SOCK_STREAM or
  * SOCK_SEQPACKET, e.g. from socketpair() or socket activation). On success
  * the bus owns fd (bus_close() closes it); on failure the caller still does.
@@ -161,6 +169,9 @@ void bus_on_name(struct bus *bus, bus_name_fn fn, void *userdata);
 #define BUS_TIMEOUT_DEFAULT (-1)
 
 /* Calls dest.method(params) and waits for the answer (flushes first).
+ * dest: a well-known name, a unique id (":42"), or BUS/NAME for NAME on the
+ * bus called BUS of the bridge ("busd-b/org.example.Clock", docs/protocol.md
+ * §4.9; the same for bus_call_async() and bus_call_oneway()).
  * params may be NULL (JSON null). timeout_ms: milliseconds, or any negative
  * value (BUS_TIMEOUT_DEFAULT) for 25 s. On success returns 0 and stores the result
  * in *ret_result (caller owns it; NULL when the result is JSON null; pass
@@ -293,6 +304,18 @@ int bus_publish(struct bus *bus, const char *topic, struct json_object *data);
  * bus_publish(): the same buffering, waiting, -EAGAIN, -EMSGSIZE and other
  * errors. */
 int bus_publish_json(struct bus *bus, const char *topic, const char *json, size_t len);
+/* bus_publish() that waits for the daemon's acknowledgement (flushes first;
+ * docs/protocol.md §4.3): how many subscribers got the event queued
+ * (*ret_delivered) and how many did not (*ret_dropped: lossy subscribers with
+ * a full queue, subscribers given up on, bridge links that could not take
+ * it); either may be NULL. 0 delivered and 0 dropped: nobody subscribed to a
+ * matching pattern (a typo in the topic?). The acknowledgement of a publish
+ * held back by flow control comes when the hold ends. timeout_ms as
+ * bus_call(). Returns 0, or a negative errno as bus_publish() (never
+ * -EAGAIN: this waits for room), -EREMOTEIO the daemon refused the event
+ * (bus_last_error_code(): "denied", "reserved", ...), -ETIMEDOUT. */
+int bus_publish_acked(struct bus *bus, const char *topic, struct json_object *data, int timeout_ms,
+                      uint64_t *ret_delivered, uint64_t *ret_dropped);
 /* enable = true: bus_publish(), bus_call_async() and bus_call_oneway() fail
  * with -EAGAIN instead of waiting when the output buffer is full (for event
  * loops that must not block). Replies, declarations and the requests of

@@ -33,8 +33,12 @@ static int check_call(struct bus *bus, const char *dest, const char *method)
 {
         uint64_t unused;
 
-        if (!dest || (!syntax_is_name(dest, strlen(dest)) && !syntax_parse_unique(dest, strlen(dest), &unused)))
-                return bus__fail(bus, -EINVAL, NULL, "'%s' is neither a well-known name nor a unique id",
+        /* BUS/NAME: NAME on another bus of the bridge (docs/protocol.md §4.9) */
+        if (!dest || (!syntax_is_name(dest, strlen(dest)) && !syntax_parse_unique(dest, strlen(dest), &unused) &&
+                      !syntax_is_remote_dest(dest, strlen(dest))))
+                return bus__fail(bus, -EINVAL, NULL,
+                                 "'%s' is neither a well-known name, a unique id nor BUS/NAME (a name on "
+                                 "another bus of the bridge)",
                                  dest ? dest : "(null)");
         if (!method || !syntax_is_method(method, strlen(method)))
                 return bus__fail(bus, -EINVAL, NULL, "'%s' is not a valid method name", method ? method : "(null)");

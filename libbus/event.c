@@ -29,44 +29,86 @@ struct sub {
         bool removed;
 };
 
-/* bus_publish() and bus_publish_json(): data is a json-c value (NULL: null)
- * unless json is set: a text bus__check_json() accepted (spaced: as it
- * said). */
-static int publish(struct bus *bus, const char *topic, struct json_object *data, const char *json, size_t len,
-                   bool spaced)
+/* Begins a publish message in m, for bus_publish(), bus_publish_json() and
+ * bus_publish_acked(): data is a json-c value (NULL: null) unless json is
+ * set: a text bus__check_json() accepted (spaced: as it said). With ret_id,
+ * the message gets an id (the daemon acknowledges it) and the send may wait
+ * for room even on a non-blocking bus (the caller blocks anyway). The caller
+ * ends the message. */
+static int publish_begin(struct bus *bus, struct outmsg *m, const char *topic, struct json_object *data,
+                         const char *json, size_t len, bool spaced, uint64_t *ret_id)
 {
-        struct outmsg m;
         int r;
 
         if (!topic || !syntax_is_topic(topic, strlen(topic)))
                 return bus__fail(bus, -EINVAL, NULL, "'%s' is not a valid topic", topic ? topic : "(null)");
         if (syntax_topic_is_reserved(topic, strlen(topic)))
                 return bus__fail(bus, -EINVAL, NULL, "topics starting with $ are published by the daemon only");
-        r = bus__send_begin_try(bus, &m, "publish");
+        r = ret_id ? bus__send_begin(bus, m, "publish") : bus__send_begin_try(bus, m, "publish");
         if (r < 0)
                 return r;
-        outmsg_string(&m, "topic", topic);
+        if (ret_id) {
+                *ret_id = bus__id(bus);
+                outmsg_uint(m, "id", *ret_id);
+        }
+        outmsg_string(m, "topic", topic);
         if (json)
-                outmsg_raw(&m, "data", json, len, spaced);
+                outmsg_raw(m, "data", json, len, spaced);
         else if (data)
-                outmsg_json(&m, "data", data);
-        return bus__send_end(bus, &m);
+                outmsg_json(m, "data", data);
+        return 0;
 }
 
 int bus_publish(struct bus *bus, const char *topic, struct json_object *data)
 {
-        return publish(bus, topic, data, NULL, 0, false);
+        struct outmsg m;
+        int r = publish_begin(bus, &m, topic, data, NULL, 0, false, NULL);
+
+        return r < 0 ? r : bus__send_end(bus, &m);
+}
+
+/* A count of the acknowledgement, or 0 when the daemon left it out. */
+static uint64_t ack_count(struct inmsg *a, const char *key)
+{
+        struct json_object *v = inmsg_member(a, key);
+        int64_t n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+
+        return n > 0 ? (uint64_t)n : 0;
+}
+
+int bus_publish_acked(struct bus *bus, const char *topic, struct json_object *data, int timeout_ms,
+                      uint64_t *ret_delivered, uint64_t *ret_dropped)
+{
+        struct inmsg *a = NULL;
+        struct outmsg m;
+        uint64_t id;
+        int r;
+
+        r = publish_begin(bus, &m, topic, data, NULL, 0, false, &id);
+        if (r < 0)
+                return r;
+        r = bus__request(bus, &m, id, timeout_ms, &a); /* ends the message */
+        if (r < 0)
+                return r;
+        if (ret_delivered)
+                *ret_delivered = ack_count(a, "delivered");
+        if (ret_dropped)
+                *ret_dropped = ack_count(a, "dropped");
+        inmsg_free(a);
+        return 0;
 }
 
 int bus_publish_json(struct bus *bus, const char *topic, const char *json, size_t len)
 {
+        struct outmsg m;
         bool spaced;
         int r;
 
         /* checked before anything is queued or waited for */
         if ((r = bus__check_json(bus, "data", json, len, &spaced)) < 0)
                 return r;
-        return publish(bus, topic, NULL, json, len, spaced);
+        r = publish_begin(bus, &m, topic, NULL, json, len, spaced, NULL);
+        return r < 0 ? r : bus__send_end(bus, &m);
 }
 
 static struct sub *find(struct bus *bus, const char *pattern)

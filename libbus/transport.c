@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -22,7 +23,7 @@
  * a slot are touched only as far as the packets that land in it. */
 #define SEQ_SLOTS 4
 
-int transport_connect(const struct address *a, bool nonblock, int *ret_fd)
+int transport_connect(const struct address *a, bool nonblock, int timeout_ms, int *ret_fd)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd, r;
@@ -31,14 +32,26 @@ int transport_connect(const struct address *a, bool nonblock, int *ret_fd)
                     (a->seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
         if (fd < 0)
                 return -errno;
+        /* AF_UNIX connect() waits for room in a full backlog at most the
+         * send timeout, then fails with EAGAIN */
+        struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+        if (!nonblock && timeout_ms > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
         memcpy(sa.sun_path, a->path, strlen(a->path) + 1);
         do
                 r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
         while (r < 0 && errno == EINTR);
         if (r < 0 && errno != EISCONN) {
-                r = -errno;
+                r = !nonblock && timeout_ms > 0 && errno == EAGAIN ? -ETIMEDOUT : -errno;
                 close(fd);
                 return r;
+        }
+        if (!nonblock && timeout_ms > 0) {
+                tv = (struct timeval){ 0 }; /* sends never block anyway (MSG_DONTWAIT) */
+                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         }
         *ret_fd = fd;
         return 0;

@@ -16,6 +16,10 @@ where each kind of file must land. Steps:
   example_cmake      example/ configured as a project of its own with
                      find_package(libbus) against the scratch root, run
                      against the installed busd;
+  uninstalled_pkgconfig
+                     example/example.c built against the build tree (not
+                     installed) with PKG_CONFIG_PATH=BUILD/libbus, which finds
+                     libbus-uninstalled.pc, run against the tree's busd;
   systemd_verify     `systemd-analyze verify` on every installed unit: the
                      system units with --root (the scratch root plus the
                      host's unit directories), the user units as copies
@@ -257,6 +261,41 @@ def step_example_cmake(p):
         daemon.stop()
 
 
+def step_uninstalled_pkgconfig(p):
+    """example.c built against the build tree, not installed, through
+    libbus-uninstalled.pc (PKG_CONFIG_PATH=BUILD/libbus), run against the
+    build tree's busd without LD_LIBRARY_PATH."""
+    work = fresh_dir(os.path.join(p.work, "uninstalled"))
+    libdir = os.path.join(p.build_dir, "libbus")
+    env = dict(os.environ, PKG_CONFIG_PATH=libdir)
+    env.pop("PKG_CONFIG_DISABLE_UNINSTALLED", None)
+    version = run(["pkg-config", "--modversion", "libbus"], env=env).strip()
+    if version != p.version:
+        fail("pkg-config says libbus %s, not %s" % (version, p.version))
+    flags = run(["pkg-config", "--cflags", "--libs", "libbus"], env=env).split()
+    for want in ("-I" + os.path.join(p.source_dir, "libbus"), "-L" + libdir):
+        if want not in flags:
+            fail("pkg-config --cflags --libs with PKG_CONFIG_PATH=%s lacks %s: %s" % (libdir, want, flags))
+    exe = os.path.join(work, "example")
+    run([p.cc, "-std=c11", "-Wall", "-Wextra", "-Werror", os.path.join(HERE, "example", "example.c"), "-o", exe]
+        + flags)
+    print("built with: cc example.c %s" % " ".join(flags))
+    os.environ["BUSD"] = os.path.join(p.build_dir, "busd", "busd")
+    sys.path.insert(0, os.path.join(p.source_dir, "tests", "integration"))
+    import daemon_harness
+    tempfile.tempdir = short_dir("busd")
+    daemon = daemon_harness.Daemon()
+    try:
+        env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+        for addr in (daemon.stream_addr, daemon.seq_addr):
+            rc, out = run([exe, addr], env=env, check=False)
+            if rc != 0 or "example: ok" not in out:
+                fail("%s %s exited %d:\n%s\nbusd's log:\n%s" % (exe, addr, rc, out, daemon.log()))
+            print(out.strip(), "(%s)" % addr)
+    finally:
+        daemon.stop()
+
+
 # ---- systemd ---------------------------------------------------------------
 
 def copy_tree(src, dst):
@@ -361,6 +400,7 @@ def main():
         "tree": step_tree,
         "example_pkgconfig": step_example_pkgconfig,
         "example_cmake": step_example_cmake,
+        "uninstalled_pkgconfig": step_uninstalled_pkgconfig,
         "systemd_verify": step_systemd_verify,
     }[sys.argv[2]](p)
 

@@ -15,4 +15,17 @@ if(Python3_Interpreter_FOUND AND TARGET busd AND TARGET bus_cli)
     set_tests_properties(${test} PROPERTIES LABELS integration TIMEOUT 180
       ENVIRONMENT "BUS=$<TARGET_FILE:bus_cli>;BUSD=$<TARGET_FILE:busd>")
   endwhile()
+  # bus wait and the rough edges of issue 12 (cli_wait_test.py)
+  set(cli_groups
+    cli_wait_stream WaitStream          # bus wait NAME... / --event, over unix:
+    cli_wait_seqpacket WaitSeqpacket    # the same over seqpacket:
+    cli_edges_stream EdgesStream        # --timeout (stopped daemon, units), not-a-busd, publish's ack
+    cli_edges_seqpacket EdgesSeqpacket
+    cli_edges Edges)                    # D-Bus socket, files, stdin, hints, policy verify
+  while(cli_groups)
+    list(POP_FRONT cli_groups test group)
+    add_test(NAME ${test} COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli_wait_test.py -v ${group})
+    set_tests_properties(${test} PROPERTIES LABELS integration TIMEOUT 180
+      ENVIRONMENT "BUS=$<TARGET_FILE:bus_cli>;BUSD=$<TARGET_FILE:busd>")
+  endwhile()
 endif()

@@ -35,6 +35,13 @@ if(Python3_Interpreter_FOUND AND TARGET busd)
   add_test(NAME py_bridge COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge.py)
   set_tests_properties(py_bridge PROPERTIES LABELS integration TIMEOUT 300
     ENVIRONMENT "BUSD=$<TARGET_FILE:busd>;BUS=$<TARGET_FILE:bus_cli>")
+  # `bus call BUS/NAME` across a real bridge, through libbus (libbus_call, a
+  # helper that calls with bus_call() and bus_call_async()) and the CLI
+  add_executable(bustest_libbus_call ${CMAKE_CURRENT_SOURCE_DIR}/libbus_call.c)
+  target_link_libraries(bustest_libbus_call PRIVATE bus PkgConfig::JSONC)
+  add_test(NAME py_bridge_cli COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge_cli.py)
+  set_tests_properties(py_bridge_cli PROPERTIES LABELS integration TIMEOUT 300
+    ENVIRONMENT "BUSD=$<TARGET_FILE:busd>;BUS=$<TARGET_FILE:bus_cli>;LIBBUS_CALL=$<TARGET_FILE:bustest_libbus_call>")
   # the bridge file re-read on SIGHUP: links added, removed, changed (docs/bridge.md, "Reload")
   add_test(NAME py_bridge_reload COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_bridge_reload.py)
   set_tests_properties(py_bridge_reload PROPERTIES LABELS integration TIMEOUT 300

@@ -404,6 +404,31 @@ static void test_introspect(const char *addr, bool seq)
         bus_close(bus);
 }
 
+/* BUS/NAME (docs/protocol.md §4.9) is a destination libbus sends: without a
+ * bridge the daemon answers no_owner, as for a name nobody owns. Calls across
+ * a real bridge: tests/integration/test_bridge_cli.py. */
+static void test_remote_dest(const char *addr, bool seq)
+{
+        struct answers a = { 0 };
+        char code[128] = "";
+        struct bus *bus = open_bus(addr, "caller of another bus");
+
+        CHECK_EQ_INT(bus_call(bus, "busd-x/" CALC, "add", NULL, 10000, NULL), -EREMOTEIO);
+        CHECK_STREQ(bus_last_error_code(bus), "no_owner");
+        CHECK_EQ_INT(bus_call_async(bus, "busd-x/" CALC, "add", NULL, -1, on_answer, &a, NULL), 0);
+        wait_answers(bus, &a, 1);
+        CHECK_STREQ(a.last_code, "no_owner");
+        bus_on_error(bus, on_error, code);
+        CHECK_EQ_INT(bus_call_oneway(bus, "busd-x/" CALC, "add", NULL), 0);
+        sync_bus(bus);
+        drain(bus);
+        CHECK_STREQ(code, "no_owner");
+        /* what is neither: still refused before anything is sent */
+        CHECK_EQ_INT(bus_call(bus, "busd-x/:3", "add", NULL, 10000, NULL), -EINVAL);
+        CHECK_EQ_INT(bus_call(bus, "/" CALC, "add", NULL, 10000, NULL), -EINVAL);
+        bus_close(bus);
+}
+
 static void all(const char *addr, bool seq)
 {
         test_blocking(addr, seq);
@@ -412,6 +437,7 @@ static void all(const char *addr, bool seq)
         test_timeout(addr, seq);
         test_callee_gone(addr, seq);
         test_introspect(addr, seq);
+        test_remote_dest(addr, seq);
 }
 
 int main(void)

@@ -51,8 +51,8 @@ struct cli_verb {
         int (*run)(struct cli *cli, int argc, char **argv);
 };
 
-extern const struct cli_verb cli_verb_call, cli_verb_publish, cli_verb_listen, cli_verb_serve, cli_verb_list,
-        cli_verb_introspect, cli_verb_status, cli_verb_ping, cli_verb_policy;
+extern const struct cli_verb cli_verb_call, cli_verb_publish, cli_verb_listen, cli_verb_wait, cli_verb_serve,
+        cli_verb_list, cli_verb_introspect, cli_verb_status, cli_verb_ping, cli_verb_policy;
 
 struct cli {
         /* global options, as given */
@@ -60,6 +60,7 @@ struct cli {
         bool system;             /* --system */
         bool seqpacket;          /* --seqpacket */
         int timeout_ms;          /* --timeout, or -1 when not given */
+        long long start_ms;      /* cli_now_ms() when bus started: --timeout counts from it */
         enum output_format format;
         enum output_layout layout;
         enum output_color color;
@@ -92,6 +93,13 @@ int cli_usage_error(const struct cli *cli, const char *fmt, ...) __attribute__((
 /* Parses a decimal integer in [min, max] given to option `opt`; prints a usage
  * error and returns CLI_EXIT_USAGE when it is not one, else 0. */
 int cli_parse_long(const struct cli *cli, const char *opt, const char *arg, long min, long max, long *ret);
+/* Parses a duration for option `opt`: a number of milliseconds, or a number
+ * with a unit (ms, s, sec, min, h), from 1 ms to 24 h, into *ret_ms. Prints a
+ * usage error and returns CLI_EXIT_USAGE when it is not one, else 0. */
+int cli_parse_duration(const struct cli *cli, const char *opt, const char *arg, int *ret_ms);
+/* Milliseconds left of --timeout counted from the start (at least 1), or -1
+ * when no --timeout was given. */
+int cli_timeout_left(const struct cli *cli);
 /* CLOCK_MONOTONIC in microseconds / milliseconds. */
 long long cli_now_us(void);
 long long cli_now_ms(void);
@@ -139,6 +147,13 @@ int cli_reply_fail(const struct cli *cli, const struct cli_reply *r, const char 
  * (caller owns it). Returns 0 or an exit code after printing why. */
 int cli_daemon_call(struct cli *cli, struct bus *bus, const char *method, struct json_object *params,
                     struct json_object **ret_result);
+
+/* ---- events (verb_listen.c) ---------------------------------------------- */
+
+struct bus_event;
+/* Prints an event as `bus listen` does (one JSON value, flushed). Returns 0,
+ * or CLI_EXIT_INTERNAL after printing why (out of memory, stdout broken). */
+int cli_print_event(struct cli *cli, const struct bus_event *ev);
 
 /* ---- input (input.c) ----------------------------------------------------- */
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "address.h"
@@ -56,13 +57,42 @@ static bool on_seqpacket(const struct cli *cli)
         return address_parse(cli->address, &a) == 0 && a.seqpacket;
 }
 
+/* What the address's path is when it is not a socket ("a regular file"), or
+ * NULL (a socket, or nothing there). connect() says ECONNREFUSED for any of
+ * them. */
+static const char *not_a_socket(const struct cli *cli)
+{
+        struct address a;
+        struct stat st;
+
+        if (address_parse(cli->address, &a) < 0 || stat(a.path, &st) < 0 || S_ISSOCK(st.st_mode))
+                return NULL;
+        if (S_ISREG(st.st_mode))
+                return "a regular file";
+        if (S_ISDIR(st.st_mode))
+                return "a directory";
+        if (S_ISFIFO(st.st_mode))
+                return "a named pipe (FIFO)";
+        if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+                return "a device";
+        return "not a socket";
+}
+
 /* Explains a bus_open() failure; returns the exit code. */
 static int connect_fail(const struct cli *cli, int r)
 {
-        const char *why, *hint = NULL;
+        const char *why, *hint = NULL, *what;
+        char buf[160];
         int code = CLI_EXIT_NOBUS;
         bool seq = on_seqpacket(cli);
 
+        if ((r == -ECONNREFUSED || r == -ENOTSOCK) && (what = not_a_socket(cli))) {
+                snprintf(buf, sizeof(buf), "this is %s, not a socket", what);
+                why = buf;
+                hint = "check the address: busd's socket is $XDG_RUNTIME_DIR/busd/bus, /run/busd/bus for the system "
+                       "bus";
+                goto print;
+        }
         switch (-r) {
         case ENOENT:
                 why = "no such socket";
@@ -100,13 +130,15 @@ static int connect_fail(const struct cli *cli, int r)
                 code = CLI_EXIT_USAGE;
                 break;
         case EPROTO:
-                why = "this is not a busd (its first answer was not a welcome)";
+                why = "this is not a busd (the handshake failed)";
                 hint = bus_open_error();
                 code = CLI_EXIT_PROTOCOL;
                 break;
         case ETIMEDOUT:
-                why = "no welcome from the daemon in time";
-                hint = "busd may be overloaded or stuck";
+                snprintf(buf, sizeof(buf), "no answer from the daemon within %d ms",
+                         cli->timeout_ms > 0 ? cli->timeout_ms : 25000);
+                why = buf;
+                hint = "busd may be stopped, stuck or overloaded; wait longer with --timeout";
                 code = CLI_EXIT_TIMEOUT;
                 break;
         case ENOMEM:
@@ -118,6 +150,7 @@ static int connect_fail(const struct cli *cli, int r)
                 hint = bus_open_error();
                 break;
         }
+print:
         fprintf(stderr, "bus: cannot connect to %s%s: %s", cli->address, cli->address_from, why);
         if (hint && *hint)
                 fprintf(stderr, " (%s)", hint);
@@ -133,7 +166,10 @@ int cli_connect(struct cli *cli, const char *display_name, struct bus **ret_bus)
         r = cli_resolve_address(cli);
         if (r)
                 return r;
-        r = bus_open(cli->address, display_name, &bus);
+        /* --timeout bounds the connect and the handshake too, except for
+         * serve, where it is each command's time limit */
+        r = bus_open_timeout(cli->address, display_name,
+                             cli->verb == &cli_verb_serve ? BUS_TIMEOUT_DEFAULT : cli_timeout_left(cli), &bus);
         if (r < 0)
                 return connect_fail(cli, r);
         *ret_bus = bus;

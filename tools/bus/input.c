@@ -102,6 +102,17 @@ int cli_parse_json(const struct cli *cli, const char *what, const char *text, st
                         return r == -EFBIG ? CLI_EXIT_DATAERR : CLI_EXIT_INTERNAL;
                 }
                 s = input;
+                size_t i = 0;
+                while (i < len && is_space(s[i]))
+                        i++;
+                if (i == len) {
+                        fprintf(stderr,
+                                "bus %s: standard input is empty: `-` reads %s as JSON from it (send `null` "
+                                "or leave the argument out for no %s)\n",
+                                verb, what, what);
+                        free(input);
+                        return CLI_EXIT_DATAERR;
+                }
         }
         if (is_null(s, len)) {
                 free(input);
@@ -176,10 +187,44 @@ int cli_check_topic(const struct cli *cli, const char *topic)
         return 0;
 }
 
+/* An MQTT topic filter ("sensors/+/temp", "logs/#") in our syntax: '/'
+ * becomes '.', a segment '+' becomes '*' and '#' becomes '>'. Returns false
+ * when the pattern does not look like one. */
+static bool from_mqtt(const char *pattern, char *buf, size_t size)
+{
+        size_t n = 0;
+
+        if (!strchr(pattern, '/') && !strchr(pattern, '#'))
+                return false;
+        for (const char *p = pattern; *p; p++) {
+                bool seg_start = p == pattern || p[-1] == '/';
+                bool seg_end = p[1] == 0 || p[1] == '/';
+                char c = *p;
+                if (c == '/')
+                        c = '.';
+                else if (c == '#' && seg_start && seg_end)
+                        c = '>';
+                else if (c == '+' && seg_start && seg_end)
+                        c = '*';
+                if (n + 1 >= size)
+                        return false;
+                buf[n++] = c;
+        }
+        buf[n] = 0;
+        return syntax_is_pattern(buf, n);
+}
+
 int cli_check_pattern(const struct cli *cli, const char *pattern)
 {
+        char mqtt[512];
+
         if (syntax_is_pattern(pattern, strlen(pattern)))
                 return 0;
+        if (from_mqtt(pattern, mqtt, sizeof(mqtt)))
+                return cli_usage_error(cli,
+                                       "'%s' is not a pattern: segments are separated by '.', and MQTT's '#' is "
+                                       "'>' here, its '+' is '*': did you mean '%s'?",
+                                       pattern, mqtt);
         return cli_usage_error(cli,
                                "'%s' is not a pattern: a topic whose segments may be '*' (any one "
                                "segment) or, last, '>' (one or more), like 'sensors.*.temp' or 'sensors.>'",

@@ -13,8 +13,8 @@
 #include "buslimits.h"
 
 static const struct cli_verb *const verbs[] = {
-        &cli_verb_call,       &cli_verb_publish, &cli_verb_listen, &cli_verb_serve,  &cli_verb_list,
-        &cli_verb_introspect, &cli_verb_status,  &cli_verb_ping,   &cli_verb_policy,
+        &cli_verb_call, &cli_verb_publish,    &cli_verb_listen, &cli_verb_wait, &cli_verb_serve,
+        &cli_verb_list, &cli_verb_introspect, &cli_verb_status, &cli_verb_ping, &cli_verb_policy,
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 
@@ -47,8 +47,10 @@ static const char global_options_help[] =
         "                      (default: $BUS_ADDRESS, else the user bus)\n"
         "      --system        the system bus, unix:/run/busd/bus\n"
         "  -S, --seqpacket     use the bus's seqpacket socket (PATH.seq)\n"
-        "  -t, --timeout MS    how long to wait (call: default 25000; listen: for\n"
-        "                      --count events; serve: command time limit)\n"
+        "  -t, --timeout TIME  how long to wait: milliseconds, or 500ms, 5s, 1min\n"
+        "                      (call, queries: for the connection and the answer,\n"
+        "                      default 25s; listen: how long to listen; wait: for\n"
+        "                      the names or the event; serve: command time limit)\n"
         "  -j, --json          JSON output, also on a terminal\n"
         "      --text          text output (tables), also when piped\n"
         "  -p, --pretty        indented JSON\n"
@@ -72,7 +74,7 @@ static void print_help(void)
         for (size_t i = 0; i < NVERBS; i++) {
                 char head[64];
                 snprintf(head, sizeof(head), "%s %s", verbs[i]->name, verbs[i]->args);
-                if (strlen(head) > 30)
+                if (strlen(head) >= 30)
                         printf("  %s\n  %-30s %s\n", head, "", verbs[i]->summary);
                 else
                         printf("  %-30s %s\n", head, verbs[i]->summary);
@@ -111,6 +113,42 @@ int cli_parse_long(const struct cli *cli, const char *opt, const char *arg, long
         return 0;
 }
 
+int cli_parse_duration(const struct cli *cli, const char *opt, const char *arg, int *ret_ms)
+{
+        static const struct {
+                const char *unit;
+                double ms;
+        } units[] = { { "", 1 }, { "ms", 1 }, { "s", 1000 }, { "sec", 1000 }, { "min", 60000 }, { "h", 3600000 } };
+        const double max = 24.0 * 3600 * 1000;
+        char *end;
+        double v;
+
+        errno = 0;
+        v = strtod(arg, &end);
+        if (errno == 0 && end != arg && isdigit((unsigned char)arg[0]))
+                for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+                        if (strcmp(end, units[i].unit) != 0)
+                                continue;
+                        double ms = v * units[i].ms;
+                        if (ms < 0.5 || ms > max)
+                                break;
+                        *ret_ms = (int)(ms + 0.5);
+                        return 0;
+                }
+        return cli_usage_error(cli,
+                               "%s wants a time from 1 ms to 24 h: a number of milliseconds or a number with a "
+                               "unit (500ms, 5s, 1.5min, 2h), not '%s'",
+                               opt, arg);
+}
+
+int cli_timeout_left(const struct cli *cli)
+{
+        if (cli->timeout_ms <= 0)
+                return -1;
+        long long left = cli->start_ms + cli->timeout_ms - cli_now_ms();
+        return left > 1 ? (int)left : 1;
+}
+
 long long cli_now_us(void)
 {
         struct timespec ts;
@@ -132,8 +170,6 @@ void cli_output_setup(struct cli *cli, bool text_form)
 /* Applies a global option. Returns 0, CLI_GETOPT_HELP or CLI_GETOPT_ERROR. */
 static int global_option(struct cli *cli, int c, const char *arg)
 {
-        long v = 0;
-
         switch (c) {
         case 'a':
                 cli->address_opt = arg;
@@ -145,9 +181,8 @@ static int global_option(struct cli *cli, int c, const char *arg)
                 cli->seqpacket = true;
                 return 0;
         case 't':
-                if (cli_parse_long(cli, "--timeout", arg, 1, 24L * 3600 * 1000, &v))
+                if (cli_parse_duration(cli, "--timeout", arg, &cli->timeout_ms))
                         return CLI_GETOPT_ERROR;
-                cli->timeout_ms = (int)v;
                 return 0;
         case 'j':
                 cli->format = OUTPUT_FORMAT_JSON;
@@ -251,7 +286,7 @@ static const struct cli_verb *find_verb(const char *name)
 
 int main(int argc, char **argv)
 {
-        struct cli cli = { .timeout_ms = -1 };
+        struct cli cli = { .timeout_ms = -1, .start_ms = cli_now_ms() };
         int c;
 
         optind = 0;

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bus.h"
+#include "jsonnew.h"
 
 enum {
         OPT_ONEWAY = 0x2000,
@@ -120,10 +122,11 @@ const struct cli_verb cli_verb_call = {
         .name = "call",
         .args = "DEST METHOD [JSON]",
         .summary = "call a method and print its result",
-        .help = "Calls METHOD of DEST (a well-known name such as org.example.Clock, or a unique id\n"
-                "such as :42) with JSON as params (default null; `-` reads standard input) and\n"
-                "prints the result as JSON. An error answer is printed on stderr with its code\n"
-                "and message, and the exit status says what kind of failure it was.\n"
+        .help = "Calls METHOD of DEST (a well-known name such as org.example.Clock, a unique id\n"
+                "such as :42, or BUS/NAME: NAME on the bus BUS of the bridge, such as\n"
+                "busd-b/org.example.Clock) with JSON as params (default null; `-` reads standard\n"
+                "input) and prints the result as JSON. An error answer is printed on stderr with\n"
+                "its code and message, and the exit status says what kind of failure it was.\n"
                 "Put `--` before a JSON argument that starts with '-' (a negative number).\n"
                 "\n"
                 "Call options:\n"
@@ -134,9 +137,9 @@ const struct cli_verb cli_verb_call = {
 
 static int run_publish(struct cli *cli, int argc, char **argv)
 {
-        struct refusal st = { 0 };
         struct json_object *data = NULL;
         struct bus *bus = NULL;
+        uint64_t delivered = 0, dropped = 0;
         int c, r;
 
         while ((c = cli_getopt(cli, argc, argv, NULL, NULL, false)) != -1)
@@ -149,17 +152,32 @@ static int run_publish(struct cli *cli, int argc, char **argv)
                 return r;
         if (n == 2 && (r = cli_parse_json(cli, "data", argv[optind + 1], &data)))
                 return r;
+        cli_output_setup(cli, false);
         r = cli_connect(cli, "bus publish", &bus);
         if (r)
                 goto out;
-        bus_on_error(bus, on_error, &st);
-        r = bus_publish(bus, topic, data);
+        /* the daemon's acknowledgement: a refusal comes back as an error */
+        r = bus_publish_acked(bus, topic, data, cli->timeout_ms > 0 ? cli->timeout_ms : BUS_TIMEOUT_DEFAULT, &delivered,
+                              &dropped);
         if (r < 0) {
                 r = cli_fail(cli, bus, topic, r);
                 goto out;
         }
-        /* a publish is only answered when refused */
-        r = confirm(cli, bus, topic, &st);
+        if (cli->format == OUTPUT_FORMAT_JSON) {
+                struct json_object *o = jsonnew_object();
+                json_object_object_add(o, "delivered", jsonnew_int64((int64_t)delivered));
+                json_object_object_add(o, "dropped", jsonnew_int64((int64_t)dropped));
+                output_json(stdout, &cli->out, o);
+                json_object_put(o);
+        }
+        if (isatty(STDERR_FILENO) && delivered == 0 && dropped == 0)
+                fprintf(stderr,
+                        "bus publish: nobody is subscribed to %s: the event reached no one (a typo in the "
+                        "topic? `bus listen '>'` shows what is published)\n",
+                        topic);
+        else if (isatty(STDERR_FILENO) && dropped > 0)
+                fprintf(stderr, "bus publish: %llu of %llu subscribers did not get the event (their queues are full)\n",
+                        (unsigned long long)dropped, (unsigned long long)(delivered + dropped));
 out:
         bus_close(bus);
         json_object_put(data);
@@ -173,6 +191,8 @@ const struct cli_verb cli_verb_publish = {
         .help = "Publishes JSON (default null; `-` reads standard input) as the data of an event\n"
                 "on TOPIC (dot-separated segments, e.g. sensors.kitchen.temp). Every connection\n"
                 "subscribed to a matching pattern receives it. Exits once the daemon has\n"
-                "accepted the event; prints nothing.\n",
+                "acknowledged the event. Prints nothing, or with --json the daemon's\n"
+                "acknowledgement {\"delivered\": N, \"dropped\": M}: N subscribers got it, M did\n"
+                "not (full queues). On a terminal, warns when nobody received it.\n",
         .run = run_publish,
 };

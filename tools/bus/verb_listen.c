@@ -44,21 +44,14 @@ static bool first_match(const struct listen *l, int index, const char *topic)
         return true;
 }
 
-static void on_event(struct bus *bus, const struct bus_event *ev, void *userdata)
+int cli_print_event(struct cli *cli, const struct bus_event *ev)
 {
-        struct listen_sub *sub = userdata;
-        struct listen *l = sub->l;
         struct json_object *o, *data;
 
-        if (l->done || !first_match(l, sub->index, ev->topic))
-                return;
         data = bus_event_data(ev); /* borrowed; NULL for null, or with errno ENOMEM */
         o = data || errno != ENOMEM ? jsonnew_object() : NULL;
-        if (!o) {
-                l->status = CLI_EXIT_INTERNAL;
-                l->done = true;
-                return;
-        }
+        if (!o)
+                return CLI_EXIT_INTERNAL;
         /* json_object_object_add() takes the new values' references */
         json_object_object_add(o, "topic", jsonnew_string(ev->topic));
         json_object_object_add(o, "sender", jsonnew_string(ev->sender ? ev->sender : ""));
@@ -76,15 +69,27 @@ static void on_event(struct bus *bus, const struct bus_event *ev, void *userdata
                 json_object_object_add(o, "pid", jsonnew_int64(ev->pid));
         }
         json_object_object_add(o, "data", json_object_get(data));
-        output_json(stdout, &l->cli->out, o);
+        output_json(stdout, &cli->out, o);
         json_object_put(o);
         if (fflush(stdout) != 0) {
-                fprintf(stderr, "bus listen: cannot write the output: %s\n", strerror(errno));
-                l->status = CLI_EXIT_INTERNAL;
-                l->done = true;
-                return;
+                fprintf(stderr, "bus %s: cannot write the output: %s\n", cli->verb ? cli->verb->name : "",
+                        strerror(errno));
+                return CLI_EXIT_INTERNAL;
         }
-        if (l->count && ++l->seen >= l->count)
+        return 0;
+}
+
+static void on_event(struct bus *bus, const struct bus_event *ev, void *userdata)
+{
+        struct listen_sub *sub = userdata;
+        struct listen *l = sub->l;
+
+        if (l->done || !first_match(l, sub->index, ev->topic))
+                return;
+        l->status = cli_print_event(l->cli, ev);
+        if (l->status)
+                l->done = true;
+        else if (l->count && ++l->seen >= l->count)
                 l->done = true;
 }
 
@@ -97,7 +102,7 @@ static void on_dropped(struct bus *bus, uint64_t count, uint64_t total, void *us
 /* Dispatches events until --count, --timeout or the end of the connection. */
 static int loop(struct listen *l, struct bus *bus)
 {
-        long long deadline = l->cli->timeout_ms > 0 ? cli_now_ms() + l->cli->timeout_ms : 0;
+        long long deadline = l->cli->timeout_ms > 0 ? l->cli->start_ms + l->cli->timeout_ms : 0;
         int r;
 
         for (;;) {
@@ -111,6 +116,8 @@ static int loop(struct listen *l, struct bus *bus)
                 int wait = -1;
                 if (deadline) {
                         long long left = deadline - cli_now_ms();
+                        if (left <= 0 && !l->count)
+                                return CLI_EXIT_OK; /* listened for --timeout, as asked */
                         if (left <= 0) {
                                 fprintf(stderr, "bus listen: %ld of %ld events within %d ms\n", l->seen, l->count,
                                         l->cli->timeout_ms);
@@ -157,8 +164,6 @@ static int run_listen(struct cli *cli, int argc, char **argv)
         }
         if (optind >= argc)
                 return cli_usage_error(cli, "expected at least one PATTERN (e.g. 'sensors.>' or '>' for all)");
-        if (cli->timeout_ms > 0 && !l.count)
-                return cli_usage_error(cli, "--timeout needs --count: it bounds the wait for --count events");
         l.patterns = argv + optind;
         l.npatterns = argc - optind;
         for (int i = 0; i < l.npatterns; i++)
@@ -204,7 +209,7 @@ const struct cli_verb cli_verb_listen = {
                 "A pattern is a topic whose segments may be `*` (any one segment) or, last,\n"
                 "`>` (one or more). `>` matches every topic except the daemon's `$` topics,\n"
                 "which need an explicit pattern such as '$bus.>'. Quote patterns for the shell.\n"
-                "Runs until interrupted, or until --count events.\n"
+                "Runs until interrupted, until --count events, or for --timeout.\n"
                 "\n"
                 "Listen options:\n"
                 "  -n, --count N       exit after N events\n"
@@ -213,8 +218,9 @@ const struct cli_verb cli_verb_listen = {
                 "      --lossy         let the bus drop events when this listener reads too\n"
                 "                      slowly (a warning counts them) instead of holding\n"
                 "                      the publishers back\n"
-                "  -t, --timeout MS    with --count: exit 75 if fewer than N events came\n"
-                "                      within MS\n"
+                "  -t, --timeout TIME  listen for TIME (500ms, 5s, 1min; a bare number is\n"
+                "                      milliseconds), then exit 0; with --count: exit 75\n"
+                "                      if fewer than N events came within TIME\n"
                 "  -p, --pretty        indented JSON instead of one line per event\n",
         .run = run_listen,
 };

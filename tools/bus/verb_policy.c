@@ -115,8 +115,8 @@ static enum policy_verb verb_of(const char *s, bool *ok)
         return POLICY_CONNECT;
 }
 
-static int load(struct cli *cli, const char *dir, bool user_bus, uid_t owner, struct policy **ret, size_t *ret_files,
-                char *dirbuf, size_t dirlen)
+static int load_info(struct cli *cli, const char *dir, bool user_bus, uid_t owner, struct policy **ret,
+                     struct policyload_info *ret_info, char *dirbuf, size_t dirlen)
 {
         struct policyload_info info;
         char err[1024];
@@ -129,8 +129,46 @@ static int load(struct cli *cli, const char *dir, bool user_bus, uid_t owner, st
                 fprintf(stderr, "bus policy: %s\n", err);
                 return CLI_EXIT_DATAERR;
         }
-        *ret_files = info.files;
+        *ret_info = info;
         return 0;
+}
+
+static int load(struct cli *cli, const char *dir, bool user_bus, uid_t owner, struct policy **ret, size_t *ret_files,
+                char *dirbuf, size_t dirlen)
+{
+        struct policyload_info info;
+        int r = load_info(cli, dir, user_bus, owner, ret, &info, dirbuf, dirlen);
+
+        if (r == 0)
+                *ret_files = info.files;
+        return r;
+}
+
+/* Whether some uid other than root may connect: every user of the user
+ * database with their groups, and a uid with no entry and no group (a
+ * service's DynamicUser, a container's). On a denial, *ret_rule says by which
+ * rule or default the first such uid was refused. */
+static bool someone_connects(const struct policy *pol, char *ret_rule, size_t len)
+{
+        struct policy_verdict v;
+        struct passwd *pw;
+        bool any = false;
+
+        const struct policy_subject stranger = { (uid_t)4294967293u, (gid_t)4294967293u, NULL, 0 };
+        if (policy_check(pol, &stranger, POLICY_CONNECT, NULL, NULL, &v))
+                return true;
+        snprintf(ret_rule, len, "%s", v.rule);
+        setpwent();
+        while (!any && (pw = getpwent())) {
+                struct who w = { .uid = pw->pw_uid };
+                if (pw->pw_uid == 0)
+                        continue;
+                complete(&w);
+                const struct policy_subject s = { w.uid, w.gid, w.groups, (size_t)w.ngroups };
+                any = policy_check(pol, &s, POLICY_CONNECT, NULL, NULL, NULL);
+        }
+        endpwent();
+        return any;
 }
 
 static int run_check(struct cli *cli, int argc, char **argv, const char *dir, bool user_bus, struct who *w)
@@ -195,20 +233,33 @@ static int run_check(struct cli *cli, int argc, char **argv, const char *dir, bo
 
 static int run_verify(struct cli *cli, int argc, const char *dir, bool user_bus)
 {
+        struct policyload_info info;
         struct policy *pol = NULL;
-        char dirbuf[PATH_MAX];
-        size_t nfiles = 0;
+        char dirbuf[PATH_MAX], rule[256];
         int r;
 
         if (argc != 0)
                 return cli_usage_error(cli, "verify takes no operands");
-        if ((r = load(cli, dir, user_bus, getuid(), &pol, &nfiles, dirbuf, sizeof(dirbuf))))
+        if ((r = load_info(cli, dir, user_bus, getuid(), &pol, &info, dirbuf, sizeof(dirbuf))))
                 return r;
-        if (nfiles)
-                printf("%s: %zu policy file%s OK\n", dirbuf, nfiles, nfiles == 1 ? "" : "s");
+        if (info.files)
+                printf("%s: %zu policy file%s OK\n", dirbuf, info.files, info.files == 1 ? "" : "s");
         else
                 printf("%s: no policy file: the built-in %s-bus policy applies\n", dirbuf,
                        user_bus ? "user" : "system");
+        /* valid, but a bus only root can use is rarely what was meant: a
+         * drop-in alone, without the base file that allows connect */
+        if (!user_bus && info.files && !someone_connects(pol, rule, sizeof(rule))) {
+                fprintf(stderr, "bus policy: warning: no user but root may connect: %s\n", rule);
+                if (info.base)
+                        fprintf(stderr, "  (the defaults come from the base file %s/policy.json)\n", dirbuf);
+                else
+                        fprintf(stderr,
+                                "  (%s/policy.json, the base file that sets the defaults, is missing: with a file "
+                                "present every default no file sets is deny; the packaged policy.json allows "
+                                "connect, call, publish, subscribe and see, and drop-ins in policy.d/ add to it)\n",
+                                dirbuf);
+        }
         policy_free(pol);
         return CLI_EXIT_OK;
 }

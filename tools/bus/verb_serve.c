@@ -167,6 +167,11 @@ static int parse_options(struct serve *s, struct serve_opts *o, int argc, char *
         if (o->description && strlen(o->description) > BUS_MAX_DESCRIPTION)
                 return cli_usage_error(s->cli, "--declare: at most %d bytes", BUS_MAX_DESCRIPTION);
         /* operands: NAME METHOD [--] COMMAND... */
+        if (argc - optind >= 2 && strcmp(argv[optind + 1], "--") == 0)
+                return cli_usage_error(s->cli,
+                                       "expected NAME METHOD -- COMMAND [ARGS...]: the METHOD that runs COMMAND "
+                                       "is missing before '--' (e.g. bus serve %s run -- %s)",
+                                       argv[optind], argc - optind >= 3 ? argv[optind + 2] : "COMMAND");
         if (argc - optind < 3 || (strcmp(argv[optind + 2], "--") == 0 && argc - optind < 4))
                 return cli_usage_error(s->cli, "expected NAME METHOD -- COMMAND [ARGS...]");
         s->name = argv[optind];
