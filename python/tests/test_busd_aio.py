@@ -78,6 +78,12 @@ class _Aio:
             with self.assertRaises(asyncio.CancelledError):
                 await task
             self.assertEqual((await c.stats())["pending_calls"], 0)
+            task = c.start_call("org.example.Aio", "hold")  # sent at once
+            self.assertEqual((await c.stats())["pending_calls"], 1)
+            task.cancel()
+            with self.assertRaises(asyncio.CancelledError):
+                await task
+            self.assertEqual((await c.stats())["pending_calls"], 0)
             with self.assertRaises(asyncio.TimeoutError):  # wait_for() cancels the call the same way
                 await asyncio.wait_for(c.call("org.example.Aio", "hold"), 0.1)
             self.assertEqual((await c.stats())["pending_calls"], 0)
@@ -127,6 +133,20 @@ class _Aio:
             while len(notices) < 2:
                 await asyncio.sleep(0.01)
             self.assertEqual(notices, [("org.example.N", False), ("org.example.N", True)])
+            await self.close_all()
+        self.arun(body())
+
+    def test_an_idless_parse_error_fails_the_waiting_call_at_once(self):
+        async def body():
+            svc = await self.serve()
+            await svc.add_method("hold", lambda call: call.defer())
+            c = await self.bus()
+            task = c.start_call("org.example.Aio", "hold")
+            c._write(c._frame(b'{"type":"publish","topic":"t","data":NaN,"id":99}'))
+            with self.assertRaises(busd.RequestError) as e:
+                await asyncio.wait_for(task, 2)
+            self.assertEqual(e.exception.code, "parse_error")
+            self.assertTrue((await c.ping())["server"])
             await self.close_all()
         self.arun(body())
 

@@ -219,6 +219,19 @@ class Base:
             raise RequestError("internal", "the daemon's pidfd answer came without a descriptor", local=True)
         return _wire.Pidfd(result.get("peer", ""), result["pid"], self._fds.popleft())
 
+    def _late_answer(self, msg: Dict[str, Any]) -> None:
+        """An answer nobody waits for any more (timed out, cancelled): a
+        pidfd answer's descriptor is closed, so that the next pidfd answer
+        gets its own (they are paired in order)."""
+        res = msg.get("result")
+        if (msg["type"] == "reply" and msg.get("sender") == _wire.DAEMON and isinstance(res, dict) and
+                isinstance(res.get("fd"), int) and isinstance(res.get("pid"), int) and self._fds):
+            os.close(self._fds.popleft())
+
+    @staticmethod
+    def _is_pidfd_call(msg: Dict[str, Any]) -> bool:
+        return msg["type"] == "call" and msg.get("dest") == _wire.DAEMON and msg.get("method") == "pidfd"
+
     def _name_status(self, name: str, status: str, flags: Dict[str, bool]) -> List[Tuple[str, bool]]:
         """Records the status of a request; returns the notices a change of
         ownership across a reconnection makes (name, acquired)."""
@@ -268,10 +281,6 @@ class Base:
     def _answer_failed(self, call: IncomingCall, exc: BaseException) -> Dict[str, Any]:
         return {"type": "error", "id": call.id, "code": "failed",
                 "message": _cut("%s.%s failed: %s" % (call.dest, call.method, exc), 1024)}
-
-
-def creds_of(v: Any) -> Optional[Creds]:
-    return _wire._creds(v)
 
 
 __all__ = ["Base", "IncomingCall", "Creds", "Remote", "DEFAULT_TIMEOUT"]

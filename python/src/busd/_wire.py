@@ -7,10 +7,9 @@ client; no sockets are touched here.
 """
 import json
 import os
-import re
 import socket
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .errors import LimitError, RequestError
 
@@ -43,20 +42,19 @@ def parse_address(address: str) -> Tuple[str, bool]:
     return path, seqpacket
 
 
-def user_address(env: Optional[Dict[str, str]] = None) -> str:
+def user_address(env: Optional[Mapping[str, str]] = None) -> str:
     """The user bus: unix:$XDG_RUNTIME_DIR/busd/bus, or unix:/tmp/busd-$UID/bus
     when XDG_RUNTIME_DIR is unset, empty or not absolute (§1)."""
-    env = os.environ if env is None else env
-    xdg = env.get("XDG_RUNTIME_DIR", "")
+    xdg = (os.environ if env is None else env).get("XDG_RUNTIME_DIR", "")
     if xdg.startswith("/"):
         return "unix:%s/busd/bus" % xdg
     return "unix:/tmp/busd-%d/bus" % os.geteuid()
 
 
-def default_address(env: Optional[Dict[str, str]] = None) -> str:
+def default_address(env: Optional[Mapping[str, str]] = None) -> str:
     """$BUS_ADDRESS if set and not empty, else the user bus."""
-    env = os.environ if env is None else env
-    return env.get("BUS_ADDRESS") or user_address(env)
+    e = os.environ if env is None else env
+    return e.get("BUS_ADDRESS") or user_address(e)
 
 
 def resolve_address(address: Optional[str], system: bool) -> Tuple[str, str, bool]:
@@ -219,13 +217,6 @@ def pattern_matches(pattern: str, topic: str) -> bool:
     return len(ts) == len(ps)
 
 
-_NAME = re.compile(r"^[A-Za-z_-][A-Za-z0-9_-]*(\.[A-Za-z_-][A-Za-z0-9_-]*)+$")
-
-
-def is_well_known_name(name: str) -> bool:
-    return len(name) <= 255 and bool(_NAME.match(name))
-
-
 # ---- values handed to the application ------------------------------------------------
 
 
@@ -291,14 +282,6 @@ class Pidfd:
 
 
 @dataclass
-class Subscribed:
-    """What the package keeps of a subscription (restored on reconnection)."""
-    pattern: str
-    lossy: bool  # as asked
-    effective_lossy: bool = False  # as the daemon confirmed it
-
-
-@dataclass
 class Method:
     """A served method: its handler and its declaration (§2.5)."""
     name: str
@@ -320,4 +303,4 @@ def declaration(name: str, description: Optional[str], params: Any, result: Any)
 def reconnect_delay(attempt: int, jitter: float) -> float:
     """libbus's backoff (docs/libbus.md, RECONNECTION): 50 ms doubling to 2 s,
     times a factor in [0.5, 1.5)."""
-    return min(0.05 * 2 ** (attempt - 1), 2.0) * (0.5 + jitter)
+    return float(min(0.05 * 2 ** (attempt - 1), 2.0) * (0.5 + jitter))

@@ -13,6 +13,7 @@ wait_for() timeout) sends the protocol's `cancel`.
 import asyncio
 import collections
 import inspect
+import os
 import socket
 from typing import Any, AsyncIterator, Awaitable, Callable, Deque, Dict, Optional, Set, Tuple, Union
 
@@ -309,23 +310,32 @@ class Bus(Base):
                     except BusError:
                         pass
 
-    async def _request(self, msg: Dict[str, Any], timeout: Optional[float] = None, pidfd: bool = False) -> Any:
+    def _send_request(self, msg: Dict[str, Any], pidfd: bool = False) -> "asyncio.Future[Any]":
+        """Sends a request now (with a new id); its future is in _pending."""
         if self._sock is None:
             raise self._not_connected(self._why)
-        await self._drained.wait()
         msg["id"] = self._new_id()
         data = self._frame(self._encode(msg))
-        is_call = msg["type"] == "call"
-        fut = self._expect(msg["id"], is_call)
-        if pidfd:
+        fut = self._expect(msg["id"], msg["type"] == "call")
+        if pidfd or self._is_pidfd_call(msg):
             fut.pidfd = True  # type: ignore[attr-defined]
         try:
             self._write(data)
         except BaseException:
             self._pending.pop(msg["id"], None)
             raise
+        return fut
+
+    def _timeout(self, timeout: Optional[float]) -> Optional[float]:
         t = self.timeout if timeout is None else timeout
-        return await self._await(msg["id"], fut, t if t >= 0 else None, is_call)
+        return t if t >= 0 else None
+
+    async def _request(self, msg: Dict[str, Any], timeout: Optional[float] = None, pidfd: bool = False) -> Any:
+        if self._sock is None:
+            raise self._not_connected(self._why)
+        await self._drained.wait()
+        fut = self._send_request(msg, pidfd)
+        return await self._await(msg["id"], fut, self._timeout(timeout), msg["type"] == "call")
 
     def _route(self, msg: Dict[str, Any]) -> None:
         id = self._answer_id(msg)
@@ -343,7 +353,6 @@ class Bus(Base):
                 value = e if isinstance(e, BusError) else RequestError("internal", str(e), local=True)
             if fut.done():  # cancelled meanwhile: a descriptor is closed, not leaked
                 if isinstance(value, Pidfd):
-                    import os
                     os.close(value.fd)
             elif isinstance(value, BaseException):
                 fut.set_exception(value)
@@ -354,6 +363,9 @@ class Bus(Base):
             self._fail_pending(from_message(msg))
         elif msg.get("code") == "parse_error" and self._is_unattributed(msg):
             self._fail_pending(from_message(msg))
+        if msg["type"] == "reply":
+            self._late_answer(msg)
+            return
         self._dispatch(msg)
 
     def _callback(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -407,6 +419,15 @@ class Bus(Base):
     async def call(self, dest: str, method: str, params: Any = None, *, timeout: Optional[float] = None) -> Any:
         """As busd.Bus.call(); cancelling the awaiting task sends `cancel`."""
         return await self._request({"type": "call", "dest": dest, "method": method, "params": params}, timeout)
+
+    def start_call(self, dest: str, method: str, params: Any = None, *,
+                   timeout: Optional[float] = None) -> "asyncio.Task[Any]":
+        """Sends the call now and returns a task that waits for its answer
+        (busd.Bus.start_call()'s PendingCall): await it, or cancel() it, which
+        sends `cancel`."""
+        msg = {"type": "call", "dest": dest, "method": method, "params": params}
+        fut = self._send_request(msg)
+        return asyncio.ensure_future(self._await(msg["id"], fut, self._timeout(timeout), True))
 
     async def call_oneway(self, dest: str, method: str, params: Any = None) -> None:
         await self._send({"type": "call", "id": self._new_id(), "dest": dest, "method": method, "params": params,
@@ -534,8 +555,9 @@ class Bus(Base):
         return dict(await self.call(_wire.DAEMON, "introspect", {"name": name}))
 
     async def pidfd(self, peer: str) -> Pidfd:
-        return await self._request({"type": "call", "dest": _wire.DAEMON, "method": "pidfd",  # type: ignore
-                                    "params": {"peer": peer}}, pidfd=True)
+        pf: Pidfd = await self._request({"type": "call", "dest": _wire.DAEMON, "method": "pidfd",
+                                         "params": {"peer": peer}}, pidfd=True)
+        return pf
 
 
 async def connect(address: Optional[str] = None, *, name: Optional[str] = None, system: bool = False,

@@ -338,7 +338,8 @@ class Bus(Base):
             # the daemon could not read one of our messages, so it cannot say which
             self._fail_pending(from_message(msg))
         if msg["type"] == "reply":
-            return  # a late answer (timed out or cancelled): dropped
+            self._late_answer(msg)  # timed out or cancelled: dropped
+            return
         self._inbox.append(msg)
 
     def _wait(self, p: PendingCall, deadline: Optional[float]) -> None:
@@ -355,7 +356,7 @@ class Bus(Base):
         """Sends a request with an id and returns its PendingCall."""
         t = self.timeout if timeout is None else timeout
         p = PendingCall(self, msg["id"], msg["type"] == "call", time.monotonic() + t if t >= 0 else None)
-        p.pidfd = pidfd
+        p.pidfd = pidfd or self._is_pidfd_call(msg)
         data = self._frame(self._encode(msg))
         self._pending[p.id] = p
         try:
@@ -547,8 +548,9 @@ class Bus(Base):
     def pidfd(self, peer: str) -> Pidfd:
         """A pidfd of the process behind peer (SCM_RIGHTS on the answer,
         §4.6). The caller owns .fd and closes it."""
-        return self._request({"type": "call", "dest": _wire.DAEMON, "method": "pidfd", "params": {"peer": peer}},
-                             pidfd=True)
+        pf: Pidfd = self._request({"type": "call", "dest": _wire.DAEMON, "method": "pidfd",
+                                   "params": {"peer": peer}}, pidfd=True)
+        return pf
 
     # ---- dispatching ---------------------------------------------------------------------------
 

@@ -86,6 +86,7 @@ def error_class(code: str) -> Type[BusError]:
 
 def from_message(msg: Dict[str, Any]) -> BusError:
     """The exception for an `error` message."""
-    code = msg.get("code") if isinstance(msg.get("code"), str) else "internal"
-    text = msg.get("message") if isinstance(msg.get("message"), str) else ""
+    code, text = msg.get("code"), msg.get("message")
+    code = code if isinstance(code, str) else "internal"
+    text = text if isinstance(text, str) else ""
     return error_class(code)(code, text, msg.get("data"), msg.get("sender"))
