@@ -8,6 +8,7 @@ reconnection. Plus the parts without a daemon (addresses, framing, remote
 identity)."""
 import os
 import socket
+import threading
 import time
 import unittest
 
@@ -203,6 +204,39 @@ class _Sync:
             pub.publish("big", n, ack=False)
         self.assertEqual([sub.get(WAIT).data for _ in range(100)], list(range(100)))
 
+    def test_a_blocking_wait_keeps_at_most_8_mib_of_events_and_reports_the_rest(self):
+        # the call below waits while 12 MiB of events come in: libbus's rule,
+        # events past 8 MiB undispatched are dropped and told to on_dropped
+        n, size = 1500, 8192
+        c = self.bus()
+        got, drops = [], []
+        c.subscribe("flood", lambda ev: got.append(ev.data[0]))
+        c.on_dropped = lambda count, total: drops.append((count, total))
+        publisher_done = threading.Event()
+
+        def publish():
+            pub = busd.connect(self.addr(), timeout=WAIT)
+            for i in range(n):
+                pub.publish("flood", [i, "x" * size], ack=False)
+            pub.ping()
+            pub.close()
+            publisher_done.set()
+
+        svc = self.serve()
+        svc.add_method("wait", lambda call: publisher_done.wait(4 * WAIT))
+        server = threading.Thread(target=lambda: svc.process(WAIT), daemon=True)
+        p = c.start_call("org.example.Svc", "wait", timeout=4 * WAIT)
+        server.start()
+        threading.Thread(target=publish, daemon=True).start()
+        self.assertTrue(p.result())
+        server.join(WAIT)
+        c.process(0)
+        self.assertTrue(drops, "nothing was dropped")
+        self.assertEqual(len(got) + sum(d[0] for d in drops), n)
+        self.assertEqual(got, sorted(got))
+        self.assertEqual(c.dropped_total, n - len(got))
+        self.assertLessEqual(len(got) * size, (8 << 20) + 2 * size)
+
     def test_pidfd_comes_as_scm_rights(self):
         svc = self.serve()
         c = self.bus()
@@ -320,7 +354,7 @@ class Offline(unittest.TestCase):
         wire = b'{"type":"event","topic":"a","data":"\xc3\xa9"}\r\n  \n{"type":"dropped","count":1,"total":1}\n'
         for cut in range(1, len(wire)):
             d = _wire.StreamDecoder(1000)
-            msgs = list(d.feed(wire[:cut])) + list(d.feed(wire[cut:]))
+            msgs = [m for m, _ in list(d.feed(wire[:cut])) + list(d.feed(wire[cut:]))]
             self.assertEqual([m["type"] for m in msgs], ["event", "dropped"])
             self.assertEqual(msgs[0]["data"], "\u00e9")
         d = _wire.StreamDecoder(10)

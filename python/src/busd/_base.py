@@ -161,8 +161,8 @@ class Base:
         if self._decoder:
             self._decoder.max_recv = self.max_recv
 
-    def _recv_nowait(self) -> Optional[List[Dict[str, Any]]]:
-        """Reads what the socket has: a list of messages (maybe empty), None
+    def _recv_nowait(self) -> Optional[List[Tuple[Dict[str, Any], int]]]:
+        """Reads what the socket has: a list of messages with their sizes (maybe empty), None
         if it would block. Raises ProtocolViolation, or OSError / EOFError
         for the end of the connection. Descriptors go to self._fds."""
         assert self._sock is not None
@@ -181,7 +181,7 @@ class Base:
         if not data:
             raise EOFError("the daemon closed the connection")
         if self.seqpacket:
-            return [_wire.decode_packet(data, flags, self.max_recv)]
+            return [(_wire.decode_packet(data, flags, self.max_recv), len(data))]
         assert self._decoder is not None
         return list(self._decoder.feed(data))
 

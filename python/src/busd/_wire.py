@@ -171,7 +171,8 @@ class StreamDecoder:
         self.max_recv = max_recv
         self._buf = bytearray()
 
-    def feed(self, chunk: bytes) -> Iterator[Dict[str, Any]]:
+    def feed(self, chunk: bytes) -> Iterator[Tuple[Dict[str, Any], int]]:
+        """The complete messages, each with its size on the wire."""
         self._buf += chunk
         start = 0
         while True:
@@ -185,7 +186,7 @@ class StreamDecoder:
             if len(line) > self.max_recv:
                 raise ProtocolViolation("a line from the daemon is longer than max_recv (%d)" % self.max_recv)
             if line.strip(b" \t"):
-                yield decode(line)
+                yield decode(line), len(line)
         del self._buf[:start]
         if len(self._buf) > self.max_recv + 1:
             raise ProtocolViolation("a line from the daemon is longer than max_recv (%d)" % self.max_recv)

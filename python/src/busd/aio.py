@@ -239,7 +239,7 @@ class Bus(Base):
                 return
             if msgs is None:
                 return
-            for m in msgs:
+            for m, _ in msgs:
                 self._route(m)
 
     def _write(self, data: bytes) -> None:

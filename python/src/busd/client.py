@@ -19,6 +19,8 @@ from .errors import BusError, CallTimeout, Disconnected, RequestError, from_mess
 
 __all__ = ["Bus", "PendingCall", "Subscription", "connect"]
 
+IN_MAX = 8 << 20  # bytes of undispatched messages before events read meanwhile are dropped (libbus's bound)
+
 
 class PendingCall:
     """A call on its way (Bus.start_call): wait for it with result(), or give
@@ -117,6 +119,9 @@ class Bus(Base):
         super().__init__(address, name, system, reconnect, timeout)
         self._pending: Dict[int, PendingCall] = {}
         self._inbox: Deque[Dict[str, Any]] = collections.deque()
+        self._inbox_bytes = 0
+        self._daemon_dropped = 0  # the daemon's `total`
+        self._local_dropped = 0  # events dropped here (IN_MAX)
         self._subs: Dict[str, Subscription] = {}
         self._quit = False
         self._restoring = False
@@ -302,8 +307,8 @@ class Bus(Base):
             if msgs is None:
                 break
             got = True
-            for m in msgs:
-                self._route(m)
+            for m, size in msgs:
+                self._route(m, size)
         return got
 
     def _read(self, timeout: Optional[float]) -> None:
@@ -317,8 +322,12 @@ class Bus(Base):
         if p.poll(None if timeout is None else max(0, int(timeout * 1000 + 0.999))):
             self._read_available()
 
-    def _route(self, msg: Dict[str, Any]) -> None:
-        """Answers go to their waiter at once; the rest waits for process()."""
+    def _route(self, msg: Dict[str, Any], size: int = 0) -> None:
+        """Answers go to their waiter at once; the rest waits for process().
+        While more than IN_MAX bytes wait there (a blocking call that lasts
+        while events pour in), further events are dropped and reported to
+        on_dropped in their place, as libbus does: the only place where the
+        package drops anything."""
         id = self._answer_id(msg)
         p = self._pending.pop(id, None) if id is not None else None
         if p is not None:
@@ -340,6 +349,14 @@ class Bus(Base):
         if msg["type"] == "reply":
             self._late_answer(msg)  # timed out or cancelled: dropped
             return
+        if msg["type"] == "event" and self._inbox_bytes > IN_MAX:
+            if self._inbox and self._inbox[-1]["type"] == "_dropped":
+                self._inbox[-1]["count"] += 1
+            else:
+                self._inbox.append({"type": "_dropped", "count": 1, "_size": 0})
+            return
+        msg["_size"] = size
+        self._inbox_bytes += size
         self._inbox.append(msg)
 
     def _wait(self, p: PendingCall, deadline: Optional[float]) -> None:
@@ -573,7 +590,9 @@ class Bus(Base):
                 self._read(timeout)
         n = 0
         while self._inbox:
-            self._dispatch(self._inbox.popleft())
+            msg = self._inbox.popleft()
+            self._inbox_bytes -= msg.pop("_size", 0)
+            self._dispatch(msg)
             n += 1
         return n
 
@@ -609,8 +628,12 @@ class Bus(Base):
         elif t == "_name":
             if self.on_name:
                 self.on_name(msg["name"], msg["acquired"])
-        elif t == "dropped":
-            self.dropped_total = int(msg.get("total", self.dropped_total))
+        elif t in ("dropped", "_dropped"):
+            if t == "dropped":
+                self._daemon_dropped = int(msg.get("total", self._daemon_dropped))
+            else:
+                self._local_dropped += msg["count"]
+            self.dropped_total = self._daemon_dropped + self._local_dropped
             if self.on_dropped:
                 self.on_dropped(int(msg.get("count", 0)), self.dropped_total)
         elif t in ("error", "_error"):
