@@ -313,7 +313,19 @@ class _Sync:
         self.assertTrue(sub.lossy)
 
 
-daemon_harness.bind_transports(globals(), _Sync, base=BusTest)
+class _Refused:
+    busd_args = ("--max-connections", "2")
+
+    def test_a_connection_refused_at_accept_raises_the_daemons_error(self):
+        kept = [self.bus(), self.bus()]
+        with self.assertRaises(busd.LimitError) as e:
+            busd.connect(self.addr(), timeout=WAIT)
+        self.assertEqual(e.exception.code, "limit")
+        self.assertIn("max_connections", e.exception.message)
+        self.assertTrue(kept[0].ping())
+
+
+daemon_harness.bind_transports(globals(), _Sync, _Refused, base=BusTest)
 
 
 class Offline(unittest.TestCase):

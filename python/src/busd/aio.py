@@ -105,10 +105,10 @@ class Bus(Base):
         self._loop.add_reader(sock.fileno(), self._on_readable)
         hello = self._hello()
         fut = self._expect(hello["id"], False)
-        try:
-            self._write(self._frame(self._encode(hello)))
-        except Disconnected:
-            pass  # refused at accept (§3): the reason is still there to read
+        try:  # a fresh socket's buffer takes a hello (at most 64 KiB) whole
+            sock.send(self._frame(self._encode(hello)), socket.MSG_NOSIGNAL)
+        except OSError:
+            pass  # refused at accept (§3): the daemon's reason is still there to read
         try:
             welcome = await self._await(hello["id"], fut, self.timeout, False)
         except BaseException:
@@ -231,9 +231,16 @@ class Bus(Base):
     # ---- I/O --------------------------------------------------------------------------
 
     def _on_readable(self) -> None:
-        while self._sock is not None:
+        reads = 0
+        while self._sock is not None and reads < 64:  # then the loop's other callbacks get their turn
+            reads += 1
             try:
                 msgs = self._recv_nowait()
+            except ConnectionResetError as e:
+                if not self.welcome and reads == 1:
+                    continue  # refused at accept: after a reset the daemon's reason is still to read (§3)
+                self._lost(e)
+                return
             except (OSError, EOFError, ProtocolViolation) as e:
                 self._lost(e)
                 return

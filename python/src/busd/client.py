@@ -19,6 +19,7 @@ from .errors import BusError, CallTimeout, Disconnected, RequestError, from_mess
 
 __all__ = ["Bus", "PendingCall", "Subscription", "connect"]
 
+READ_BUDGET = 64  # reads per _read_available(): a flood never keeps a wait from looking at its answer
 IN_MAX = 8 << 20  # bytes of undispatched messages before events read meanwhile are dropped (libbus's bound)
 
 
@@ -144,10 +145,10 @@ class Bus(Base):
         hello = self._hello()
         p = PendingCall(self, hello["id"], False, time.monotonic() + self.timeout)
         self._pending[p.id] = p
-        try:
-            self._send_bytes(self._frame(self._encode(hello)))
-        except Disconnected:
-            pass  # refused at accept (§3): the reason is still there to read
+        try:  # a fresh socket's buffer takes a hello (at most 64 KiB) whole
+            sock.send(self._frame(self._encode(hello)), socket.MSG_NOSIGNAL)
+        except OSError:
+            pass  # refused at accept (§3): the daemon's reason is still there to read
         try:
             p.result()
         except BaseException:
@@ -273,12 +274,17 @@ class Bus(Base):
         """Writes one framed message; while the socket is full it keeps
         reading (the daemon must never wait on us), as libbus does."""
         view = memoryview(data)
+        progress = time.monotonic()
         while view:
             if self._sock is None:
                 raise self._not_connected(self._why)
             try:
                 n = self._sock.send(view, socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
             except (BlockingIOError, InterruptedError):
+                if time.monotonic() - progress > self._stall_limit():
+                    # libbus's -ENOBUFS; a message half written spoils the stream: end the connection
+                    self._lost(OSError("the daemon took no byte for %.0f s" % self._stall_limit()))
+                    raise self._not_connected(self._why) from None
                 p = select.poll()
                 p.register(self._sock, select.POLLIN | select.POLLOUT)
                 if any(ev & (select.POLLIN | select.POLLHUP | select.POLLERR) for _, ev in p.poll(1000)):
@@ -290,6 +296,12 @@ class Bus(Base):
             if self.seqpacket and n != len(view):
                 raise OSError("short seqpacket send")
             view = view[n:]
+            progress = time.monotonic()
+
+    def _stall_limit(self) -> float:
+        """How long a send waits for the daemon to take a byte: its stall
+        timeout + 10 s, 25 s at least (libbus's BUS_OUT_STALL_MARGIN_MS)."""
+        return max(25.0, int(self.limits.get("stall_timeout_ms", 15000)) / 1000 + 10)
 
     def _send_raw(self, msg: Dict[str, Any]) -> None:
         self._check_connected()
@@ -298,9 +310,16 @@ class Bus(Base):
     def _read_available(self) -> bool:
         """Reads all the socket has now; False if nothing was there."""
         got = False
-        while self._sock is not None:
+        reads = 0
+        while self._sock is not None and reads < READ_BUDGET:
+            reads += 1
             try:
                 msgs = self._recv_nowait()
+            except ConnectionResetError as e:
+                if not self.welcome and reads == 1:
+                    continue  # refused at accept: after a reset the daemon's reason is still to read (§3)
+                self._lost(e)
+                return True
             except (OSError, EOFError, ProtocolViolation) as e:
                 self._lost(e)
                 return True
