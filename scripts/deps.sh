@@ -4,7 +4,9 @@
 #   build: compiler, CMake, libuv, json-c, libsystemd, OpenSSL (the bridge's
 #          TLS, and the openssl CLI its tests make certificates with): enough
 #          to build and run busd
-#   test:  also python3 (protocol tests), clang-format (the format check), clang with its sanitizer and
+#   test:  also python3 (protocol tests) with python3-venv, python3-setuptools
+#          and python3-wheel (the offline install of the Python package,
+#          python/tests/test_install.py), clang-format (the format check), clang with its sanitizer and
 #          libFuzzer runtimes (fuzz targets, clang build check), systemd's
 #          tools (systemd-socket-activate, systemd-analyze), go-md2man (man
 #          pages), the Debian packaging tools, valgrind and iproute2 (ip, tc:
@@ -16,8 +18,9 @@ set -euo pipefail
 
 want=(build-essential cmake pkg-config libuv1-dev libjson-c-dev libsystemd-dev libssl-dev openssl)
 if [ "${1:-build}" = test ]; then
-        want+=(python3 clang clang-format libclang-rt-14-dev procps iproute2 systemd go-md2man man-db
-                debhelper dpkg-dev fakeroot valgrind dbus-broker nats-server libnats-dev libglib2.0-dev)
+        want+=(python3 python3-venv python3-setuptools python3-wheel clang clang-format libclang-rt-14-dev procps
+                iproute2 systemd go-md2man man-db debhelper dpkg-dev fakeroot valgrind dbus-broker nats-server
+                libnats-dev libglib2.0-dev)
 fi
 
 missing=()

@@ -65,3 +65,15 @@ if(Python3_Interpreter_FOUND AND TARGET busd)
       ENVIRONMENT "BUSD=$<TARGET_FILE:busd>")
   endforeach()
 endif()
+
+# The Python package (python/, docs/python.md): its blocking and asyncio
+# clients against a real busd over both transports (the tree's package, not an
+# installed one), and the offline install into a fresh virtual environment
+# (skips without Debian's python3-venv, -setuptools, -wheel).
+if(Python3_Interpreter_FOUND AND TARGET busd)
+  foreach(t busd busd_aio install)
+    add_test(NAME py_package_${t} COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/python/tests/test_${t}.py)
+    set_tests_properties(py_package_${t} PROPERTIES LABELS "integration;python" TIMEOUT 180
+      ENVIRONMENT "BUSD=$<TARGET_FILE:busd>")
+  endforeach()
+endif()
