@@ -13,14 +13,15 @@
 #          the network-namespace hosts of the bridge tests), dbus-broker, nats-server
 #          and libnats-dev (scripts/bench-peers.sh, the peers in one run),
 #          libglib2.0-dev (the GLib adapter's test; libuv and libsystemd are
-#          already build dependencies)
+#          already build dependencies), python3-dbus and python3-gi
+#          (scripts/bench-python.sh, the Python package against python3-dbus)
 set -euo pipefail
 
 want=(build-essential cmake pkg-config libuv1-dev libjson-c-dev libsystemd-dev libssl-dev openssl)
 if [ "${1:-build}" = test ]; then
         want+=(python3 python3-venv python3-setuptools python3-wheel clang clang-format libclang-rt-14-dev procps
                 iproute2 systemd go-md2man man-db debhelper dpkg-dev fakeroot valgrind dbus-broker nats-server
-                libnats-dev libglib2.0-dev)
+                libnats-dev libglib2.0-dev python3-dbus python3-gi)
 fi
 
 missing=()

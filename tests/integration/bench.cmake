@@ -37,3 +37,12 @@ if(TARGET bus_bench AND TARGET busd)
     COMMAND ${PROJECT_SOURCE_DIR}/scripts/bench-peers.sh --quick --check --no-install ${CMAKE_BINARY_DIR})
   set_tests_properties(bench_peers PROPERTIES LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
 endif()
+# The Python package against python3-dbus (scripts/bench-python.sh,
+# docs/benchmarks.md "The Python client against python3-dbus"): tiny counts,
+# sane numbers only (the busd subscriber gets every event), never speed;
+# skipped (exit 77) when python3-dbus, python3-gi or dbus-broker is missing.
+if(TARGET busd)
+  add_test(NAME bench_python
+    COMMAND ${PROJECT_SOURCE_DIR}/scripts/bench-python.sh --quick --check --no-install ${CMAKE_BINARY_DIR})
+  set_tests_properties(bench_python PROPERTIES LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77)
+endif()

@@ -5,6 +5,7 @@ announces (§3), framing of both transports (§1), topic patterns (§4.3), and
 the values handed to applications. Shared by the blocking and the asyncio
 client; no sockets are touched here.
 """
+import functools
 import json
 import os
 import socket
@@ -174,22 +175,21 @@ class StreamDecoder:
     def feed(self, chunk: bytes) -> Iterator[Tuple[Dict[str, Any], int]]:
         """The complete messages, each with its size on the wire."""
         self._buf += chunk
-        start = 0
-        while True:
-            nl = self._buf.find(b"\n", start)
-            if nl < 0:
-                break
-            line = bytes(self._buf[start:nl])
-            start = nl + 1
+        if b"\n" not in chunk:
+            if len(self._buf) > self.max_recv + 1:
+                raise ProtocolViolation("a line from the daemon is longer than max_recv (%d)" % self.max_recv)
+            return
+        lines = bytes(self._buf).split(b"\n")
+        self._buf = bytearray(lines.pop())  # the partial line after the last line feed
+        if len(self._buf) > self.max_recv + 1:
+            raise ProtocolViolation("a line from the daemon is longer than max_recv (%d)" % self.max_recv)
+        for line in lines:
             if line.endswith(b"\r"):
                 line = line[:-1]
             if len(line) > self.max_recv:
                 raise ProtocolViolation("a line from the daemon is longer than max_recv (%d)" % self.max_recv)
-            if line.strip(b" \t"):
+            if line and line.strip(b" \t"):
                 yield decode(line), len(line)
-        del self._buf[:start]
-        if len(self._buf) > self.max_recv + 1:
-            raise ProtocolViolation("a line from the daemon is longer than max_recv (%d)" % self.max_recv)
 
 
 def decode_packet(data: bytes, flags: int, max_recv: int) -> Dict[str, Any]:
@@ -204,6 +204,7 @@ def decode_packet(data: bytes, flags: int, max_recv: int) -> Dict[str, Any]:
 # ---- topics -------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def pattern_matches(pattern: str, topic: str) -> bool:
     """§4.3: `*` one segment, `>` (last) one or more; a wildcard first
     segment does not match a topic starting with `$`."""
