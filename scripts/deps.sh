@@ -2,20 +2,23 @@
 # deps.sh: install the Debian 12 packages busd needs that are missing.
 # Usage: scripts/deps.sh [build|test]
 #   build: compiler, CMake, libuv, json-c, libsystemd, OpenSSL (the bridge's
-#          TLS, and the openssl CLI its tests make certificates with): enough
-#          to build and run busd
+#          TLS, and the openssl CLI its tests make certificates with),
+#          libmicrohttpd (GET /metrics): enough to build and run busd
 #   test:  also python3 (protocol tests), clang-format (the format check), clang with its sanitizer and
 #          libFuzzer runtimes (fuzz targets, clang build check), systemd's
 #          tools (systemd-socket-activate, systemd-analyze), go-md2man (man
 #          pages), the Debian packaging tools, valgrind and iproute2 (ip, tc:
 #          the network-namespace hosts of the bridge tests), dbus-broker, nats-server
-#          and libnats-dev (scripts/bench-peers.sh, the peers in one run)
+#          and libnats-dev (scripts/bench-peers.sh, the peers in one run), prometheus
+#          (promtool checks the metrics) and python3-prometheus-client (its
+#          OpenMetrics parser checks them too)
 set -euo pipefail
 
-want=(build-essential cmake pkg-config libuv1-dev libjson-c-dev libsystemd-dev libssl-dev openssl)
+want=(build-essential cmake pkg-config libuv1-dev libjson-c-dev libsystemd-dev libssl-dev openssl libmicrohttpd-dev)
 if [ "${1:-build}" = test ]; then
         want+=(python3 clang clang-format libclang-rt-14-dev procps iproute2 systemd go-md2man man-db
-                debhelper dpkg-dev fakeroot valgrind dbus-broker nats-server libnats-dev)
+                debhelper dpkg-dev fakeroot valgrind dbus-broker nats-server libnats-dev prometheus
+                python3-prometheus-client)
 fi
 
 missing=()
