@@ -92,11 +92,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_timer(uv_timer_t *t);
 
 /* Runs libmicrohttpd's pending work and sets the timer to its next timeout
- * (an idle connection's end, or 0 when it has more to do at once). */
+ * (an idle connection's end, or 0 when it has more to do at once). Twice:
+ * a run that closes connections below the connection limit puts the
+ * listening socket back into libmicrohttpd's epoll set only at the start of
+ * the next run, and nothing else would make one happen (the newcomers wait
+ * in the kernel's accept queue, where no event tells about them). */
 static void run(struct httpmetrics *m)
 {
         MHD_UNSIGNED_LONG_LONG ms;
 
+        MHD_run(m->mhd);
         MHD_run(m->mhd);
         if (MHD_get_timeout(m->mhd, &ms) == MHD_YES)
                 uv_timer_start(&m->timer, on_timer, ms, 0);
