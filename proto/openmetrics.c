@@ -166,10 +166,18 @@ static bool uid_label(struct json_object *e, char *buf, size_t len)
         return true;
 }
 
+/* Whether a member of a uids entry names a resource: a quota kind's name
+ * (docs/policy.md), [a-z0-9_], not "uid", "refused" or "quota". */
+static bool resource_key(const char *key)
+{
+        if (!key[0] || !strcmp(key, "uid") || !strcmp(key, "refused") || !strcmp(key, "quota"))
+                return false;
+        return key[strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_")] == 0;
+}
+
 /* Writes, for each entry of uids, the members of `from` (the entry itself,
- * or its member "quota" when quota) that are integers, as samples of fa
- * labelled uid and resource. Members "uid", "refused" and "quota" of an
- * entry are not resources. */
+ * or its member "quota" when quota) that are integers and name a resource,
+ * as samples of fa labelled uid and resource. */
 static void uid_resources(struct out *o, struct json_object *uids, const struct family *fa, bool quota)
 {
         bool any = false;
@@ -186,8 +194,7 @@ static void uid_resources(struct out *o, struct json_object *uids, const struct 
                 json_object_object_foreach(from, key, val)
                 {
                         uint64_t v;
-                        if (!strcmp(key, "uid") || !strcmp(key, "refused") || !strcmp(key, "quota") ||
-                            jsonget_as_uint(val, 0, UINT64_MAX, &v) != JSONGET_OK)
+                        if (!resource_key(key) || jsonget_as_uint(val, 0, UINT64_MAX, &v) != JSONGET_OK)
                                 continue; /* a null quota: unlimited */
                         if (!any)
                                 header(o, fa);

@@ -117,6 +117,12 @@ static void test_missing(void)
         CHECK_STREQ(t, "# TYPE busd_calls counter\n# HELP busd_calls Method calls routed.\nbusd_calls_total 1\n"
                        "# EOF\n");
         free(t);
+        /* a uids member that is no quota kind's name is no resource label */
+        t = render("{\"uids\": [{\"uid\": 5, \"Odd Key\": 1, \"a\\\"b\": 2, \"\": 3, \"names\": 4}]}",
+                   OPENMETRICS_TEXT);
+        CHECK_CONTAINS(t, "\nbusd_uid_used{uid=\"5\",resource=\"names\"} 4\n");
+        CHECK(!strstr(t, "Odd") && !strstr(t, "a\\\"b") && !strstr(t, "resource=\"\""));
+        free(t);
         t = render("{}", OPENMETRICS_TEXT);
         CHECK_STREQ(t, "# EOF\n");
         free(t);
