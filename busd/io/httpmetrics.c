@@ -24,11 +24,9 @@ struct httpmetrics {
         struct httpmetrics_env env;
         struct MHD_Daemon *mhd;
         struct listen_sock unix_sock; /* a Unix socket: its lock and file (fd handed to libmicrohttpd) */
-        bool is_unix;
-        uv_poll_t poll;   /* libmicrohttpd's epoll descriptor */
-        uv_timer_t timer; /* its next timeout */
-        int open_handles; /* freed when both are closed */
-        unsigned long served;
+        uv_poll_t poll;               /* libmicrohttpd's epoll descriptor */
+        uv_timer_t timer;             /* its next timeout */
+        int open_handles;             /* freed when both are closed */
 };
 
 /* libmicrohttpd's log lines go to the daemon's (rate-limited) log. */
@@ -42,16 +40,19 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
         m->env.log(m->env.log_ud, "metrics: %s", line);
 }
 
-static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, char *body, size_t len,
+/* Queues an answer. body: static text, or with must_free a malloc'ed one
+ * that libmicrohttpd frees (taken over even on failure). */
+static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *body, size_t len,
                               const char *content_type, bool must_free)
 {
-        struct MHD_Response *resp =
-                MHD_create_response_from_buffer(len, body, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+        /* libmicrohttpd only reads the body: a static one may be const */
+        struct MHD_Response *resp = MHD_create_response_from_buffer(
+                len, (void *)body, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
         enum MHD_Result r;
 
         if (!resp) {
                 if (must_free)
-                        free(body);
+                        free((void *)body);
                 return MHD_NO; /* closes the connection */
         }
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
@@ -66,8 +67,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-        static char not_found[] = "not found: busd serves only GET /metrics\n";
-        static char not_allowed[] = "method not allowed: busd serves only GET /metrics\n";
+        static const char not_found[] = "not found: busd serves only GET /metrics\n";
+        static const char not_allowed[] = "method not allowed: busd serves only GET /metrics\n";
         struct httpmetrics *m = cls;
 
         if (strcmp(url, METRICS_PATH) != 0)
@@ -85,7 +86,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         json_object_put(stats);
         if (r < 0)
                 return MHD_NO;
-        m->served++;
         return answer(c, MHD_HTTP_OK, text, len, openmetrics_content_type(f), true);
 }
 
@@ -170,7 +170,6 @@ int httpmetrics_start(const struct httpmetrics_env *env, const struct metricsadd
                         free(m);
                         return r;
                 }
-                m->is_unix = true;
                 fd = m->unix_sock.fd;
                 int fl = fcntl(fd, F_GETFL);
                 if (fl >= 0)
@@ -232,9 +231,4 @@ void httpmetrics_stop(struct httpmetrics *m)
         listen_close(&m->unix_sock); /* removes the socket file, releases the lock */
         uv_close((uv_handle_t *)&m->poll, on_closed);
         uv_close((uv_handle_t *)&m->timer, on_closed);
-}
-
-unsigned long httpmetrics_served(const struct httpmetrics *m)
-{
-        return m ? m->served : 0;
 }

@@ -46,6 +46,3 @@ int httpmetrics_start(const struct httpmetrics_env *env, const struct metricsadd
  * file is removed). The memory is freed once libuv has closed the handles
  * (the loop must run again). NULL: nothing. */
 void httpmetrics_stop(struct httpmetrics *m);
-
-/* Requests answered with /metrics so far (for tests and logs). */
-unsigned long httpmetrics_served(const struct httpmetrics *m);
