@@ -10,8 +10,10 @@
 #          pages), the Debian packaging tools, valgrind and iproute2 (ip, tc:
 #          the network-namespace hosts of the bridge tests), dbus-broker, nats-server
 #          and libnats-dev (scripts/bench-peers.sh, the peers in one run), prometheus
-#          (promtool checks the metrics) and python3-prometheus-client (its
-#          OpenMetrics parser checks them too)
+#          (promtool checks the metrics; the package also enables a
+#          prometheus.service listening on :9090, started at once on a host
+#          that runs systemd: `systemctl disable --now prometheus` if unwanted)
+#          and python3-prometheus-client (its OpenMetrics parser checks them too)
 set -euo pipefail
 
 want=(build-essential cmake pkg-config libuv1-dev libjson-c-dev libsystemd-dev libssl-dev openssl libmicrohttpd-dev)

@@ -267,11 +267,12 @@ static int count_name(struct name *n, void *ud)
  * `list` leaves it out: connections, their uids and names it may not see are
  * neither listed nor counted (`connections`, `names`, `peers_total`); the
  * traffic counters are totals of the whole daemon and name nothing. A NULL
- * asker sees everything. */
+ * asker sees everything, and gets no per-connection list `peers` (the
+ * metrics do not show it, and it costs a sort of every connection). */
 struct json_object *busmethods_stats(struct router *r, struct peer *asker)
 {
         const struct router_stats *s = &r->stats;
-        struct json_object *o = jsonnew_object(), *peers = jsonnew_array();
+        struct json_object *o = jsonnew_object(), *peers = asker ? jsonnew_array() : NULL;
         struct viewer v = { r, asker, NULL };
         struct peer *each;
 
@@ -287,7 +288,8 @@ struct json_object *busmethods_stats(struct router *r, struct peer *asker)
                                 uids[n] = each->uid;
                                 all[n++] = each;
                         }
-                qsort(all, n, sizeof(*all), by_queue);
+                if (peers)
+                        qsort(all, n, sizeof(*all), by_queue);
         }
 
 #define U64(k, v) json_object_object_add(o, k, jsonnew_uint64(v))
@@ -319,7 +321,7 @@ struct json_object *busmethods_stats(struct router *r, struct peer *asker)
         json_object_object_add(o, "uids", uid_stats(r, uids, uids ? n : 0));
         if (r->stats_fn)
                 json_object_object_add(o, r->stats_key, r->stats_fn(r->stats_ud));
-        for (size_t i = 0; all && i < n && i < STATS_MAX_PEERS; i++) {
+        for (size_t i = 0; peers && all && i < n && i < STATS_MAX_PEERS; i++) {
                 struct peer *p = all[i];
                 struct json_object *q = jsonnew_object();
                 json_object_object_add(q, "unique", jsonnew_string(p->unique));
@@ -337,7 +339,8 @@ struct json_object *busmethods_stats(struct router *r, struct peer *asker)
         free(all);
         free(uids);
         json_object_object_add(o, "peers_total", jsonnew_uint64(n));
-        json_object_object_add(o, "peers", peers);
+        if (peers)
+                json_object_object_add(o, "peers", peers);
         return o;
 }
 
