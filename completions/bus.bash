@@ -48,7 +48,7 @@ _bus()
         local cur prev words cword
         _init_completion -n : || return
 
-        local verbs="call publish listen wait serve list introspect status ping policy help"
+        local verbs="call publish listen wait serve list introspect status metrics ping policy help"
         local global_opts="--address --system --seqpacket --timeout --json --text --pretty --compact --color --help --version"
 
         # An option's argument.
@@ -136,6 +136,7 @@ _bus()
         wait) verb_opts="--event --ready" ;;
         serve) verb_opts="--declare --params-shape --result-shape --jobs --allow-replacement --replace --queue --ready" ;;
         list) verb_opts="--peers" ;;
+        metrics) verb_opts="--prometheus" ;;
         policy) verb_opts="--dir --user-bus --uid --user --gid --groups" ;;
         esac
         if [[ $cur == -* ]]; then

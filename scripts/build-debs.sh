@@ -101,6 +101,7 @@ step "dependencies and maintainer scripts"
 fails_before=$fails
 depends() { dpkg-deb -f "$out/${1}_${version}_${arch}.deb" Depends; }
 depends busd | grep -q 'libsystemd0' || fail "busd does not depend on libsystemd0: $(depends busd)"
+depends busd | grep -q 'libmicrohttpd12' || fail "busd does not depend on libmicrohttpd12 (shlibs): $(depends busd)"
 depends busd | grep -q 'systemd | systemd-standalone-sysusers' || fail "busd does not depend on systemd-sysusers"
 depends bus-tools | grep -q "libbus1 (>= " || fail "bus-tools does not depend on libbus1: $(depends bus-tools)"
 depends libbus-dev | grep -q "libbus1 (= $version)" || fail "libbus-dev does not depend on libbus1 (= $version)"

@@ -31,7 +31,8 @@ Rules:
             busd/bridge/bridgereload.[ch], busd/main.c and libbus/adapters/; socket headers (sys/socket.h, sys/un.h, netinet/,
             arpa/, netdb.h) not in proto/ util/ policy/ core/ config/;
             <systemd/...> only in busd/io; <openssl/...> only in
-            busd/bridge/tls.[ch]. Scope: busd/ proto/ util/ libbus/ tools/.
+            busd/bridge/tls.[ch]; <microhttpd.h> only in
+            busd/io/httpmetrics.c. Scope: busd/ proto/ util/ libbus/ tools/.
   size      no source file over 1,000 lines. Scope: busd/ proto/ util/
             libbus/ tools/ tests/ (.c and .h).
   vocab     the wire vocabulary is spelt once: no string literal equal to an
@@ -493,6 +494,8 @@ def check_layers(srcs, resolver, rep):
                 why = "libsystemd is for busd/io"
             elif name.startswith("openssl/") and unit not in ("bridge-tls", "libbus", "tools"):
                 why = "OpenSSL is for busd/bridge/tls.c"
+            elif name == "microhttpd.h" and rel != "busd/io/httpmetrics.c":
+                why = "libmicrohttpd is for busd/io/httpmetrics.c (GET /metrics)"
             if why:
                 rep.add("layer", f"{rel}:{line}", f"#include <{name}> in {UNIT_NAMES[unit]}: {why}")
 

@@ -2,8 +2,8 @@
 # deps.sh: install the Debian 12 packages busd needs that are missing.
 # Usage: scripts/deps.sh [build|test]
 #   build: compiler, CMake, libuv, json-c, libsystemd, OpenSSL (the bridge's
-#          TLS, and the openssl CLI its tests make certificates with): enough
-#          to build and run busd
+#          TLS, and the openssl CLI its tests make certificates with),
+#          libmicrohttpd (GET /metrics): enough to build and run busd
 #   test:  also python3 (protocol tests) with python3-venv, python3-setuptools
 #          and python3-wheel (the offline install of the Python package,
 #          python/tests/test_install.py), clang-format (the format check), clang with its sanitizer and
@@ -14,14 +14,18 @@
 #          and libnats-dev (scripts/bench-peers.sh, the peers in one run),
 #          libglib2.0-dev (the GLib adapter's test; libuv and libsystemd are
 #          already build dependencies), python3-dbus and python3-gi
-#          (scripts/bench-python.sh, the Python package against python3-dbus)
+#          (scripts/bench-python.sh, the Python package against python3-dbus),
+#          prometheus (promtool checks the metrics; the package also enables a
+#          prometheus.service listening on :9090, started at once on a host
+#          that runs systemd: `systemctl disable --now prometheus` if unwanted)
+#          and python3-prometheus-client (its OpenMetrics parser checks them too)
 set -euo pipefail
 
-want=(build-essential cmake pkg-config libuv1-dev libjson-c-dev libsystemd-dev libssl-dev openssl)
+want=(build-essential cmake pkg-config libuv1-dev libjson-c-dev libsystemd-dev libssl-dev openssl libmicrohttpd-dev)
 if [ "${1:-build}" = test ]; then
         want+=(python3 python3-venv python3-setuptools python3-wheel clang clang-format libclang-rt-14-dev procps
                 iproute2 systemd go-md2man man-db debhelper dpkg-dev fakeroot valgrind dbus-broker nats-server
-                libnats-dev libglib2.0-dev python3-dbus python3-gi)
+                libnats-dev libglib2.0-dev python3-dbus python3-gi prometheus python3-prometheus-client)
 fi
 
 missing=()

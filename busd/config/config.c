@@ -80,6 +80,10 @@ static const struct config_key top_keys[] = {
           .min = 1,
           .max = CONFIG_MAX_LISTEN,
           .bit = CONFIG_LISTEN },
+        { .name = "metrics_listen",
+          .type = CONFIG_T_METRICS,
+          .offset = offsetof(struct config, metrics_listen),
+          .bit = CONFIG_METRICS_LISTEN },
         { .name = "verbose", .type = CONFIG_T_BOOL, .offset = offsetof(struct config, verbose), .bit = CONFIG_VERBOSE },
         { .name = NULL },
 };
@@ -195,7 +199,7 @@ static void diff_one(const struct config_key *k, const char *path, void *userdat
 {
         struct text *t = userdata;
 
-        if (k->type == CONFIG_T_LISTEN)
+        if (k->type == CONFIG_T_LISTEN || k->type == CONFIG_T_METRICS)
                 return;
         uint64_t x = number_at(t->a, k), y = number_at(t->b, k);
         if (x == y)
@@ -263,9 +267,10 @@ static void merge_one(const struct config_key *k, const char *path, void *userda
         struct merge *m = userdata;
         struct config *dst = m->dst;
         const struct config *src = m->src;
-        size_t size = k->type == CONFIG_T_SIZE   ? sizeof(size_t)
-                      : k->type == CONFIG_T_UINT ? sizeof(unsigned)
-                                                 : sizeof(bool);
+        size_t size = k->type == CONFIG_T_SIZE      ? sizeof(size_t)
+                      : k->type == CONFIG_T_UINT    ? sizeof(unsigned)
+                      : k->type == CONFIG_T_METRICS ? sizeof(struct metricsaddr)
+                                                    : sizeof(bool);
 
         if (!(src->given & k->bit))
                 return;
@@ -330,6 +335,8 @@ static const char *type_word(enum config_type t)
                 return "true or false";
         case CONFIG_T_LISTEN:
                 return "an array of addresses";
+        case CONFIG_T_METRICS:
+                return "an address";
         case CONFIG_T_SECTION:
                 return "an object";
         }
@@ -376,6 +383,23 @@ static int parse_listen(struct ctx *x, const char *path, const struct config_key
         return 0;
 }
 
+static int parse_metrics(struct ctx *x, const char *path, const struct config_key *k, struct json_object *v)
+{
+        char b[48], why[300];
+        const char *s;
+        size_t len;
+
+        if (jsonget_as_string(v, &s, &len) != JSONGET_OK)
+                return fail(x, path, "must be a string like \"127.0.0.1:9101\" or \"/run/busd/metrics\", not %s",
+                            shown(v, b, sizeof(b)));
+        if (len != strlen(s))
+                return fail(x, path, "an address cannot contain a NUL character");
+        if (metricsaddr_parse(s, &x->c->metrics_listen, why, sizeof(why)) < 0)
+                return fail(x, path, "%s", why);
+        x->c->given |= k->bit;
+        return 0;
+}
+
 static int parse_object(struct ctx *x, const char *prefix, const struct config_key *table, struct json_object *o)
 {
         json_object_object_foreach(o, name, v)
@@ -408,6 +432,9 @@ static int parse_object(struct ctx *x, const char *prefix, const struct config_k
                         break;
                 case CONFIG_T_LISTEN:
                         r = parse_listen(x, path, k, v);
+                        break;
+                case CONFIG_T_METRICS:
+                        r = parse_metrics(x, path, k, v);
                         break;
                 case CONFIG_T_SECTION:
                         if (!v || !json_object_is_type(v, json_type_object)) {

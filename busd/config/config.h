@@ -19,6 +19,7 @@
 
 #include "address.h"
 #include "buslimits.h"
+#include "metricsaddr.h"
 #include "router.h"
 
 #define CONFIG_MAX_LISTEN 8
@@ -38,6 +39,7 @@ enum {
         CONFIG_HELLO_TIMEOUT_MS = 1u << 7,
         CONFIG_VERBOSE = 1u << 8,
         CONFIG_LISTEN = 1u << 9,
+        CONFIG_METRICS_LISTEN = 1u << 10,
 };
 
 struct config {
@@ -48,7 +50,8 @@ struct config {
         bool verbose;
         struct address listen[CONFIG_MAX_LISTEN];
         size_t nlisten;
-        uint32_t given; /* CONFIG_* bits: the keys this source set */
+        struct metricsaddr metrics_listen; /* set = false: no metrics served */
+        uint32_t given;                    /* CONFIG_* bits: the keys this source set */
 };
 
 enum config_type {
@@ -56,6 +59,7 @@ enum config_type {
         CONFIG_T_SIZE,    /* size_t */
         CONFIG_T_BOOL,    /* bool */
         CONFIG_T_LISTEN,  /* array of 1 to CONFIG_MAX_LISTEN address strings */
+        CONFIG_T_METRICS, /* a metrics address string (metricsaddr.h) */
         CONFIG_T_SECTION, /* an object with its own table of keys */
 };
 
@@ -92,7 +96,7 @@ void config_set_number(struct config *c, const struct config_key *k, uint64_t v)
  * -ENAMETOOLONG. */
 int config_default_path(bool system, const char *xdg_config_home, const char *home, char *buf, size_t len);
 
-/* Describes what differs between two configurations, listen excluded
+/* Describes what differs between two configurations, listen and metrics_listen excluded
  * ("limits.queue_bytes 4194304 -> 8192, verbose false -> true"; "" when
  * nothing). Returns the number of keys that differ. */
 size_t config_diff(const struct config *old, const struct config *new_, char *buf, size_t len);

@@ -41,6 +41,8 @@ static void usage(FILE *f)
                 "  --listen ADDRESS         unix:/path (stream) or seqpacket:/path; repeatable;\n"
                 "                           replaces the default sockets (ignored when systemd\n"
                 "                           passes the sockets)\n"
+                "  --metrics-listen ADDR    serve GET /metrics (OpenMetrics) on a Unix socket path or\n"
+                "                           a loopback TCP address (127.0.0.1:9101, [::1]:9101)\n"
                 "  --ready-fd FD            write \"READY=1\\n\" to FD and close it once serving\n"
                 "  --queue-bytes N          per-connection output queue limit (default %u)\n"
                 "  --max-pending-calls N    calls one client may have waiting (default %u)\n"
@@ -96,7 +98,8 @@ enum {
         O_BRIDGE_PEER,
         O_BRIDGE_CERT,
         O_BRIDGE_KEY,
-        O_BRIDGE_CA
+        O_BRIDGE_CA,
+        O_METRICS_LISTEN
 };
 
 /* Options that set a configuration key: the ranges are the file's (config.c). */
@@ -166,6 +169,7 @@ int options_parse(struct options *o, int argc, char **argv)
                 { "bridge-key", required_argument, NULL, O_BRIDGE_KEY },
                 { "bridge-ca", required_argument, NULL, O_BRIDGE_CA },
                 { "listen", required_argument, NULL, O_LISTEN },
+                { "metrics-listen", required_argument, NULL, O_METRICS_LISTEN },
                 { "ready-fd", required_argument, NULL, O_READY },
                 { "queue-bytes", required_argument, NULL, O_QUEUE },
                 { "max-pending-calls", required_argument, NULL, O_PENDING },
@@ -268,6 +272,15 @@ int options_parse(struct options *o, int argc, char **argv)
                         o->cli.nlisten++;
                         o->cli.given |= CONFIG_LISTEN;
                         break;
+                case O_METRICS_LISTEN: {
+                        char why[300];
+                        if (metricsaddr_parse(optarg, &o->cli.metrics_listen, why, sizeof(why)) < 0) {
+                                fprintf(stderr, "busd: --metrics-listen: %s\n", why);
+                                return -EINVAL;
+                        }
+                        o->cli.given |= CONFIG_METRICS_LISTEN;
+                        break;
+                }
                 case O_READY:
                         r = number("--ready-fd", optarg, 0, INT_MAX, &v);
                         o->ready_fd = (int)v;
@@ -355,5 +368,6 @@ void options_apply(struct options *o, const struct config *file, bool with_liste
                 o->listen_given = (eff.given & CONFIG_LISTEN) != 0;
                 memcpy(o->listen, eff.listen, sizeof(o->listen));
                 o->nlisten = eff.nlisten;
+                o->metrics_listen = eff.metrics_listen;
         }
 }

@@ -14,6 +14,7 @@
 
 #include "address.h"
 #include "config.h"
+#include "metricsaddr.h"
 #include "router.h"
 
 #define OPTIONS_MAX_LISTEN CONFIG_MAX_LISTEN
@@ -23,7 +24,8 @@ struct options {
         bool verbose;
         struct address listen[OPTIONS_MAX_LISTEN];
         size_t nlisten;
-        bool listen_given; /* from --listen or the file: no default sockets */
+        bool listen_given;                 /* from --listen or the file: no default sockets */
+        struct metricsaddr metrics_listen; /* GET /metrics served here (set), at start only */
         unsigned max_connections;
         unsigned max_handshakes;   /* connections not past hello yet */
         unsigned hello_timeout_ms; /* time a connection has to say hello */
@@ -67,6 +69,6 @@ int options_read_config(const struct options *o, struct config *ret, char *err, 
 void options_effective(const struct options *o, const struct config *file, struct config *ret);
 
 /* Makes `file` the file layer and updates the settings in force. The listen
- * addresses are set only when with_listen (at start: sockets are never
+ * and metrics addresses are set only when with_listen (at start: sockets are never
  * reopened on a reload). */
 void options_apply(struct options *o, const struct config *file, bool with_listen);

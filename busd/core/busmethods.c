@@ -57,14 +57,14 @@ static bool may_see_name(struct viewer *v, const char *name)
 {
         struct policy_verdict verdict;
 
-        return access_check(v->r, v->asker, POLICY_SEE, name, NULL, true, &verdict);
+        return !v->asker || access_check(v->r, v->asker, POLICY_SEE, name, NULL, true, &verdict);
 }
 
 static bool may_see_peer(struct viewer *v, const struct peer *q)
 {
         struct policy_verdict verdict;
 
-        return q == v->asker || access_check_peer(v->r, v->asker, POLICY_SEE, q, NULL, true, &verdict);
+        return !v->asker || q == v->asker || access_check_peer(v->r, v->asker, POLICY_SEE, q, NULL, true, &verdict);
 }
 
 static int add_name(struct name *n, void *ud)
@@ -266,11 +266,13 @@ static int count_name(struct name *n, void *ud)
 /* The daemon's counters for asker. What `see` hides from it is left out as
  * `list` leaves it out: connections, their uids and names it may not see are
  * neither listed nor counted (`connections`, `names`, `peers_total`); the
- * traffic counters are totals of the whole daemon and name nothing. */
-static struct json_object *stats_of(struct router *r, struct peer *asker)
+ * traffic counters are totals of the whole daemon and name nothing. A NULL
+ * asker sees everything, and gets no per-connection list `peers` (the
+ * metrics do not show it, and it costs a sort of every connection). */
+struct json_object *busmethods_stats(struct router *r, struct peer *asker)
 {
         const struct router_stats *s = &r->stats;
-        struct json_object *o = jsonnew_object(), *peers = jsonnew_array();
+        struct json_object *o = jsonnew_object(), *peers = asker ? jsonnew_array() : NULL;
         struct viewer v = { r, asker, NULL };
         struct peer *each;
 
@@ -286,7 +288,8 @@ static struct json_object *stats_of(struct router *r, struct peer *asker)
                                 uids[n] = each->uid;
                                 all[n++] = each;
                         }
-                qsort(all, n, sizeof(*all), by_queue);
+                if (peers)
+                        qsort(all, n, sizeof(*all), by_queue);
         }
 
 #define U64(k, v) json_object_object_add(o, k, jsonnew_uint64(v))
@@ -318,7 +321,7 @@ static struct json_object *stats_of(struct router *r, struct peer *asker)
         json_object_object_add(o, "uids", uid_stats(r, uids, uids ? n : 0));
         if (r->stats_fn)
                 json_object_object_add(o, r->stats_key, r->stats_fn(r->stats_ud));
-        for (size_t i = 0; all && i < n && i < STATS_MAX_PEERS; i++) {
+        for (size_t i = 0; peers && all && i < n && i < STATS_MAX_PEERS; i++) {
                 struct peer *p = all[i];
                 struct json_object *q = jsonnew_object();
                 json_object_object_add(q, "unique", jsonnew_string(p->unique));
@@ -336,7 +339,8 @@ static struct json_object *stats_of(struct router *r, struct peer *asker)
         free(all);
         free(uids);
         json_object_object_add(o, "peers_total", jsonnew_uint64(n));
-        json_object_object_add(o, "peers", peers);
+        if (peers)
+                json_object_object_add(o, "peers", peers);
         return o;
 }
 
@@ -443,7 +447,7 @@ static void do_list(struct router *r, struct peer *p, const struct msg *m, const
 
 static void do_stats(struct router *r, struct peer *p, const struct msg *m, const char *arg)
 {
-        reply(r, p, m, stats_of(r, p));
+        reply(r, p, m, busmethods_stats(r, p));
 }
 
 /* owner {"name": NAME}: the connection that owns NAME and the queue behind it

@@ -3,6 +3,7 @@
  */
 #pragma once
 
+struct json_object;
 struct msg;
 struct peer;
 struct router;
@@ -10,3 +11,9 @@ struct router;
 /* Answers p's call m to org.busd: a reply, or an error (unknown method,
  * invalid params, denied, ...). */
 void busmethods_call(struct router *r, struct peer *p, const struct msg *m);
+
+/* The stats method's answer as `asker` would get it, or with asker NULL the
+ * whole daemon's, nothing hidden by `see` and without the per-connection
+ * list `peers` (what busd serves on --metrics-listen, docs/busd.md). Returns a new json-c object (the caller
+ * owns it). */
+struct json_object *busmethods_stats(struct router *r, struct peer *asker);

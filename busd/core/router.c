@@ -133,6 +133,11 @@ void router_set_limits(struct router *r, const struct router_limits *l)
         r->cfg.limits = *l;
 }
 
+struct json_object *router_stats(struct router *r)
+{
+        return busmethods_stats(r, NULL);
+}
+
 void router_counters(const struct router *r, uint64_t *ret_messages_in, uint64_t *ret_drops)
 {
         *ret_messages_in = r->stats.messages_in;

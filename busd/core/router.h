@@ -110,6 +110,11 @@ size_t router_pending_calls(const struct router *r);
 /* Messages received and events dropped since start (for the service
  * manager's status line). */
 void router_counters(const struct router *r, uint64_t *ret_messages_in, uint64_t *ret_drops);
+/* The whole daemon's counters, as the stats method answers them to a
+ * connection `see` hides nothing from, without the per-connection list
+ * `peers` (what --metrics-listen serves). A new json-c object the caller
+ * owns. */
+struct json_object *router_stats(struct router *r);
 
 /* ---- the bridge (busd/bridge/bridge.c; its hooks in routerconf.h) ------------------------ */
 

@@ -18,6 +18,7 @@
 #include "bridgereload.h"
 #include "buslimits.h"
 #include "conn.h"
+#include "httpmetrics.h"
 #include "notify.h"
 #include "policy.h"
 #include "policyload.h"
@@ -440,6 +441,21 @@ int server_load_policy(struct server *srv, char *err, size_t errlen)
         return 0;
 }
 
+/* Nor is the metrics address: says so when the file asks for another. */
+static void check_metrics(struct server *srv, const struct config *file)
+{
+        const struct options *o = srv->opt;
+        struct config want;
+
+        options_effective(o, file, &want);
+        if (metricsaddr_same(&want.metrics_listen, &o->metrics_listen))
+                return;
+        server_log(srv, "SIGHUP: metrics_listen cannot change on reload: %s%s; restart busd to %s%s",
+                   o->metrics_listen.set ? "still serving metrics on " : "metrics are still not served",
+                   o->metrics_listen.text, want.metrics_listen.set ? "serve them on " : "stop serving them",
+                   want.metrics_listen.text);
+}
+
 static void reload_bridge(struct server *srv);
 
 int server_reload(struct server *srv)
@@ -456,8 +472,10 @@ int server_reload(struct server *srv)
                 options_effective(o, &o->file, &before);
                 options_effective(o, &file, &after);
                 config_diff(&before, &after, changes, sizeof(changes));
-                config_key_names(file.given & o->cli.given & ~(uint32_t)CONFIG_LISTEN, kept, sizeof(kept));
+                config_key_names(file.given & o->cli.given & ~(uint32_t)(CONFIG_LISTEN | CONFIG_METRICS_LISTEN), kept,
+                                 sizeof(kept));
                 check_listen(srv, &file);
+                check_metrics(srv, &file);
                 options_apply(o, &file, false);
                 router_set_limits(srv->router, &o->limits);
                 start_tick(srv);
@@ -687,6 +705,25 @@ static void reload_bridge(struct server *srv)
                 server_log(srv, "SIGHUP: the bridge was not reloaded, the links in force stay: %s", err);
 }
 
+/* GET /metrics on --metrics-listen (or the file's metrics_listen), before
+ * READY=1 like the bus sockets. */
+static int start_metrics(struct server *srv)
+{
+        const struct metricsaddr *a = &srv->opt->metrics_listen;
+        const struct httpmetrics_env env = { .loop = srv->loop, .router = srv->router, .log = conn_log, .log_ud = srv };
+        char err[400];
+        int r;
+
+        if (!a->set)
+                return 0;
+        r = httpmetrics_start(&env, a, &srv->metrics, err, sizeof(err));
+        if (r < 0)
+                server_log(srv, "metrics: refusing to start: %s", err);
+        else
+                server_log(srv, "serving metrics on %s (GET /metrics)", a->text);
+        return r;
+}
+
 /* Service activation: the activation files of the configured directories,
  * and BUS_ADDRESS for the services we start (our first stream socket). */
 static void start_services(struct server *srv)
@@ -757,6 +794,8 @@ int server_start(struct server *srv, struct listen_sock *adopted, size_t nadopte
         uv_signal_start(&srv->sighup, on_signal, SIGHUP);
         if (r == 0)
                 r = start_bridge(srv);
+        if (r == 0)
+                r = start_metrics(srv);
         if (r < 0) {
                 server_stop(srv);
                 return r;
@@ -778,6 +817,8 @@ void server_stop(struct server *srv)
                 return;
         srv->stopping = true;
         bridgeio_stop(srv->bridge);
+        httpmetrics_stop(srv->metrics);
+        srv->metrics = NULL;
         for (size_t i = 0; i < srv->nlisteners; i++) {
                 struct listener *l = &srv->listeners[i];
                 if (l->active) {

@@ -26,6 +26,7 @@
 #include "services.h"
 
 struct conn_set;
+struct httpmetrics;
 struct router;
 
 /* The last STATUS= line kept, to send only changes. */
@@ -51,6 +52,7 @@ struct server {
         struct policy *policy;              /* in force (the router borrows it) */
         struct policyload_info policy_from; /* the files it was read from (files 0: built in) */
         struct bridge_io *bridge;           /* links to other hosts' buses, or NULL */
+        struct httpmetrics *metrics;        /* GET /metrics (--metrics-listen), or NULL */
         struct services services;           /* service activation: files and started processes */
         struct listener listeners[OPTIONS_MAX_LISTEN];
         size_t nlisteners;

@@ -4,7 +4,8 @@
  * -EINVAL (-ENOMEM aside) without overflowing; on failure the error is a
  * terminated, non-empty line and the output struct is untouched; on success
  * every value is within its key's range, `given` names only known keys, every
- * listen address is absolute and fits a socket path, and writing the given
+ * listen address is absolute and fits a socket path, a metrics address is a
+ * Unix path or a loopback one, and writing the given
  * keys back as JSON and parsing that again gives the same struct. A small
  * error buffer is never overrun. */
 #include <errno.h>
@@ -75,6 +76,19 @@ static void write_back(const struct config *c, char *buf, size_t len)
                 }
                 append(buf, len, &used, "]");
         }
+        if (c->given & CONFIG_METRICS_LISTEN) {
+                append(buf, len, &used, ",\"metrics_listen\":\"");
+                for (const char *p = c->metrics_listen.text; *p; p++) {
+                        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) {
+                                snprintf(one, sizeof(one), "\\u%04x", (unsigned char)*p);
+                        } else {
+                                one[0] = *p;
+                                one[1] = 0;
+                        }
+                        append(buf, len, &used, one);
+                }
+                append(buf, len, &used, "\"");
+        }
         append(buf, len, &used, "}");
 }
 
@@ -93,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 FUZZ_CHECK(err[0] != 0);
                 FUZZ_CHECK(memcmp(&c, &before, sizeof(c)) == 0);
         } else {
-                uint32_t known = CONFIG_VERBOSE | CONFIG_LISTEN;
+                uint32_t known = CONFIG_VERBOSE | CONFIG_LISTEN | CONFIG_METRICS_LISTEN;
                 for (size_t i = 0; i < sizeof(numeric) / sizeof(numeric[0]); i++) {
                         const struct config_key *k = config_key(numeric[i]);
                         FUZZ_CHECK(k);
@@ -109,6 +123,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         FUZZ_CHECK(strnlen(c.listen[i].path, sizeof(c.listen[i].path)) < sizeof(c.listen[i].path));
                 }
 
+                const struct metricsaddr *m = &c.metrics_listen;
+                FUZZ_CHECK(!(c.given & CONFIG_METRICS_LISTEN) == !m->set);
+                if (m->set && m->unix_socket)
+                        FUZZ_CHECK(m->path[0] == '/' && strnlen(m->path, sizeof(m->path)) < sizeof(m->path));
+                if (m->set && !m->unix_socket)
+                        FUZZ_CHECK(m->port != 0 && (m->ipv6 || m->ip4[0] == 127));
+
                 char *text = malloc(8192);
                 FUZZ_CHECK(text);
                 write_back(&c, text, 8192);
@@ -121,6 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 FUZZ_CHECK(again.max_handshakes == c.max_handshakes);
                 FUZZ_CHECK(again.hello_timeout_ms == c.hello_timeout_ms);
                 FUZZ_CHECK(config_same_listen(&again, &c));
+                FUZZ_CHECK(metricsaddr_same(&again.metrics_listen, &c.metrics_listen));
                 free(text);
         }
         /* a tiny error buffer: filled, terminated, never overrun (ASan sees it) */

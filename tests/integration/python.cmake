@@ -77,3 +77,13 @@ if(Python3_Interpreter_FOUND AND TARGET busd)
       ENVIRONMENT "BUSD=$<TARGET_FILE:busd>")
   endforeach()
 endif()
+
+# Metrics (docs/busd.md, METRICS): busd with --metrics-listen on a Unix path and
+# on 127.0.0.1, GET /metrics checked by promtool (Debian's prometheus; those
+# checks skip when it is missing) and prometheus_client's OpenMetrics parser,
+# bad requests, `bus metrics` through the real CLI.
+if(Python3_Interpreter_FOUND AND TARGET busd AND TARGET bus_cli)
+  add_test(NAME py_metrics COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_metrics.py)
+  set_tests_properties(py_metrics PROPERTIES LABELS integration TIMEOUT 180
+    ENVIRONMENT "BUSD=$<TARGET_FILE:busd>;BUS=$<TARGET_FILE:bus_cli>")
+endif()

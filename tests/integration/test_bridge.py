@@ -16,7 +16,9 @@ scripts/gen-test-certs.sh (openssl) for this run.
 Waits poll the daemons' stats (bounded by WAIT); no assertion is about time."""
 import json
 import os
+import re
 import socket
+import shutil
 import ssl
 import subprocess
 import sys
@@ -217,6 +219,23 @@ class Topologies(unittest.TestCase):
                 self.assertEqual(line["remote"]["bus"], "busd-a")
                 self.assertNotIn("uid", line)
                 self.assertEqual(line["sender"], "busd-a/" + pub.unique)
+                # bus metrics: b's two links up, with the events that crossed
+                # them counted (docs/busd.md, METRICS)
+                p = subprocess.run([bus, "-a", db.stream_addr, "metrics"], capture_output=True, text=True,
+                                   timeout=WAIT)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertEqual(len(re.findall(r'(?m)^busd_link_up\{link="[^"]+"\} 1$', p.stdout)), 2, p.stdout)
+                sent = re.findall(r'(?m)^busd_link_events_sent_total\{link="[^"]+"\} (\d+)$', p.stdout)
+                self.assertEqual(len(sent), 2, p.stdout)
+                self.assertGreater(sum(int(n) for n in sent), 0, p.stdout)
+                self.assertTrue(p.stdout.endswith("# EOF\n"))
+                promtool = shutil.which("promtool")
+                if promtool:
+                    p = subprocess.run([bus, "-a", db.stream_addr, "metrics", "--prometheus"], capture_output=True,
+                                       text=True, timeout=WAIT)
+                    check = subprocess.run([promtool, "check", "metrics"], input=p.stdout, capture_output=True,
+                                           text=True)
+                    self.assertEqual(check.returncode, 0, check.stdout + check.stderr + p.stdout)
             # calls a -> c and c -> a, through b
             sc = Service(dc, "org.example.OnC")
             sa = Service(da, "org.example.OnA")

@@ -161,7 +161,7 @@ static void test_ranges(void)
 
 static void test_unknown_keys(void)
 {
-        check_bad("{\"verbos\":true}", "verbos: unknown key (known here: limits, listen, verbose)");
+        check_bad("{\"verbos\":true}", "verbos: unknown key (known here: limits, listen, metrics_listen, verbose)");
         check_bad("{\"limits\":{\"queu_bytes\":5000}}", "limits.queu_bytes: unknown key (known here: queue_bytes,");
         check_bad("{\"activation\":{}}", "activation: unknown key");
         check_bad("{\"limits\":{\"max_names\":4,\"\":1}}", "limits.: unknown key");
@@ -385,6 +385,70 @@ static void test_default_path(void)
         CHECK_EQ_INT(config_default_path(false, longdir, NULL, buf, sizeof(buf)), -ENAMETOOLONG);
 }
 
+/* metrics_listen (busd/config/metricsaddr.c): a Unix path or a loopback TCP
+ * address, nothing else; in the file, on the command line's terms, merged as
+ * a key and never in the reload's diff. */
+static void test_metrics_listen(void)
+{
+        struct metricsaddr m;
+        struct config c, d;
+        char err[400], diff[200];
+
+        CHECK_EQ_INT(metricsaddr_parse("/run/busd/metrics", &m, err, sizeof(err)), 0);
+        CHECK(m.set && m.unix_socket);
+        CHECK_STREQ(m.path, "/run/busd/metrics");
+        CHECK_EQ_INT(metricsaddr_parse("unix:/tmp/m", &m, err, sizeof(err)), 0);
+        CHECK(m.unix_socket);
+        CHECK_STREQ(m.path, "/tmp/m");
+        CHECK_STREQ(m.text, "unix:/tmp/m");
+        CHECK_EQ_INT(metricsaddr_parse("127.0.0.1:9101", &m, err, sizeof(err)), 0);
+        CHECK(!m.unix_socket && !m.ipv6 && m.port == 9101 && m.ip4[0] == 127 && m.ip4[3] == 1);
+        CHECK_EQ_INT(metricsaddr_parse("127.1.2.3:1", &m, err, sizeof(err)), 0);
+        CHECK(m.ip4[1] == 1 && m.ip4[2] == 2 && m.ip4[3] == 3 && m.port == 1);
+        CHECK_EQ_INT(metricsaddr_parse("[::1]:65535", &m, err, sizeof(err)), 0);
+        CHECK(m.ipv6 && m.port == 65535);
+        CHECK_EQ_INT(metricsaddr_parse("localhost:80", &m, err, sizeof(err)), 0);
+        CHECK(!m.ipv6 && m.ip4[0] == 127 && m.ip4[3] == 1 && m.port == 80);
+
+        struct metricsaddr keep = m;
+        const char *bad[][2] = {
+                { "0.0.0.0:9101", "not a loopback address" },   { "10.0.0.1:9101", "not a loopback address" },
+                { "[::]:9101", "not a loopback address" },      { "example.org:80", "not a loopback address" },
+                { "127.0.0.1", "port from 1 to 65535" },        { "127.0.0.1:0", "port from 1 to 65535" },
+                { "127.0.0.1:65536", "port from 1 to 65535" },  { "127.0.0.1:-1", "port from 1 to 65535" },
+                { "127.0.0.01:80", "not a loopback address" },  { "127.0.0:80", "not a loopback address" },
+                { "127.0.0.256:80", "not a loopback address" }, { "seqpacket:/tmp/m", "not seqpacket" },
+                { "relative/path", "not a Unix socket path" },  { "", "an empty address" },
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                int r = metricsaddr_parse(bad[i][0], &m, err, sizeof(err));
+                if (r == 0)
+                        fprintf(stderr, "accepted: %s\n", bad[i][0]);
+                CHECK_EQ_INT(r, -EINVAL);
+                CHECK_CONTAINS(err, bad[i][1]);
+                CHECK(memcmp(&m, &keep, sizeof(m)) == 0);
+        }
+
+        CHECK_EQ_INT(parse("{\"metrics_listen\": \"127.0.0.1:9101\"}", &c, err, sizeof(err)), 0);
+        CHECK(c.given & CONFIG_METRICS_LISTEN);
+        CHECK(c.metrics_listen.set && c.metrics_listen.port == 9101);
+        check_bad("{\"metrics_listen\": \"0.0.0.0:9101\"}", "metrics_listen: '0.0.0.0:9101': not a loopback address");
+        check_bad("{\"metrics_listen\": 9101}", "metrics_listen: must be a string");
+        check_bad("{\"metrics_listen\": \"a\\u0000b\"}",
+                  "a string holds a NUL character"); /* refused by the JSON reader */
+
+        config_defaults(&d);
+        CHECK(!d.metrics_listen.set);
+        config_merge(&d, &c);
+        CHECK(d.metrics_listen.set && d.metrics_listen.port == 9101 && (d.given & CONFIG_METRICS_LISTEN));
+        CHECK(metricsaddr_same(&d.metrics_listen, &c.metrics_listen));
+        config_defaults(&d);
+        CHECK(!metricsaddr_same(&d.metrics_listen, &c.metrics_listen));
+        CHECK_EQ_INT(config_diff(&d, &c, diff, sizeof(diff)), 0); /* not reloadable: the server says so */
+        config_key_names(CONFIG_METRICS_LISTEN, diff, sizeof(diff));
+        CHECK_STREQ(diff, "metrics_listen");
+}
+
 int main(void)
 {
         test_defaults();
@@ -397,6 +461,7 @@ int main(void)
         test_merge();
         test_diff();
         test_default_path();
+        test_metrics_listen();
         printf("test_config: ok\n");
         return 0;
 }

@@ -6,7 +6,8 @@
  *     the new policy;
  *   - what `see` hides is indistinguishable from what does not exist: the
  *     $bus.name events, list, stats, owner/introspect/pidfd and the error of a
- *     denied call (docs/policy.md, "What see hides").
+ *     denied call (docs/policy.md, "What see hides"); router_stats() (the
+ *     metrics) shows the whole daemon.
  * The policies are built from JSON text with policy_parse(), naming the fake
  * peers' uids. */
 #include <errno.h>
@@ -274,6 +275,14 @@ static void test_see_hides(void)
         CHECK_EQ_INT(jint(res, "connections"), 4);
         CHECK_EQ_INT(jint(res, "names"), 3);
         CHECK(array_has_uid(jget(res, "uids"), h.peer.uid));
+        /* router_stats() (busd's /metrics): everything, and no peers list */
+        struct json_object *whole = router_stats(r);
+        CHECK_EQ_INT(jint(whole, "connections"), 4);
+        CHECK_EQ_INT(jint(whole, "names"), 3);
+        CHECK(array_has_uid(jget(whole, "uids"), h.peer.uid));
+        CHECK(!json_object_object_get_ex(whole, "peers", NULL));
+        CHECK_EQ_INT(jint(whole, "denials"), jint(res, "denials"));
+        json_object_put(whole);
 
         /* owner, introspect, pidfd: the answer for what does not exist */
         same_as_absent(r, &w, "owner", "name", "org.ex.Hidden", "org.ex.Absent");

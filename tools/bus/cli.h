@@ -52,7 +52,7 @@ struct cli_verb {
 };
 
 extern const struct cli_verb cli_verb_call, cli_verb_publish, cli_verb_listen, cli_verb_wait, cli_verb_serve,
-        cli_verb_list, cli_verb_introspect, cli_verb_status, cli_verb_ping, cli_verb_policy;
+        cli_verb_list, cli_verb_introspect, cli_verb_status, cli_verb_metrics, cli_verb_ping, cli_verb_policy;
 
 struct cli {
         /* global options, as given */
