@@ -90,6 +90,9 @@ def expected_files(p):
         p.libdir + "/libbus.so": "link",
         p.includedir + "/bus.h": "file",
         p.libdir + "/pkgconfig/libbus.pc": "file",
+        # the event-loop adapters (libbus/adapters/): headers and pkg-config files
+        **{p.includedir + "/bus-%s.h" % a: "file" for a in ("uv", "sdevent", "glib")},
+        **{p.libdir + "/pkgconfig/libbus-%s.pc" % a: "file" for a in ("uv", "sdevent", "glib")},
         p.docdir + "/bus.md": "file",
         p.completions + "/bus": "file",
         p.sysusers + "/busd.conf": "file",
