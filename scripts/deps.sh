@@ -9,13 +9,14 @@
 #          tools (systemd-socket-activate, systemd-analyze), go-md2man (man
 #          pages), the Debian packaging tools, valgrind and iproute2 (ip, tc:
 #          the network-namespace hosts of the bridge tests), dbus-broker, nats-server
-#          and libnats-dev (scripts/bench-peers.sh, the peers in one run)
+#          and libnats-dev (scripts/bench-peers.sh, the peers in one run), tshark
+#          (py_monitor reads `bus monitor --pcapng` captures with it)
 set -euo pipefail
 
 want=(build-essential cmake pkg-config libuv1-dev libjson-c-dev libsystemd-dev libssl-dev openssl)
 if [ "${1:-build}" = test ]; then
         want+=(python3 clang clang-format libclang-rt-14-dev procps iproute2 systemd go-md2man man-db
-                debhelper dpkg-dev fakeroot valgrind dbus-broker nats-server libnats-dev)
+                debhelper dpkg-dev fakeroot valgrind dbus-broker nats-server libnats-dev tshark)
 fi
 
 missing=()
