@@ -182,8 +182,8 @@ void monitor_deinit(struct router *r)
 {
         list_for_each_safe(l, tmp, &r->monitors)
         {
+                /* its peer may be gone already: not touched */
                 struct monitor *mon = list_entry(l, struct monitor, link);
-                mon->p->monitor = NULL;
                 list_unlink(l);
                 monitor_free(mon);
         }

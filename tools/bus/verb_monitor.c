@@ -325,7 +325,7 @@ static int start(struct monitor *m, struct json_object *req)
                                 r = 0;
                                 struct json_object *res = NULL;
                                 json_object_object_get_ex(o, "result", &res);
-                                if (!m->cli->out.json && m->print)
+                                if (!m->cli->out.json && m->print && isatty(STDERR_FILENO))
                                         fprintf(stderr, "bus monitor: monitoring %s on %s\n",
                                                 strcmp(str_of(res, "scope"), "all") == 0
                                                         ? "all traffic"
