@@ -57,6 +57,24 @@ struct about {
         uint64_t time_us;
 };
 
+/* What monitor_out() read of the last message queued: an event fanned out to
+ * many subscribers is one buf, read once. It holds a reference to that buf,
+ * so that its address cannot come back as another message. */
+struct monitor_scan {
+        struct jsonscan *scan;
+        struct buf *last;   /* NULL: none */
+        struct about about; /* of last: its strings point into scan and last */
+};
+
+static void scan_free(struct monitor_scan *ms)
+{
+        if (!ms)
+                return;
+        buf_unref(ms->last);
+        jsonscan_free(ms->scan);
+        free(ms);
+}
+
 static void log_line(struct router *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void log_line(struct router *r, const char *fmt, ...)
 {
@@ -108,7 +126,7 @@ static struct json_object *filter_of(const struct msg *m)
         return o;
 }
 
-static void monitor_out(struct router *r, struct peer *p, const struct buf *b);
+static void monitor_out(struct router *r, struct peer *p, struct buf *b);
 
 void monitor_start(struct router *r, struct peer *p, const struct msg *m)
 {
@@ -124,9 +142,17 @@ void monitor_start(struct router *r, struct peer *p, const struct msg *m)
                 send_error(r, p, m, ERRCODE_LIMIT, "the daemon already has %zu monitors (its limit)", r->n_monitors);
                 return;
         }
-        if (!r->mon_scan && !(r->mon_scan = jsonscan_new(BUS_MAX_DEPTH))) {
-                send_error(r, p, m, ERRCODE_INTERNAL, "out of memory");
-                return;
+        if (!r->mon_scan) {
+                struct monitor_scan *ms = calloc(1, sizeof(*ms));
+                if (ms && !(ms->scan = jsonscan_new(BUS_MAX_DEPTH))) {
+                        free(ms);
+                        ms = NULL;
+                }
+                if (!ms) {
+                        send_error(r, p, m, ERRCODE_INTERNAL, "out of memory");
+                        return;
+                }
+                r->mon_scan = ms;
         }
         struct monitor *mon = calloc(1, sizeof(*mon));
         if (mon) {
@@ -173,7 +199,7 @@ void monitor_peer_gone(struct router *r, struct peer *p)
         monitor_free(mon);
         if (!r->n_monitors) {
                 r->monitor_out = NULL;
-                jsonscan_free(r->mon_scan);
+                scan_free(r->mon_scan);
                 r->mon_scan = NULL;
         }
 }
@@ -189,7 +215,7 @@ void monitor_deinit(struct router *r)
         }
         r->n_monitors = 0;
         r->monitor_out = NULL;
-        jsonscan_free(r->mon_scan);
+        scan_free(r->mon_scan);
         r->mon_scan = NULL;
 }
 
@@ -390,32 +416,45 @@ static const char *str_member(const struct jsonscan_member *ms, size_t n, const 
         return x && x->value.type == JSONSCAN_STRING ? x->value.str : NULL;
 }
 
-/* router->monitor_out while there are monitors (monitor.h). */
-static void monitor_out(struct router *r, struct peer *p, const struct buf *b)
+/* Reads what monitor_out() needs of b into ms->about, unless b is the message
+ * read last. Returns false if b is not an object (it always is). */
+static bool scan(struct monitor_scan *ms, struct buf *b)
 {
-        const struct jsonscan_member *ms;
+        const struct jsonscan_member *mm;
         struct jsonscan_value root;
         size_t n;
 
+        if (b == ms->last)
+                return true;
+        buf_unref(ms->last);
+        ms->last = NULL;
         /* what the daemon queues is its own valid JSON, a line feed after it */
-        if (!r->mon_scan || b->len < 2 ||
-            jsonscan_parse(r->mon_scan, b->data, b->len - 1, &root, &ms, &n, NULL, 0) < 0 ||
+        if (b->len < 2 || jsonscan_parse(ms->scan, b->data, b->len - 1, &root, &mm, &n, NULL, 0) < 0 ||
             root.type != JSONSCAN_OBJECT)
-                return;
-        const char *type = str_member(ms, n, "type");
-        const struct jsonscan_member *remote = jsonscan_find(ms, n, "remote");
-        struct about a = { .out = true,
-                           .type = type ? msg_wire_type(type, strlen(type)) : -1,
-                           .topic = str_member(ms, n, "topic"),
-                           .dest_name = NULL,
-                           .sender = str_member(ms, n, "sender"),
-                           .to = p,
-                           .text = { b->data, b->len - 1, false },
-                           .time_us = now_us() };
-        if (a.type >= 0 && strcmp(type, "call") == 0)
-                a.dest_name = str_member(ms, n, "dest");
+                return false;
+        const char *type = str_member(mm, n, "type");
+        const struct jsonscan_member *remote = jsonscan_find(mm, n, "remote");
+        ms->about = (struct about){ .out = true,
+                                    .type = type ? msg_wire_type(type, strlen(type)) : -1,
+                                    .topic = str_member(mm, n, "topic"),
+                                    .sender = str_member(mm, n, "sender"),
+                                    .text = { b->data, b->len - 1, false } };
+        if (type && strcmp(type, "call") == 0)
+                ms->about.dest_name = str_member(mm, n, "dest");
         if (remote)
-                a.remote = remote->value.raw;
+                ms->about.remote = remote->value.raw;
+        ms->last = buf_ref(b);
+        return true;
+}
+
+/* router->monitor_out while there are monitors (monitor.h). */
+static void monitor_out(struct router *r, struct peer *p, struct buf *b)
+{
+        if (!scan(r->mon_scan, b))
+                return;
+        struct about a = r->mon_scan->about;
+        a.to = p;
+        a.time_us = now_us();
         if (a.sender && a.sender[0] == ':') {
                 struct peer *q = state_peer_by_unique(r, a.sender, strlen(a.sender));
                 a.from = q && !q->link ? q : NULL;

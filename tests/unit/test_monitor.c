@@ -314,9 +314,41 @@ static void test_uid_scope(void)
         policy_free(pol);
 }
 
+/* One event to several subscribers: a record per delivery, each with its
+ * destination (the monitor reads the shared message once). */
+static void test_fan_out(void)
+{
+        struct router *r = fake_router(NULL);
+        struct fake mon, pub, s[3];
+
+        fake_hello(r, &mon);
+        fake_hello(r, &pub);
+        for (int i = 0; i < 3; i++) {
+                fake_hello(r, &s[i]);
+                fake_in(r, &s[i], "{\"type\":\"subscribe\",\"pattern\":\"a.>\"}");
+        }
+        start(r, &mon, ",\"types\":[\"event\"]", "all");
+        for (int round = 0; round < 2; round++) {
+                fake_in(r, &pub, "{\"type\":\"publish\",\"topic\":\"a.b\",\"data\":%d}", round);
+                for (int i = 0; i < 3; i++) {
+                        struct json_object *m = expect_record(&mon, (uint64_t)(round * 3 + i + 1), "out", "event");
+                        expect_ident(m, "sender", &pub);
+                        expect_ident(m, "dest", &s[i]);
+                        CHECK_EQ_INT(jint(m, "message/data"), round);
+                }
+        }
+        fake_expect_none(&mon, "one record per delivery");
+        fake_remove(r, &mon);
+        fake_remove(r, &pub);
+        for (int i = 0; i < 3; i++)
+                fake_remove(r, &s[i]);
+        router_free(r);
+}
+
 int main(void)
 {
         test_records();
+        test_fan_out();
         test_filters();
         test_drops();
         test_uid_scope();
