@@ -54,6 +54,7 @@ struct about {
         struct peer *to;             /* the connection it was queued for, or NULL (the daemon) */
         struct jsonscan_span remote; /* a remote sender's "remote" member, if any */
         struct jsonscan_span text;   /* the message, without its line feed */
+        int depth;                   /* how deeply the message nests (jsonscan_depth()) */
         uint64_t time_us;
 };
 
@@ -349,7 +350,10 @@ static void deliver(struct router *r, struct monitor *mon, const struct about *a
         mon->seq++;
         if (p->drops_pending)
                 send_drops_notice(r, p); /* it learns of its losses before the next record */
-        struct buf *b = p->drops_pending ? NULL : record(r, mon, a, sender_full, dest_full);
+        /* a message nesting the full max_depth would nest one more level
+         * inside its record than a client may accept: dropped as too large */
+        bool fits = a->depth < BUS_MAX_DEPTH;
+        struct buf *b = p->drops_pending || !fits ? NULL : record(r, mon, a, sender_full, dest_full);
         int err = b ? send_enqueue(r, p, b, SEND_RELAY) : -ENOBUFS;
         buf_unref(b);
         if (err == 0) {
@@ -403,6 +407,7 @@ bool monitor_in(struct router *r, struct peer *p, const struct msg *m, const str
                            .from = p->link ? NULL : p,
                            .to = NULL,
                            .text = *text,
+                           .depth = jsonscan_depth(r->scan), /* the message router_handle() just scanned */
                            .time_us = now_us() };
 
         dispatch(r, &a);
@@ -438,7 +443,8 @@ static bool scan(struct monitor_scan *ms, struct buf *b)
                                     .type = type ? msg_wire_type(type, strlen(type)) : -1,
                                     .topic = str_member(mm, n, "topic"),
                                     .sender = str_member(mm, n, "sender"),
-                                    .text = { b->data, b->len - 1, false } };
+                                    .text = { b->data, b->len - 1, false },
+                                    .depth = jsonscan_depth(ms->scan) };
         if (type && strcmp(type, "call") == 0)
                 ms->about.dest_name = str_member(mm, n, "dest");
         if (remote)

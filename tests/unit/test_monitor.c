@@ -228,9 +228,21 @@ static void test_drops(void)
         fake_skip(&mon);
         fake_write(r, &mon, mon.n - mon.written);
         fake_in(r, &pub, "{\"type\":\"publish\",\"topic\":\"a.b\"}");
-        struct json_object *d = fake_expect(&mon, "dropped");
-        CHECK_EQ_INT(jint(d, "count"), 100 - (int64_t)got);
+        CHECK_EQ_INT(jint(fake_expect(&mon, "dropped"), "count"), 100 - (int64_t)got);
         expect_record(&mon, 101, "in", "publish");
+        /* a message nesting the full 32 levels would nest 33 in its record: dropped too */
+        char deep[80];
+        snprintf(deep, sizeof(deep), "%.*s%.*s", 31, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", 31,
+                 "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+        fake_in(r, &pub, "{\"type\":\"publish\",\"topic\":\"a.b\",\"data\":%s}", deep);
+        fake_in(r, &pub, "{\"type\":\"publish\",\"topic\":\"a.b\",\"data\":%.60s}", deep + 1); /* 30 levels */
+        CHECK_EQ_INT(jint(fake_expect(&mon, "dropped"), "count"), 1);
+        struct json_object *shallower = expect_record(&mon, 103, "in", "publish");
+        CHECK(json_object_is_type(jget(shallower, "message/data"), json_type_array));
+        fake_expect_none(&mon, "the record of the deepest message");
+        fake_in(r, &admin, "{\"type\":\"call\",\"id\":2,\"dest\":\"org.busd\",\"method\":\"stats\"}");
+        st = json_object_array_get_idx(jget(fake_expect(&admin, "reply"), "result/monitors"), 0);
+        CHECK_EQ_INT(jint(st, "drops"), 101 - (int64_t)got);
 
         fake_remove(r, &mon);
         fake_remove(r, &pub);
