@@ -264,6 +264,26 @@ class _Monitor:
                          [("in", "call"), ("out", "call"), ("in", "reply"), ("out", "reply")])
         self.assertEqual(lines[1]["dest"]["unique"], svc.unique)
 
+    def test_cli_usage_and_status(self):
+        for args in (["--type", "nope"], ["--name", ":3"], ["--topic", "a.>.b"], ["operand"]):
+            res = subprocess.run([BUS, "-a", self.daemon.addr(self.seqpacket), "monitor"] + args,
+                                 capture_output=True, text=True, timeout=WAIT)
+            self.assertEqual(res.returncode, 64, (args, res.stderr))
+        # a sender the daemon refuses: its error, exit 1
+        res = subprocess.run([BUS, "-a", self.daemon.addr(self.seqpacket), "monitor", "--sender", "org.x.Y"],
+                             capture_output=True, text=True, timeout=WAIT)
+        self.assertEqual(res.returncode, 1, res.stderr)
+        self.assertIn("invalid_message", res.stderr)
+        # bus status lists a running monitor with its filter
+        p = self.cli_monitor("--json", "--topic", "sensors.>")
+        res = subprocess.run([BUS, "-a", self.daemon.addr(self.seqpacket), "status", "--json"],
+                             capture_output=True, text=True, timeout=WAIT)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        mons = json.loads(res.stdout)["monitors"]
+        self.assertEqual([(m["scope"], m["filter"]) for m in mons], [("all", {"topic": "sensors.>"})])
+        p.kill()
+        p.wait()
+
     def test_cli_pcapng_decoded_by_tshark(self):
         tshark = shutil.which("tshark")
         if not tshark:
