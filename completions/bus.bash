@@ -48,7 +48,7 @@ _bus()
         local cur prev words cword
         _init_completion -n : || return
 
-        local verbs="call publish listen wait serve list introspect status metrics ping policy help"
+        local verbs="call publish listen wait serve list introspect status metrics ping monitor policy help"
         local global_opts="--address --system --seqpacket --timeout --json --text --pretty --compact --color --help --version"
 
         # An option's argument.
@@ -77,7 +77,20 @@ _bus()
                 COMPREPLY=($(compgen -g -- "$cur"))
                 return
                 ;;
-        --uid)
+        --uid | --sender | --topic)
+                return
+                ;;
+        --name)
+                COMPREPLY=($(compgen -W "$(_bus_names)" -- "$cur"))
+                return
+                ;;
+        --type)
+                COMPREPLY=($(compgen -W "call reply error event publish subscribe unsubscribe hello welcome \
+                        request_name release_name declare cancel dropped name_acquired name_lost monitor" -- "$cur"))
+                return
+                ;;
+        --pcapng)
+                COMPREPLY=($(compgen -f -- "$cur"))
                 return
                 ;;
         --color | --colour)
@@ -94,7 +107,7 @@ _bus()
         for ((i = 1; i < cword; i++)); do
                 case ${words[i]} in
                 -a | --address | -t | --timeout | --color | --colour | -n | --count | --jobs | --declare | \
-                        --params-shape | --result-shape | --event)
+                        --params-shape | --result-shape | --event | --name | --sender | --topic | --type | --pcapng)
                         ((i++))
                         ;;
                 --)
@@ -137,6 +150,7 @@ _bus()
         serve) verb_opts="--declare --params-shape --result-shape --jobs --allow-replacement --replace --queue --ready" ;;
         list) verb_opts="--peers" ;;
         metrics) verb_opts="--prometheus" ;;
+        monitor) verb_opts="--name --sender --topic --type --pcapng --count --ready" ;;
         policy) verb_opts="--dir --user-bus --uid --user --gid --groups" ;;
         esac
         if [[ $cur == -* ]]; then
@@ -161,7 +175,7 @@ _bus()
                 COMPREPLY=($(compgen -W "check verify" -- "$cur"))
                 ;;
         policy,1)
-                [[ ${args[0]} == check ]] && COMPREPLY=($(compgen -W "connect own call publish subscribe see" -- "$cur"))
+                [[ ${args[0]} == check ]] && COMPREPLY=($(compgen -W "connect own call publish subscribe see backpressure monitor" -- "$cur"))
                 ;;
         esac
         __ltrim_colon_completions "$cur"

@@ -72,6 +72,9 @@
  * params as compact text, its method and the name); beyond either the caller
  * gets `limit`. The per-uid quota held_bytes bounds them too. */
 #define BUS_MAX_HELD_CALLS 256u
+/* Connections monitoring the bus at once (busd/core/monitor.c): each costs a
+ * record per message it sees; beyond this a `monitor` request gets `limit`. */
+#define BUS_MAX_MONITORS 64u
 #define BUS_MAX_HELD_BYTES (16u * 1024u * 1024u)
 /* After a service failed to start (it exited or was killed before taking its
  * name, could not be started, or missed its deadline), calls to its name fail

@@ -25,7 +25,8 @@ struct key {
 
 struct jsonscan {
         int max_depth;
-        char *buf; /* decoded strings: never more bytes than the text */
+        int deepest; /* the deepest nesting of the text scanned last (jsonscan_depth()) */
+        char *buf;   /* decoded strings: never more bytes than the text */
         size_t buf_cap, buf_used;
         struct key *keys; /* names of the objects open at the scan position */
         size_t nkeys, keys_cap;
@@ -511,6 +512,8 @@ static int enter(struct jsonscan *sc, int depth)
 {
         if (depth > sc->max_depth)
                 return fail(sc, sc->pos, "nesting too deep (more than max_depth levels)");
+        if (depth > sc->deepest)
+                sc->deepest = depth;
         sc->pos++;
         skip_ws(sc);
         return 0;
@@ -691,6 +694,7 @@ int jsonscan_parse(struct jsonscan *sc, const char *text, size_t len, struct jso
         sc->len = len;
         sc->pos = 0;
         sc->ws = 0;
+        sc->deepest = 0;
         sc->why = NULL;
         sc->oom = false;
         sc->buf_used = 0;
@@ -750,4 +754,9 @@ const struct jsonscan_member *jsonscan_find(const struct jsonscan_member *member
                 if (members[i].key_len == klen && memcmp(members[i].key, key, klen) == 0)
                         return &members[i];
         return NULL;
+}
+
+int jsonscan_depth(const struct jsonscan *sc)
+{
+        return sc->deepest;
 }

@@ -74,6 +74,12 @@ void jsonscan_free(struct jsonscan *sc);
 int jsonscan_parse(struct jsonscan *sc, const char *text, size_t len, struct jsonscan_value *ret_root,
                    const struct jsonscan_member **ret_members, size_t *ret_n, char *errbuf, size_t errlen);
 
+/* How deeply the text the last jsonscan_parse() accepted nests: 0 for a
+ * scalar, 1 for a flat object or array, as max_depth counts. A relay that
+ * puts that text inside a container of its own checks it stays within the
+ * limit (busd/core/monitor.c). */
+int jsonscan_depth(const struct jsonscan *sc);
+
 /* Copies a validated JSON text without its whitespace outside strings (a
  * relay writes a `spaced` span so, never splitting a JSON Lines stream) to
  * dst, which has room for len bytes. Returns the bytes written. */

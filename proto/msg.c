@@ -29,6 +29,8 @@ enum kind {
         K_PROTOCOL,
         K_NAMES,   /* array of well-known names */
         K_METHODS, /* method declarations */
+        K_SENDER,  /* a sender as the daemon stamps it: unique id, org.busd, BUS/:N */
+        K_TYPES,   /* array of wire message types */
 };
 
 struct field {
@@ -104,6 +106,12 @@ static const struct field f_declare[] = {
         { NULL, 0, false, 0 },
 };
 
+static const struct field f_monitor[] = {
+        F("id", K_ID, false, id),          F("name", K_NAME, false, name),
+        F("from", K_SENDER, false, from),  F("topic", K_PATTERN, false, pattern),
+        F("types", K_TYPES, false, types), { NULL, 0, false, 0 },
+};
+
 static const struct {
         const char *name;
         const struct field *fields;
@@ -119,7 +127,27 @@ static const struct {
         [MSG_REQUEST_NAME] = { "request_name", f_request_name },
         [MSG_RELEASE_NAME] = { "release_name", f_release_name },
         [MSG_DECLARE] = { "declare", f_declare },
+        [MSG_MONITOR] = { "monitor", f_monitor },
 };
+
+static const char *const wire_types[MSG_WIRE_TYPES] = {
+        "hello",     "call",        "reply",        "error",         "cancel",         "publish",
+        "subscribe", "unsubscribe", "request_name", "release_name",  "declare",        "monitor",
+        "welcome",   "event",       "dropped",      "name_acquired", NOTICE_NAME_LOST,
+};
+
+int msg_wire_type(const char *s, size_t len)
+{
+        for (int i = 0; i < MSG_WIRE_TYPES; i++)
+                if (strlen(wire_types[i]) == len && memcmp(wire_types[i], s, len) == 0)
+                        return i;
+        return -1;
+}
+
+const char *msg_wire_type_name(int i)
+{
+        return i >= 0 && i < MSG_WIRE_TYPES ? wire_types[i] : "?";
+}
 
 const char *msg_type_name(enum msg_type t)
 {
@@ -175,6 +203,12 @@ static const char *kind_what(enum kind k)
                 return "an array of well-known names";
         case K_METHODS:
                 return "an array of method declarations";
+        case K_SENDER:
+                return "a sender: a unique id (like :42), org.busd, or BUS/:N (a sender on another bus)";
+        case K_TYPES:
+                return "the message types hello, call, reply, error, cancel, publish, subscribe, "
+                       "unsubscribe, request_name, release_name, declare, monitor, welcome, event, dropped, "
+                       "name_acquired, name_lost";
         case K_ANY:
                 break;
         }
@@ -213,6 +247,16 @@ static bool check_text(const char *s, size_t len, enum kind kind, struct msg_str
         case K_DISPLAY:
                 ok = len >= 1 && len <= BUS_MAX_DISPLAY_NAME && !memchr(s, 0, len);
                 break;
+        case K_SENDER: {
+                const char *slash = memchr(s, '/', len);
+                if (slash)
+                        ok = syntax_is_bus(s, (size_t)(slash - s)) &&
+                             syntax_parse_unique(slash + 1, len - (size_t)(slash - s) - 1, &unused);
+                else
+                        ok = syntax_parse_unique(s, len, &unused) ||
+                             (len == strlen(BUS_DAEMON_NAME) && memcmp(s, BUS_DAEMON_NAME, len) == 0);
+                break;
+        }
         default:
                 break;
         }
@@ -364,6 +408,36 @@ static enum msg_error tree_of(const struct jsonscan_value *val, struct json_obje
         return MSG_OK;
 }
 
+/* The bits of a monitor's array of message types: each a wire type, at
+ * least one. Read from a tree: a monitor request is no hot path. */
+static enum msg_error types_of(const struct jsonscan_value *val, uint32_t *ret, char *errbuf, size_t errlen)
+{
+        struct json_object *tree = NULL;
+        enum msg_error e = tree_of(val, &tree, errbuf, errlen);
+        uint32_t bits = 0;
+
+        if (e != MSG_OK)
+                return e;
+        size_t n = json_object_array_length(tree);
+        for (size_t i = 0; i < n && e == MSG_OK; i++) {
+                struct json_object *t = json_object_array_get_idx(tree, i);
+                int k = json_object_is_type(t, json_type_string)
+                                ? msg_wire_type(json_object_get_string(t), (size_t)json_object_get_string_len(t))
+                                : -1;
+                if (k < 0)
+                        e = fail(errbuf, errlen, MSG_E_INVALID, "monitor: types[%zu] must be one of %s", i,
+                                 kind_what(K_TYPES));
+                else
+                        bits |= 1u << k;
+        }
+        json_object_put(tree);
+        if (e == MSG_OK && !bits)
+                e = fail(errbuf, errlen, MSG_E_INVALID, "monitor: types must name at least one type");
+        if (e == MSG_OK)
+                *ret = bits;
+        return e;
+}
+
 /* The message id, if the member "id" is one: any error can answer it. */
 static bool id_of(const struct jsonscan_member *members, size_t n, uint64_t *ret)
 {
@@ -398,7 +472,7 @@ enum msg_error msg_parse(const struct jsonscan_value *root, const struct jsonsca
                 snprintf(shown, sizeof(shown), "%.40s", tname);
                 return fail(errbuf, errlen, MSG_E_UNKNOWN_TYPE,
                             "unknown message type '%s' (client types: hello, call, reply, error, cancel, publish, "
-                            "subscribe, unsubscribe, request_name, release_name, declare)",
+                            "subscribe, unsubscribe, request_name, release_name, declare, monitor)",
                             shown);
         }
         ret->type = t;
@@ -454,6 +528,11 @@ enum msg_error msg_parse(const struct jsonscan_value *root, const struct jsonsca
                                 if (check_names(*tree, errbuf, errlen) < 0)
                                         return MSG_E_INVALID;
                         }
+                        break;
+                case K_TYPES:
+                        ok = val->type == JSONSCAN_ARRAY;
+                        if (ok && (e = types_of(val, (uint32_t *)(void *)slot, errbuf, errlen)) != MSG_OK)
+                                return e;
                         break;
                 case K_METHODS: {
                         struct json_object **tree = (struct json_object **)(void *)slot;

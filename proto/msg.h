@@ -30,6 +30,7 @@ enum msg_type {
         MSG_REQUEST_NAME,
         MSG_RELEASE_NAME,
         MSG_DECLARE,
+        MSG_MONITOR,
         MSG_TYPE_COUNT,
 };
 
@@ -58,7 +59,18 @@ struct msg {
         struct json_object *names, *methods; /* owned (msg_release()); NULL if absent */
         bool oneway, allow_replacement, replace, queue;
         bool lossy; /* subscribe: drop rather than hold publishers */
+        /* monitor: the filters given (pattern: topic, name: name) */
+        struct msg_str from; /* a sender: unique id, org.busd or BUS/:N */
+        uint32_t types;      /* bit msg_wire_type() of each type asked for; 0: every type */
 };
+
+/* Every message type on the wire, both directions (docs/protocol.md §2.3,
+ * §2.4), for the monitor's type filter. */
+#define MSG_WIRE_TYPES 17
+/* The index (0..MSG_WIRE_TYPES-1) of wire type s (len bytes), or -1. */
+int msg_wire_type(const char *s, size_t len);
+/* The wire type of index i (0..MSG_WIRE_TYPES-1), else "?". */
+const char *msg_wire_type_name(int i);
 
 /* Validates the message whose value is root and members members[0..n) (as
  * jsonscan_parse() returned them). On MSG_OK fills *ret. On error fills

@@ -15,6 +15,7 @@
 #include "errcode.h"
 #include "jsonnew.h"
 #include "jsonparse.h"
+#include "monitor.h"
 #include "msg.h"
 #include "peer.h"
 #include "quota.h"
@@ -339,6 +340,7 @@ struct json_object *busmethods_stats(struct router *r, struct peer *asker)
         free(all);
         free(uids);
         json_object_object_add(o, "peers_total", jsonnew_uint64(n));
+        json_object_object_add(o, "monitors", monitor_stats(r, asker));
         if (peers)
                 json_object_object_add(o, "peers", peers);
         return o;

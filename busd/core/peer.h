@@ -21,6 +21,7 @@ struct decl;
 struct json_object;
 struct uid_acct;
 struct flow_hold;
+struct monitor;
 
 struct peer_ops {
         /* Queues b for the peer, taking a new reference on success. The core has
@@ -110,6 +111,7 @@ struct peer {
         struct list waiters;    /* struct flow_wait: held messages waiting for its queue to drain (flow.c) */
         struct flow_hold *hold; /* the message held on this connection while a receiver is full (flow.c) */
         unsigned n_owners, n_subs, n_calls_out, n_held;
-        unsigned n_lossy_subs; /* of n_subs (subs.c) */
-        uint64_t event_mark;   /* dedup of fan-out (subs.c) */
+        unsigned n_lossy_subs;   /* of n_subs (subs.c) */
+        uint64_t event_mark;     /* dedup of fan-out (subs.c) */
+        struct monitor *monitor; /* it monitors the bus (monitor.c), or NULL */
 };

@@ -37,6 +37,7 @@
 #include "events.h"
 #include "flow.h"
 #include "jsonnew.h"
+#include "monitor.h"
 #include "msg.h"
 #include "policy.h"
 #include "quota.h"
@@ -78,6 +79,7 @@ struct router *router_new(const struct router_config *cfg)
         r->next_id = 1;
         list_init(&r->stalled);
         list_init(&r->holds);
+        list_init(&r->monitors);
         access_init(r);
         r->scan = jsonscan_new(BUS_MAX_DEPTH);
         r->registry = registry_new(on_name_change, r);
@@ -98,6 +100,7 @@ void router_free(struct router *r)
 {
         if (!r)
                 return;
+        monitor_deinit(r);
         jsonscan_free(r->scan);
         registry_free(r->registry);
         subs_free(r->subs);
@@ -309,8 +312,8 @@ static struct peer *resolve_dest(struct router *r, const char *dest, size_t len)
                 p = registry_owner(r->registry, dest);
         else
                 p = NULL; /* BUS/NAME: the bridge decides, also for our own bus name */
-        if (p && p->hello_done)
-                return p;
+        if (p && p->hello_done && !p->monitor)
+                return p; /* a monitor is nobody's callee */
         /* a name nobody here owns: a link that leads to it, local owners first */
         return dest[0] != ':' && r->bridge.route ? r->bridge.route(r->bridge.userdata, dest) : NULL;
 }
@@ -670,6 +673,7 @@ static void (*const handlers[MSG_TYPE_COUNT])(struct router *, struct peer *, co
         [MSG_REQUEST_NAME] = session_request_name,
         [MSG_RELEASE_NAME] = session_release_name,
         [MSG_DECLARE] = session_declare,
+        [MSG_MONITOR] = monitor_start,
 };
 
 int router_handle(struct router *r, struct peer *p, const char *data, size_t len)
@@ -706,7 +710,7 @@ int router_handle(struct router *r, struct peer *p, const char *data, size_t len
                                 answer_error(r, p, &m, ERRCODE_HELLO_REQUIRED, "%s", text);
                         else
                                 send_error_id(r, p, m.has_id, m.id, ERRCODE_HELLO_REQUIRED, text);
-                } else {
+                } else if (!r->n_monitors || !monitor_in(r, p, &m, &root.raw)) {
                         r->actor = p;
                         handlers[m.type](r, p, &m);
                         r->actor = NULL;
@@ -803,6 +807,7 @@ void router_peer_remove(struct router *r, struct peer *p)
         peertab_remove(&r->peers, p->id);
         list_unlink(&p->stalled_link);
         flow_peer_gone(r, p);
+        monitor_peer_gone(r, p);
 
         /* callers waiting on it learn at once */
         list_for_each_safe(l, tmp, &p->calls_in)

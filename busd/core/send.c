@@ -119,6 +119,8 @@ int send_enqueue_fd(struct router *r, struct peer *p, struct buf *b, enum send_k
         r->stats.bytes_out += b->len;
         if (p->queued_bytes > limit)
                 mark_full(r, p);
+        if (r->monitor_out && !p->monitor)
+                r->monitor_out(r, p, b); /* a copy for the monitors (monitor.h) */
         return 0;
 }
 

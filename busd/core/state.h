@@ -25,7 +25,9 @@
 #include "subs.h"
 #include "syntax.h"
 
+struct buf;
 struct json_object;
+struct monitor_scan;
 struct quota_table;
 
 struct router_stats {
@@ -66,6 +68,13 @@ struct router {
         uint64_t policy_gen;         /* bumped by each router_set_policy() */
         struct quota_table *quotas;
         struct ratelog deny_log; /* rate limit of denial log lines (access.c) */
+        /* monitors (monitor.c): struct monitor, their count, what it read of
+         * the last message queued, and the hook send_enqueue_fd() calls while
+         * there are any (NULL: nobody monitors) */
+        struct list monitors;
+        size_t n_monitors;
+        struct monitor_scan *mon_scan;
+        void (*monitor_out)(struct router *r, struct peer *p, struct buf *b);
 };
 
 /* The registered peer with this unique id string (":42"), or NULL. */

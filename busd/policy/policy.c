@@ -23,6 +23,7 @@ static const char *const verb_names[POLICY_VERB_COUNT] = {
         [POLICY_SUBSCRIBE] = "subscribe",
         [POLICY_SEE] = "see",
         [POLICY_BACKPRESSURE] = "backpressure",
+        [POLICY_MONITOR] = "monitor",
 };
 
 const char *policy_verb_name(enum policy_verb verb)
@@ -116,8 +117,9 @@ struct policy *policy_default(bool system, uid_t owner_uid)
                  * subscriber must not be able to slow system services
                  * down, so only root's subscriptions hold publishers back
                  * (root passes every check); on a user bus the owner's
-                 * connections may, as they may do everything */
-                p->allow[v] = system && v != POLICY_OWN && v != POLICY_BACKPRESSURE;
+                 * connections may, as they may do everything; monitor:
+                 * only root sees the whole system bus's traffic */
+                p->allow[v] = system && v != POLICY_OWN && v != POLICY_BACKPRESSURE && v != POLICY_MONITOR;
         if (!system) {
                 p->has_owner = true;
                 p->owner = owner_uid;
@@ -254,6 +256,7 @@ static bool entry_matches(const struct policy *p, const struct pol_entry *e, boo
 {
         switch (verb) {
         case POLICY_CONNECT:
+        case POLICY_MONITOR:
                 return true;
         case POLICY_OWN:
         case POLICY_SEE:
@@ -292,8 +295,8 @@ static void say_rule(const struct policy *p, const struct pol_rule *r, const str
                 return;
         const char *file = p->str + p->files[r->file];
         const char *eff = r->deny ? "deny" : "allow";
-        if (verb == POLICY_CONNECT)
-                snprintf(v->rule, sizeof(v->rule), "%s: rules[%u] (%s connect)", file, r->index, eff);
+        if (verb == POLICY_CONNECT || verb == POLICY_MONITOR)
+                snprintf(v->rule, sizeof(v->rule), "%s: rules[%u] (%s %s)", file, r->index, eff, verb_names[verb]);
         else if (e->method != POL_NONE)
                 snprintf(v->rule, sizeof(v->rule), "%s: rules[%u] (%s %s %s method %s)", file, r->index, eff,
                          verb_names[verb], p->str + e->text, p->str + e->method);

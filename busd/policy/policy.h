@@ -24,6 +24,8 @@ enum policy_verb {
         POLICY_SEE,          /* object: a well-known name shown in list/owner/introspect */
         POLICY_BACKPRESSURE, /* object: a pattern, as subscribe: may its subscription hold publishers
                               * back when its queue is full, instead of losing their events? */
+        POLICY_MONITOR,      /* object NULL: may this subject monitor all traffic (protocol §4.10), not
+                              * only its own uid's? */
         POLICY_VERB_COUNT,
 };
 

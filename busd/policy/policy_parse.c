@@ -262,10 +262,11 @@ static int verb_entries(struct ctx *x, const char *at, int verb, struct json_obj
         char sub[PLACE_LEN];
 
         r->first[verb] = (uint32_t)x->p->nentries;
-        if (verb == POLICY_CONNECT) {
+        if (verb == POLICY_CONNECT || verb == POLICY_MONITOR) {
                 bool yes = false;
                 if (jsonget_as_bool(v, &yes) != JSONGET_OK || !yes)
-                        return fail(x, at, "connect takes the value true, not %s", shown(v, sub, 48));
+                        return fail(x, at, "%s takes the value true, not %s", policy_verb_name((enum policy_verb)verb),
+                                    shown(v, sub, 48));
                 int e = add_entry(x, at, "", 0, POL_ALL, NULL);
                 r->count[verb] = 1;
                 return e;
@@ -424,7 +425,7 @@ static int parse_rule(struct ctx *x, size_t index, struct json_object *v)
                 if (verb < 0)
                         return fail(
                                 x, sub,
-                                "unknown verb '%s' (verbs: connect, own, call, publish, subscribe, see, backpressure)",
+                                "unknown verb '%s' (verbs: connect, own, call, publish, subscribe, see, backpressure, monitor)",
                                 shown_str(vkey, strlen(vkey), vat, 80));
                 place_key(vat, sub, vkey);
                 res = verb_entries(x, vat, verb, vval, &r);
@@ -462,7 +463,7 @@ static int parse_defaults(struct ctx *x, struct json_object *v)
                 if (verb < 0)
                         return fail(
                                 x, "default",
-                                "unknown verb '%s' (verbs: connect, own, call, publish, subscribe, see, backpressure)",
+                                "unknown verb '%s' (verbs: connect, own, call, publish, subscribe, see, backpressure, monitor)",
                                 shown_str(key, strlen(key), at, sizeof(at)));
                 place_key(at, "default", key);
                 const char *s = "";

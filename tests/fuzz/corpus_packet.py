@@ -91,6 +91,15 @@ SEEDS = {
                    pkt(0, {"type": "reply", "id": 1, "result": "z" * 1300}),
                    pkt(2, {"type": "call", "id": 2, "dest": "org.example.Big", "method": "m"}),
                    pkt(0, {"type": "error", "id": 2, "code": "e", "message": "m" * 1024, "data": "d" * 300})],
+    # monitors (protocol §4.10): one of everything and one filtered, with a small max_recv, records
+    # of packets holding raw line feeds, records that do not fit, a monitor refusing other messages
+    "monitor": [hello(0), hello(1, names=["org.example.A"]), pkt(2, '{"type":"hello"}', SMALL),
+                pkt(0, {"type": "monitor", "id": 1}),
+                pkt(2, {"type": "monitor", "id": 1, "name": "org.example.A", "types": ["call", "reply"]}),
+                pkt(3, '{"type":"hello"}\n'), pkt(3, {"type": "call", "id": 1, "dest": "org.example.A", "method": "m"}),
+                pkt(1, '{"type":"reply",\n"id":1,\n"result":"%s"}' % ("r" * 1500)),
+                pkt(3, publish_of(1200)), pkt(0, {"type": "subscribe", "pattern": "a.>", "id": 2}),
+                pkt(0, {"type": "publish", "topic": "a.b"}, WRITE), pkt(3, {"type": "publish", "topic": "a.b"}, TICK)],
 }
 
 

@@ -55,8 +55,8 @@ struct world {
 
 static struct jsonparse *checker;
 
-static const char *const daemon_types[] = { "welcome", "reply",   "error",         "call",
-                                            "event",   "dropped", "name_acquired", "name_lost" };
+static const char *const daemon_types[] = { "welcome", "reply",         "error",     "call",   "event",
+                                            "dropped", "name_acquired", "name_lost", "monitor" };
 
 /* What a seqpacket client receives: one packet (the queued line without its
  * line feed) that it must be able to parse. */

@@ -52,8 +52,8 @@ struct world {
 
 static struct jsonparse *checker;
 
-static const char *const daemon_types[] = { "welcome", "reply",   "error",         "call",
-                                            "event",   "dropped", "name_acquired", "name_lost" };
+static const char *const daemon_types[] = { "welcome", "reply",         "error",     "call",   "event",
+                                            "dropped", "name_acquired", "name_lost", "monitor" };
 
 static int fp_send(struct peer *p, struct buf *b)
 {

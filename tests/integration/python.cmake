@@ -20,6 +20,15 @@ if(Python3_Interpreter_FOUND AND TARGET busd AND TARGET bus_cli)
     ENVIRONMENT "BUSD=$<TARGET_FILE:busd>;BUS=$<TARGET_FILE:bus_cli>")
 endif()
 
+# `monitor` and `bus monitor` (docs/protocol.md §4.10): unprivileged monitors
+# setuid to test uids (skipped without root); tshark reads the pcapng (skipped
+# when it is not installed).
+if(Python3_Interpreter_FOUND AND TARGET busd AND TARGET bus_cli)
+  add_test(NAME py_monitor COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_monitor.py)
+  set_tests_properties(py_monitor PROPERTIES LABELS integration TIMEOUT 300
+    ENVIRONMENT "BUSD=$<TARGET_FILE:busd>;BUS=$<TARGET_FILE:bus_cli>")
+endif()
+
 # The network-namespace harness of the bridge tests (netns.py: hosts as
 # namespaces joined by veth pairs, a busd in each); needs root and iproute2
 # (skips otherwise).

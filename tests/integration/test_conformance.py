@@ -16,7 +16,7 @@ LIMIT_KEYS = {"max_message", "max_recv", "max_depth", "max_pending_calls", "queu
 STATS_KEYS = {"uptime_ms", "connections", "connections_total", "messages_in", "messages_out", "bytes_in",
               "bytes_out", "calls", "replies", "events", "deliveries", "drops", "errors", "pending_calls", "held_calls",
               "subscriptions", "names", "peers_total", "peers", "denials", "quota_refusals", "uids", "queued_fds",
-              "queued_fds_limit", "fds_refused"}
+              "queued_fds_limit", "fds_refused", "monitors"}
 PEER_STATS_KEYS = {"unique", "name", "transport", "queue_bytes", "queue_messages", "queued_fds", "drops",
                    "messages_in", "messages_out", "pending_calls"}
 MARK = "zz.mark"  # a topic every subscriber of a test subscribes to, to end its reading

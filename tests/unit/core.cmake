@@ -13,8 +13,9 @@ endforeach()
 bus_unit_test(test_subs_diff ${CMAKE_CURRENT_SOURCE_DIR}/test_subs_diff.c LIBS busdcore)
 # handshake, calls, org.busd; names and events; queues, stalls, size limits,
 # counters; the policy (revocation, what `see` hides); descriptors in queues;
-# what one client can make the core hold (declarations, notices, uid quota)
-foreach(t router router_events router_queues router_policy router_fds router_bounds router_flow)
+# what one client can make the core hold (declarations, notices, uid quota);
+# monitoring connections (records, filters, drops, scope)
+foreach(t router router_events router_queues router_policy router_fds router_bounds router_flow monitor)
   bus_unit_test(test_${t} ${CMAKE_CURRENT_SOURCE_DIR}/test_${t}.c LIBS test_core_fake)
 endforeach()
 bus_unit_test(test_activate ${CMAKE_CURRENT_SOURCE_DIR}/test_activate.c LIBS test_core_fake)

@@ -268,6 +268,23 @@ static void test_depth(void)
         }
         jsonscan_free(s2);
         jsonparse_free(p2);
+        /* jsonscan_depth(): the deepest nesting of the text accepted last */
+        static const struct {
+                const char *text;
+                int depth;
+        } deepest[] = {
+                { "1", 0 },
+                { "\"[[\"", 0 },
+                { "{}", 1 },
+                { "[{},[],{\"a\":1},[2]]", 2 },
+                { "{\"a\":{\"b\":[1]},\"c\":[]}", 3 },
+        };
+        for (size_t i = 0; i < sizeof(deepest) / sizeof(deepest[0]); i++) {
+                CHECK_EQ_INT(jsonscan_parse(S, deepest[i].text, strlen(deepest[i].text), NULL, NULL, NULL, err,
+                                            sizeof(err)),
+                             0);
+                CHECK_EQ_INT(jsonscan_depth(S), deepest[i].depth);
+        }
         /* limits out of range */
         CHECK(!jsonscan_new(0));
         CHECK(!jsonscan_new(1025));

@@ -118,6 +118,21 @@ static void test_valid(void)
         CHECK_STREQ(M.pattern.s, "a.>");
         OK("{\"type\":\"unsubscribe\",\"pattern\":\"a\",\"id\":0}");
 
+        OK("{\"type\":\"monitor\"}");
+        CHECK_EQ_INT(M.type, MSG_MONITOR);
+        CHECK(!M.name.s && !M.from.s && !M.pattern.s && M.types == 0);
+        OK("{\"type\":\"monitor\",\"id\":2,\"name\":\"a.b\",\"from\":\"busd-a/:5\",\"topic\":\"x.>\","
+           "\"types\":[\"call\",\"event\",\"call\"]}");
+        CHECK_STREQ(M.name.s, "a.b");
+        CHECK_STREQ(M.from.s, "busd-a/:5");
+        CHECK_STREQ(M.pattern.s, "x.>");
+        CHECK(M.types == ((1u << msg_wire_type("call", 4)) | (1u << msg_wire_type("event", 5))));
+        OK("{\"type\":\"monitor\",\"from\":\"org.busd\"}");
+        OK("{\"type\":\"monitor\",\"from\":\":17\"}");
+        CHECK_EQ_INT(msg_wire_type("name_lost", 9), MSG_WIRE_TYPES - 1);
+        CHECK_STREQ(msg_wire_type_name(msg_wire_type("welcome", 7)), "welcome");
+        CHECK_STREQ(msg_wire_type_name(MSG_WIRE_TYPES), "?");
+
         OK("{\"type\":\"request_name\",\"name\":\"org.example.Clock\"}");
         CHECK_EQ_INT(M.type, MSG_REQUEST_NAME);
         CHECK(!M.allow_replacement && !M.replace && M.queue); /* defaults */
@@ -207,8 +222,10 @@ static void test_unknown(void)
 
 static void test_forged(void)
 {
-        static const char *types[] = { "hello",     "call",        "reply",        "error",        "cancel", "publish",
-                                       "subscribe", "unsubscribe", "request_name", "release_name", "declare" };
+        static const char *types[] = {
+                "hello",     "call",        "reply",        "error",        "cancel",  "publish",
+                "subscribe", "unsubscribe", "request_name", "release_name", "declare", "monitor"
+        };
         char text[256];
 
         for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
@@ -257,6 +274,15 @@ static void test_types(void)
         INVALID("{\"type\":\"request_name\",\"name\":\"a.b\",\"replace\":\"yes\"}", "'replace'");
         INVALID("{\"type\":\"request_name\",\"name\":\"a.b\",\"allow_replacement\":[]}", "'allow_replacement'");
         INVALID("{\"type\":\"release_name\",\"name\":\"a\"}", "'name'");
+        INVALID("{\"type\":\"monitor\",\"types\":[]}", "at least one type");
+        INVALID("{\"type\":\"monitor\",\"types\":[\"call\",\"revoked\"]}", "types[1]");
+        INVALID("{\"type\":\"monitor\",\"types\":[1]}", "types[0]");
+        INVALID("{\"type\":\"monitor\",\"types\":\"call\"}", "'types'");
+        INVALID("{\"type\":\"monitor\",\"from\":\"org.example.A\"}", "'from'");
+        INVALID("{\"type\":\"monitor\",\"from\":\"busd-a/org.example.A\"}", "'from'");
+        INVALID("{\"type\":\"monitor\",\"name\":\":5\"}", "'name'");
+        INVALID("{\"type\":\"monitor\",\"topic\":\"a.>.b\"}", "'topic'");
+        INVALID("{\"type\":\"monitor\",\"pattern\":\"a\"}", "unknown member");
         /* hello members */
         INVALID("{\"type\":\"hello\",\"name\":\"\"}", "'name'");
         INVALID("{\"type\":\"hello\",\"name\":7}", "'name'");

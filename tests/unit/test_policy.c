@@ -145,6 +145,9 @@ static void test_default_system(void)
         expect(p, user(1001), POLICY_BACKPRESSURE, ">", NULL, false, "built-in default (backpressure: deny)");
         CHECK(by_default(p, user(1001), POLICY_BACKPRESSURE, "a.b", NULL));
         expect(p, user(0), POLICY_BACKPRESSURE, ">", NULL, true, "root");
+        /* only root sees all the traffic of the system bus */
+        expect(p, user(1001), POLICY_MONITOR, NULL, NULL, false, "built-in default (monitor: deny)");
+        expect(p, user(0), POLICY_MONITOR, NULL, NULL, true, "root");
         /* root may do everything, on every bus */
         expect(p, user(0), POLICY_OWN, "org.example.A", NULL, true, "root");
         CHECK(!by_default(p, user(0), POLICY_OWN, "org.example.A", NULL));
@@ -156,7 +159,7 @@ static void test_default_user(void)
         struct policy *p = policy_default(false, 1000);
         CHECK(p);
         for (int v = 0; v < POLICY_VERB_COUNT; v++) {
-                const char *obj = v == POLICY_CONNECT                            ? NULL
+                const char *obj = v == POLICY_CONNECT || v == POLICY_MONITOR     ? NULL
                                   : v == POLICY_PUBLISH || v == POLICY_SUBSCRIBE ? "a.b"
                                                                                  : "org.x.Y";
                 expect(p, user(1000), (enum policy_verb)v, obj, "m", true, "bus owner");
@@ -179,7 +182,8 @@ static void test_empty_file(void)
         for (int v = 0; v < POLICY_VERB_COUNT; v++) {
                 char want[80];
                 snprintf(want, sizeof(want), "built-in default (%s: deny)", policy_verb_name((enum policy_verb)v));
-                expect(p, user(1000), (enum policy_verb)v, v == POLICY_CONNECT ? NULL : "org.x.Y", "m", false, want);
+                expect(p, user(1000), (enum policy_verb)v,
+                       v == POLICY_CONNECT || v == POLICY_MONITOR ? NULL : "org.x.Y", "m", false, want);
                 expect(p, user(0), (enum policy_verb)v, "org.x.Y", "m", true, "root");
         }
         policy_free(p);
@@ -529,6 +533,12 @@ static void test_subjects(void)
         expect(p, g0, POLICY_CONNECT, NULL, NULL, true, "policy.json: rules[0] (allow connect)");
         expect(p, user(5), POLICY_CONNECT, NULL, NULL, false, NULL);
         policy_free(p);
+
+        /* monitor is granted as connect is: `true`, for whom the rule names */
+        p = load("{\"rules\": [{\"for\": {\"uid\": 1002}, \"allow\": {\"monitor\": true}}]}");
+        expect(p, user(1002), POLICY_MONITOR, NULL, NULL, true, "policy.json: rules[0] (allow monitor)");
+        expect(p, user(1003), POLICY_MONITOR, NULL, NULL, false, "built-in default (monitor: deny)");
+        policy_free(p);
 }
 
 /* The first deny rule in file order is named, else the first allow rule. */
@@ -692,6 +702,7 @@ static void test_errors(void)
         bad("{\"rules\": [{\"for\": \"*\", \"allow\": {\"own\": [1]}}]}", "rules[0].allow.own[0]: must be a string");
         bad("{\"rules\": [{\"for\": \"*\", \"allow\": {\"connect\": false}}]}", "connect takes the value true");
         bad("{\"rules\": [{\"for\": \"*\", \"allow\": {\"connect\": [\"*\"]}}]}", "connect takes the value true");
+        bad("{\"rules\": [{\"for\": \"*\", \"allow\": {\"monitor\": [\"*\"]}}]}", "monitor takes the value true");
         bad("{\"rules\": [{\"for\": \"*\", \"deny\": {\"publish\": [null]}}]}",
             "rules[0].deny.publish[0]: must be a topic pattern");
         bad("{\"rules\": [{\"for\": \"*\", \"allow\": {\"call\": [{\"name\": \"a.b\"}]}}]}",

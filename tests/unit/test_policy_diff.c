@@ -25,7 +25,7 @@
 #include "test.h"
 
 #define POLICIES 3000
-#define QUERIES 240 /* per policy, 40 per verb: 120,000 per verb, 720,000 in all */
+#define QUERIES 320 /* per policy, 40 per verb: 120,000 per verb, 960,000 in all */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static unsigned rnd(unsigned n)
@@ -196,6 +196,7 @@ static bool m_entry_matches(const struct m_entry *e, bool deny, int verb, const 
 {
         switch (verb) {
         case POLICY_CONNECT:
+        case POLICY_MONITOR:
                 return true;
         case POLICY_OWN:
         case POLICY_SEE:
@@ -412,7 +413,7 @@ static void random_file(struct model *m, int file, struct out *o)
                                         continue;
                                 put(o, "%s\"%s\": ", c3 ? ", " : "", policy_verb_name((enum policy_verb)v));
                                 c3 = true;
-                                if (v == POLICY_CONNECT) {
+                                if (v == POLICY_CONNECT || v == POLICY_MONITOR) {
                                         put(o, "true");
                                         r->nentries[v] = 1;
                                         r->entries[v][0].kind = 4;
@@ -441,6 +442,7 @@ static void random_object(int verb, char *obj, const char **method)
         *method = rnd(2) ? "m" : "n";
         switch (verb) {
         case POLICY_CONNECT:
+        case POLICY_MONITOR:
                 obj[0] = 0;
                 break;
         case POLICY_CALL:
@@ -506,8 +508,9 @@ int main(void)
                         int rule;
                         bool want = m_check(&m, &who, verb, obj, method, &rule);
                         struct policy_verdict v;
-                        bool got = policy_check(p, &who, (enum policy_verb)verb, verb == POLICY_CONNECT ? NULL : obj,
-                                                method, &v);
+                        bool got = policy_check(p, &who, (enum policy_verb)verb,
+                                                verb == POLICY_CONNECT || verb == POLICY_MONITOR ? NULL : obj, method,
+                                                &v);
                         char expect[300];
                         if (rule == -2)
                                 snprintf(expect, sizeof(expect), "root");

@@ -52,7 +52,8 @@ struct cli_verb {
 };
 
 extern const struct cli_verb cli_verb_call, cli_verb_publish, cli_verb_listen, cli_verb_wait, cli_verb_serve,
-        cli_verb_list, cli_verb_introspect, cli_verb_status, cli_verb_metrics, cli_verb_ping, cli_verb_policy;
+        cli_verb_list, cli_verb_introspect, cli_verb_status, cli_verb_metrics, cli_verb_ping, cli_verb_policy,
+        cli_verb_monitor;
 
 struct cli {
         /* global options, as given */
@@ -117,6 +118,11 @@ int cli_resolve_address(struct cli *cli);
  * Returns 0 and the bus in *ret_bus (caller closes it), or an exit code after
  * printing why and what to do. */
 int cli_connect(struct cli *cli, const char *display_name, struct bus **ret_bus);
+/* The same on a socket the tool connects itself, for a verb that speaks the
+ * protocol on it after the handshake (`bus monitor`: libbus has no monitor
+ * API). Returns 0 with the socket in *ret_fd, owned by the bus (closed by
+ * bus_close()), or an exit code after printing why. */
+int cli_connect_fd(struct cli *cli, const char *display_name, int *ret_fd, struct bus **ret_bus);
 /* Prints "bus VERB: WHAT: <reason>" for a negative errno from libbus (using
  * bus_last_error*() when bus is not NULL) and returns its exit code. */
 int cli_fail(const struct cli *cli, struct bus *bus, const char *what, int r);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "address.h"
@@ -156,6 +158,36 @@ print:
                 fprintf(stderr, " (%s)", hint);
         fputc('\n', stderr);
         return code;
+}
+
+int cli_connect_fd(struct cli *cli, const char *display_name, int *ret_fd, struct bus **ret_bus)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct address a;
+        struct bus *bus;
+        int r, fd;
+
+        if ((r = cli_resolve_address(cli)))
+                return r;
+        if (address_parse(cli->address, &a) < 0)
+                return connect_fail(cli, -EINVAL);
+        fd = socket(AF_UNIX, (a.seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return connect_fail(cli, -errno);
+        memcpy(sa.sun_path, a.path, sizeof(a.path));
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                r = -errno;
+                close(fd);
+                return connect_fail(cli, r);
+        }
+        r = bus_open_fd(fd, display_name, &bus);
+        if (r < 0) {
+                close(fd);
+                return connect_fail(cli, r);
+        }
+        *ret_fd = fd;
+        *ret_bus = bus;
+        return 0;
 }
 
 int cli_connect(struct cli *cli, const char *display_name, struct bus **ret_bus)

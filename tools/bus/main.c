@@ -14,7 +14,7 @@
 
 static const struct cli_verb *const verbs[] = {
         &cli_verb_call,       &cli_verb_publish, &cli_verb_listen,  &cli_verb_wait, &cli_verb_serve,  &cli_verb_list,
-        &cli_verb_introspect, &cli_verb_status,  &cli_verb_metrics, &cli_verb_ping, &cli_verb_policy,
+        &cli_verb_introspect, &cli_verb_status,  &cli_verb_metrics, &cli_verb_ping, &cli_verb_policy, &cli_verb_monitor,
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 

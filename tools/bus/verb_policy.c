@@ -104,6 +104,7 @@ static enum policy_verb verb_of(const char *s, bool *ok)
                 { "subscribe", POLICY_SUBSCRIBE },
                 { "see", POLICY_SEE },
                 { "backpressure", POLICY_BACKPRESSURE },
+                { "monitor", POLICY_MONITOR },
         };
 
         for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
@@ -184,8 +185,11 @@ static int run_check(struct cli *cli, int argc, char **argv, const char *dir, bo
                 return cli_usage_error(cli, "check wants VERB [OBJECT [METHOD]]");
         enum policy_verb verb = verb_of(argv[0], &ok);
         if (!ok)
-                return cli_usage_error(cli, "unknown verb '%s' (connect, own, call, publish, subscribe, see)", argv[0]);
-        if (verb != POLICY_CONNECT && argc < 2)
+                return cli_usage_error(cli,
+                                       "unknown verb '%s' (connect, own, call, publish, subscribe, see, "
+                                       "backpressure, monitor)",
+                                       argv[0]);
+        if (verb != POLICY_CONNECT && verb != POLICY_MONITOR && argc < 2)
                 return cli_usage_error(cli, "%s needs an OBJECT (a name, topic or pattern)", argv[0]);
         if (argc == 3 && verb != POLICY_CALL)
                 return cli_usage_error(cli, "only call takes a METHOD");
@@ -329,7 +333,8 @@ const struct cli_verb cli_verb_policy = {
         .help = "Reads the policy files (policy.json and policy.d/*.json, see docs/policy.md) with\n"
                 "the daemon's own code and says what they decide, without asking the daemon:\n"
                 "  check VERB [OBJECT [METHOD]]  may --uid/--user do VERB (connect, own, call,\n"
-                "                                publish, subscribe, see) on OBJECT? Prints the\n"
+                "                                publish, subscribe, see, backpressure, monitor)\n"
+                "                                on OBJECT? Prints the\n"
                 "                                rule that decided; exit 0 allowed, 1 denied\n"
                 "  verify                        parse the files; exit 0 if busd would accept them,\n"
                 "                                65 with the reason if not\n"

@@ -267,7 +267,8 @@ const struct cli_verb cli_verb_status = {
         .summary = "show the daemon's counters and connections",
         .help = "Calls org.busd stats and prints the counters (uptime, connections, messages,\n"
                 "calls, events, drops, errors, ...) and a table of the connections with their\n"
-                "queues, the per-uid accounts, and the bridge's links to other hosts (state,\n"
+                "queues, the per-uid accounts, the monitors (`bus monitor`: who, with what\n"
+                "filter, records and drops), and the bridge's links to other hosts (state,\n"
                 "counters, last error); the daemon's JSON when not on a terminal or with --json.\n"
                 "This connection (`bus status` itself) is one of those listed.\n",
         .run = run_status,
