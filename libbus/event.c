@@ -81,7 +81,7 @@ int bus_publish_acked(struct bus *bus, const char *topic, struct json_object *da
 {
         struct inmsg *a = NULL;
         struct outmsg m;
-        uint64_t id;
+        uint64_t id = 0; /* set by publish_begin() when it succeeds (gcc -O3 cannot tell) */
         int r;
 
         r = publish_begin(bus, &m, topic, data, NULL, 0, false, &id);
