@@ -49,7 +49,7 @@ _bus()
         _init_completion -n : || return
 
         local verbs="call publish listen wait serve list introspect status metrics ping monitor policy help"
-        local global_opts="--address --system --seqpacket --timeout --json --text --pretty --compact --color --help --version"
+        local global_opts="--address --system --seqpacket --timeout --json --text --pretty --compact --color --full --help --version"
 
         # An option's argument.
         case $prev in

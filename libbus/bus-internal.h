@@ -85,6 +85,22 @@ struct jsonscan;
  * errbuf; *ret is untouched on failure. */
 int address_resolve(const char *s, struct address *ret, char *errbuf, size_t errlen);
 
+/* ---- userbus.c ----------------------------------------------------------- */
+
+/* Before connecting to path: when it is the user bus's /tmp/busd-$UID
+ * fallback, the directory must be a real directory (not a symbolic link)
+ * owned by this uid or root and not writable by group or others. Returns 0
+ * (also for any other path, and when the directory is absent), or -EPERM with
+ * the path and the owner found in errbuf. */
+int userbus_check_dir(const char *path, char *errbuf, size_t errlen);
+/* After connecting fd to connected_to (NULL when unknown: then the path the
+ * peer bound, getpeername()): when that is the user bus's socket (by either
+ * default rule), userbus_check_dir() again, then the daemon's uid
+ * (SO_PEERCRED) must be this uid or root. Returns 0 (also for sockets that
+ * are not the user bus), or -EPERM with the reason in errbuf, or another
+ * negative errno from getsockopt(). */
+int userbus_check_peer(int fd, const char *connected_to, char *errbuf, size_t errlen);
+
 /* ---- transport.c --------------------------------------------------------- */
 
 /* Called with each received message (without framing). Return 0, or a

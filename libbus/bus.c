@@ -376,7 +376,11 @@ static int open_fd(int fd, const char *display_name, bus_connect_fn connect_fn, 
         bus->connect_fn = connect_fn;
         bus->scan = jsonscan_new(BUS_MAX_DEPTH);
         bus->scan_depth = BUS_MAX_DEPTH;
-        r = bus->scan ? handshake(bus, display_name, timeout_ms) : -ENOMEM;
+        /* the user bus's daemon must be the user's or root's: checked before
+         * the hello, so nothing is sent to a squatter */
+        r = bus->scan ? userbus_check_peer(fd, a ? a->path : NULL, bus->err, sizeof(bus->err)) : -ENOMEM;
+        if (r == 0)
+                r = handshake(bus, display_name, timeout_ms);
         if (r == 0)
                 r = reconnect_init(bus, display_name);
         if (r < 0) {
@@ -401,7 +405,21 @@ int bus__open_reconnecting(int fd, const char *display_name, bus_connect_fn conn
 /* The connect_fn of bus_open() buses: the same address again, without blocking. */
 static int connect_address(struct bus *bus, int *ret_fd)
 {
-        return transport_connect(&bus->addr, true, -1, ret_fd);
+        char why[sizeof(open_error)];
+        int fd, r;
+
+        r = userbus_check_dir(bus->addr.path, why, sizeof(why));
+        if (r == 0)
+                r = transport_connect(&bus->addr, true, -1, &fd);
+        if (r < 0)
+                return r;
+        r = userbus_check_peer(fd, bus->addr.path, why, sizeof(why));
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        *ret_fd = fd;
+        return 0;
 }
 
 int bus_open_timeout(const char *address, const char *display_name, int timeout_ms, struct bus **ret_bus)
@@ -416,6 +434,9 @@ int bus_open_timeout(const char *address, const char *display_name, int timeout_
                 return r;
         /* the first connect blocks: with socket activation the daemon's backlog
          * may be full while it starts, and bus_open() is blocking anyway */
+        r = userbus_check_dir(a.path, open_error, sizeof(open_error));
+        if (r < 0)
+                return r;
         r = transport_connect(&a, false, timeout_ms, &fd);
         if (r < 0) {
                 snprintf(open_error, sizeof(open_error), "cannot connect to %s:%s: %s",

@@ -83,7 +83,11 @@ int bus_default_address(char *buf, size_t size);
  *   socket does that), -ETIMEDOUT no answer within 25 s, -ENOMEM; -EACCES also when the
  *   daemon's access policy does not let this uid connect and -EUSERS when the
  *   uid is at its quota of connections (bus_open_error() gives the daemon's
- *   reason, with the policy rule).
+ *   reason, with the policy rule); -EPERM when the address is the user bus
+ *   and it is not trustworthy: the /tmp/busd-$UID fallback directory is not
+ *   a private directory of this uid or root, or the daemon behind the user
+ *   bus's socket runs as another uid than this one or root (a squatter;
+ *   bus_open_error() names the path and the uid found).
  * On failure *ret_bus is untouched; bus_open_error() describes the failure. */
 int bus_open(const char *address, const char *display_name, struct bus **ret_bus);
 /* bus_open() that gives up after timeout_ms milliseconds (> 0) for the

@@ -28,4 +28,13 @@ if(Python3_Interpreter_FOUND AND TARGET busd AND TARGET bus_cli)
     set_tests_properties(${test} PROPERTIES LABELS integration TIMEOUT 180
       ENVIRONMENT "BUS=$<TARGET_FILE:bus_cli>;BUSD=$<TARGET_FILE:busd>")
   endwhile()
+  # bus status and bus list fitted to a pseudo-terminal (cli_tty_test.py)
+  add_test(NAME cli_tty COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli_tty_test.py -v)
+  set_tests_properties(cli_tty PROPERTIES LABELS integration TIMEOUT 180
+    ENVIRONMENT "BUS=$<TARGET_FILE:bus_cli>;BUSD=$<TARGET_FILE:busd>")
+  # the user bus's squatter checks: bus, libbus and the Python package as a
+  # test uid (root needed, skipped otherwise)
+  add_test(NAME cli_userbus COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli_userbus_test.py -v)
+  set_tests_properties(cli_userbus PROPERTIES LABELS integration TIMEOUT 180
+    ENVIRONMENT "BUS=$<TARGET_FILE:bus_cli>;BUSD=$<TARGET_FILE:busd>;LIBBUS=$<TARGET_FILE:bus>")
 endif()

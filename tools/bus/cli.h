@@ -65,6 +65,7 @@ struct cli {
         enum output_format format;
         enum output_layout layout;
         enum output_color color;
+        bool full; /* --full: text lines are not fitted to the terminal */
 
         const struct cli_verb *verb; /* the verb running, for messages */
         struct output out;           /* resolved by cli_output_setup() */

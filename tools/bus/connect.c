@@ -104,8 +104,15 @@ static int connect_fail(const struct cli *cli, int r)
                 why = "connection refused";
                 hint = "the socket exists but nothing listens: busd has stopped; start it with `busd`";
                 break;
-        case EACCES:
         case EPERM:
+                if (strstr(bus_open_error(), "the user bus")) {
+                        why = "refusing an untrusted user bus";
+                        hint = bus_open_error(); /* the path and the owner found */
+                        code = CLI_EXIT_NOPERM;
+                        break;
+                }
+                /* fall through */
+        case EACCES:
                 why = "permission denied";
                 hint = strstr(bus_open_error(), "refused the connection")
                                ? bus_open_error() /* the daemon's access policy, with its rule */

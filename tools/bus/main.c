@@ -22,6 +22,7 @@ enum {
         OPT_SYSTEM = 0x1000,
         OPT_TEXT,
         OPT_COLOR,
+        OPT_FULL,
 };
 
 static const struct option global_longopts[] = {
@@ -35,6 +36,7 @@ static const struct option global_longopts[] = {
         { "compact", no_argument, NULL, 'c' },
         { "color", required_argument, NULL, OPT_COLOR },
         { "colour", required_argument, NULL, OPT_COLOR },
+        { "full", no_argument, NULL, OPT_FULL },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -56,6 +58,8 @@ static const char global_options_help[] =
         "  -p, --pretty        indented JSON\n"
         "  -c, --compact       one-line JSON\n"
         "      --color WHEN    auto (default), always or never; NO_COLOR is honoured\n"
+        "      --full          tables as wide as their cells (on a terminal they are\n"
+        "                      fitted to its width, $COLUMNS, and long cells cut)\n"
         "  -h, --help          this help; `bus VERB --help` for a verb\n"
         "  -V, --version       print the version\n";
 
@@ -165,6 +169,7 @@ long long cli_now_ms(void)
 void cli_output_setup(struct cli *cli, bool text_form)
 {
         output_resolve(&cli->out, cli->format, cli->layout, cli->color, text_form, false);
+        output_fit(&cli->out, cli->full);
 }
 
 /* Applies a global option. Returns 0, CLI_GETOPT_HELP or CLI_GETOPT_ERROR. */
@@ -207,6 +212,9 @@ static int global_option(struct cli *cli, int c, const char *arg)
                         cli_usage_error(cli, "--color wants auto, always or never, not '%s'", arg);
                         return CLI_GETOPT_ERROR;
                 }
+                return 0;
+        case OPT_FULL:
+                cli->full = true;
                 return 0;
         case 'h':
                 if (cli->verb)

@@ -1,11 +1,14 @@
 /* output.c: see output.h. JSON printing with optional indentation and
- * colours, and aligned tables. Writes only to the FILE it is given. */
+ * colours, the terminal's width and byte counts for people. Writes only to
+ * the FILE it is given; tables are table.c's. */
 #include "output.h"
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 /* Colours, close to jq's defaults. */
@@ -226,70 +229,61 @@ char *output_cell(struct json_object *v)
         }
 }
 
-/* ---- tables ---------------------------------------------------------------- */
+/* The width assumed for a terminal that does not say. */
+#define DEFAULT_COLUMNS 80
+/* Fewer columns than this are not worth fitting to. */
+#define MIN_COLUMNS 20
 
-int table_init(struct table *t, size_t ncols, const char *const *headers)
+static bool utf8_locale(void)
 {
-        memset(t, 0, sizeof(*t));
-        t->ncols = ncols;
-        return table_add(t, headers);
+        const char *vars[] = { "LC_ALL", "LC_CTYPE", "LANG" };
+
+        for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+                const char *v = getenv(vars[i]);
+                if (v && *v)
+                        return strcasestr(v, "utf-8") || strcasestr(v, "utf8");
+        }
+        return false;
 }
 
-int table_add(struct table *t, const char *const *cells)
+void output_fit(struct output *o, bool full)
 {
-        if (t->nrows == t->cap) {
-                size_t cap = t->cap ? t->cap * 2 : 16;
-                char **c = reallocarray(t->cells, cap * t->ncols, sizeof(*c));
-                if (!c)
-                        return -ENOMEM;
-                t->cells = c;
-                t->cap = cap;
-        }
-        char **row = t->cells + t->nrows * t->ncols;
-        for (size_t i = 0; i < t->ncols; i++) {
-                row[i] = strdup(cells[i] ? cells[i] : "-");
-                if (!row[i]) {
-                        while (i-- > 0)
-                                free(row[i]);
-                        return -ENOMEM;
-                }
-        }
-        t->nrows++;
-        return 0;
+        const char *env = getenv("COLUMNS");
+        struct winsize ws = { 0 };
+        char *end;
+
+        o->ellipsis = utf8_locale() ? "\xe2\x80\xa6" : "...";
+        o->width = 0;
+        if (o->json || full || isatty(STDOUT_FILENO) != 1)
+                return;
+        long n = env && *env ? strtol(env, &end, 10) : 0;
+        if (n > 0 && *end == 0)
+                o->width = (size_t)n;
+        else if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+                o->width = ws.ws_col;
+        else
+                o->width = DEFAULT_COLUMNS;
+        if (o->width < MIN_COLUMNS)
+                o->width = MIN_COLUMNS;
 }
 
-int table_print(FILE *f, const struct output *o, const struct table *t)
+void output_bytes(unsigned long long n, char *buf, size_t len)
 {
-        size_t width[32] = { 0 };
-        size_t ncols = t->ncols < 32 ? t->ncols : 32;
+        static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+        double v = (double)n;
+        size_t u = 0;
 
-        for (size_t r = 0; r < t->nrows; r++)
-                for (size_t c = 0; c < ncols; c++) {
-                        size_t w = strlen(t->cells[r * t->ncols + c]);
-                        if (w > width[c])
-                                width[c] = w;
-                }
-        for (size_t r = 0; r < t->nrows; r++) {
-                if (r == 0)
-                        fputs(output_bold(o), f);
-                for (size_t c = 0; c < ncols; c++) {
-                        const char *s = t->cells[r * t->ncols + c];
-                        if (c + 1 < ncols)
-                                fprintf(f, "%-*s  ", (int)width[c], s);
-                        else
-                                fputs(s, f);
-                }
-                if (r == 0)
-                        fputs(output_reset(o), f);
-                fputc('\n', f);
+        if (n < 1024) {
+                snprintf(buf, len, "%llu B", n);
+                return;
         }
-        return ferror(f) ? -EIO : 0;
-}
-
-void table_deinit(struct table *t)
-{
-        for (size_t i = 0; i < t->nrows * t->ncols; i++)
-                free(t->cells[i]);
-        free(t->cells);
-        memset(t, 0, sizeof(*t));
+        v /= 1024;
+        while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+                v /= 1024;
+                u++;
+        }
+        if (v == (double)(unsigned long long)v)
+                snprintf(buf, len, "%llu %s", (unsigned long long)v, units[u]); /* "8 MiB", not "8.0 MiB" */
+        else
+                snprintf(buf, len, "%.1f %s", v, units[u]);
 }

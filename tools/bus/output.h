@@ -1,5 +1,6 @@
 /* output.h: how `bus` prints: JSON (compact or indented, optionally
- * coloured like jq) and simple aligned text tables.
+ * coloured like jq), and what the text form needs: the terminal's width,
+ * table cells, byte counts (the tables are table.h's).
  *
  * Printing only: nothing here reads options or the environment except
  * output_resolve(), which turns the options into a struct output.
@@ -17,9 +18,11 @@ enum output_layout { OUTPUT_LAYOUT_AUTO, OUTPUT_LAYOUT_PRETTY, OUTPUT_LAYOUT_COM
 enum output_color { OUTPUT_COLOR_AUTO, OUTPUT_COLOR_ALWAYS, OUTPUT_COLOR_NEVER };
 
 struct output {
-        bool json;   /* JSON rather than the text form (tables) */
-        bool pretty; /* indented JSON */
-        bool color;  /* ANSI colours on stdout */
+        bool json;            /* JSON rather than the text form (tables) */
+        bool pretty;          /* indented JSON */
+        bool color;           /* ANSI colours on stdout */
+        size_t width;         /* text lines are cut to this many columns; 0: not cut */
+        const char *ellipsis; /* what marks a cut: "…" (UTF-8 locale) or "..." */
 };
 
 /* Decides from the options and the terminal: on a terminal (isatty) the text
@@ -29,6 +32,14 @@ struct output {
  * unless OUTPUT_LAYOUT_PRETTY (for one-line-per-event output). */
 void output_resolve(struct output *o, enum output_format format, enum output_layout layout, enum output_color color,
                     bool text_form, bool compact_default);
+
+/* Sets o->width for the text form: the terminal's width when standard output
+ * is one ($COLUMNS if set to a number, else TIOCGWINSZ, else 80), 0 when it
+ * is not, with full (--full), or for JSON. o->ellipsis from the locale
+ * variables (LC_ALL, LC_CTYPE, LANG naming UTF-8). */
+void output_fit(struct output *o, bool full);
+/* n bytes for people: "512 B", "1.5 KiB", "3 MiB" (exact multiples without ".0") into buf. */
+void output_bytes(unsigned long long n, char *buf, size_t len);
 
 /* Prints v (NULL is JSON null) followed by a newline. Returns 0 or -EIO. */
 int output_json(FILE *f, const struct output *o, struct json_object *v);
@@ -43,20 +54,3 @@ char *output_cell(struct json_object *v);
 /* Starts/ends a style on f when colours are on ("" otherwise). */
 const char *output_bold(const struct output *o);
 const char *output_reset(const struct output *o);
-
-/* A text table: rows of strings, printed with aligned columns. */
-struct table {
-        size_t ncols;
-        size_t nrows; /* including the header */
-        size_t cap;
-        char **cells; /* nrows * ncols, owned */
-};
-
-/* headers: ncols strings. Returns 0 or -ENOMEM. */
-int table_init(struct table *t, size_t ncols, const char *const *headers);
-/* Appends a row of ncols strings (copied; NULL prints as "-"). 0 or -ENOMEM. */
-int table_add(struct table *t, const char *const *cells);
-/* Prints the header (bold with colours) and the rows; the last column is not
- * padded. Returns 0 or -EIO. */
-int table_print(FILE *f, const struct output *o, const struct table *t);
-void table_deinit(struct table *t);

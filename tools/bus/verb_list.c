@@ -12,6 +12,7 @@
 #include "bus.h"
 #include "jsonget.h"
 #include "jsonnew.h"
+#include "table.h"
 
 enum {
         OPT_PEERS = 0x2000,

@@ -13,6 +13,7 @@
 #include "bus.h"
 #include "jsonget.h"
 #include "jsonnew.h"
+#include "table.h"
 
 /* Parses no options but the global ones and checks the operand count.
  * Returns 0, -1 after --help (exit 0), or an exit code. */
@@ -140,7 +141,69 @@ const struct cli_verb cli_verb_introspect = {
         .run = run_introspect,
 };
 
-/* Prints an array of objects as a table, columns from the first object. */
+/* Short headers for the status tables' columns, so that they fit a terminal
+ * (docs/bus.md, status); other keys are shown upper-cased. */
+static const char *const short_headers[][2] = {
+        { "connections", "CONNS" },   { "handshakes", "HELLOS" },     { "pending_calls", "PENDING" },
+        { "subscriptions", "SUBS" },  { "queue_bytes", "QUEUE" },     { "queue_messages", "QUEUED" },
+        { "queued_fds", "FDS" },      { "declared_bytes", "DECL" },   { "held_bytes", "HELD" },
+        { "messages_in", "MSGS_IN" }, { "messages_out", "MSGS_OUT" }, { "transport", "TRANSPORT" },
+};
+
+static void header_for(const char *key, char *buf, size_t len)
+{
+        size_t i = 0;
+
+        for (size_t k = 0; k < sizeof(short_headers) / sizeof(short_headers[0]); k++)
+                if (strcmp(key, short_headers[k][0]) == 0) {
+                        snprintf(buf, len, "%s", short_headers[k][1]);
+                        return;
+                }
+        for (; key[i] && i < len - 1; i++)
+                buf[i] = (char)toupper((unsigned char)key[i]);
+        buf[i] = 0;
+}
+
+static bool is_bytes(const char *key)
+{
+        size_t n = strlen(key);
+
+        return (n >= 5 && strcmp(key + n - 5, "bytes") == 0) || strncmp(key, "bytes_", 6) == 0;
+}
+
+/* One number for people: bytes with units. */
+static void format_number(const char *key, long long v, char *buf, size_t len)
+{
+        if (is_bytes(key) && v >= 0)
+                output_bytes((unsigned long long)v, buf, len);
+        else
+                snprintf(buf, len, "%lld", v);
+}
+
+/* The cell of row[key]: bytes in units; "used/limit" when the row's quota
+ * object has a limit for key. Caller frees; NULL when out of memory. */
+static char *status_cell(struct json_object *row, const char *key)
+{
+        struct json_object *v, *quota, *limit;
+        char used[32], max[32], buf[80];
+
+        if (jsonget_member(row, key, &v) != JSONGET_OK)
+                return strdup("-");
+        if (!json_object_is_type(v, json_type_int))
+                return output_cell(v);
+        format_number(key, json_object_get_int64(v), used, sizeof(used));
+        if (jsonget_member(row, "quota", &quota) == JSONGET_OK && json_object_is_type(quota, json_type_object) &&
+            jsonget_member(quota, key, &limit) == JSONGET_OK && json_object_is_type(limit, json_type_int)) {
+                format_number(key, json_object_get_int64(limit), max, sizeof(max));
+                snprintf(buf, sizeof(buf), "%s/%s", used, max);
+                return strdup(buf);
+        }
+        return strdup(used);
+}
+
+/* Prints an array of objects as a table, columns from the first object: a
+ * "quota" object becomes the limits of the other cells (used/limit), a
+ * "name" column (display names, long) comes last. */
 static int print_object_table(const struct output *o, struct json_object *arr)
 {
         struct json_object *first = json_object_array_get_idx(arr, 0);
@@ -148,6 +211,7 @@ static int print_object_table(const struct output *o, struct json_object *arr)
         const char *hp[16];
         const char *keys[16];
         size_t ncols = 0;
+        bool has_name = false;
         struct table t;
         int r;
 
@@ -155,24 +219,25 @@ static int print_object_table(const struct output *o, struct json_object *arr)
                 return 0;
         json_object_object_foreach(first, key, val)
         {
-                (void)val;
-                if (ncols < 16)
+                bool quota = strcmp(key, "quota") == 0 && json_object_is_type(val, json_type_object);
+                if (strcmp(key, "name") == 0)
+                        has_name = true;
+                else if (!quota && ncols < 15)
                         keys[ncols++] = key;
         }
+        if (has_name)
+                keys[ncols++] = "name";
         for (size_t c = 0; c < ncols; c++) {
-                size_t i = 0;
-                for (; keys[c][i] && i < sizeof(headers[c]) - 1; i++)
-                        headers[c][i] = (char)toupper((unsigned char)keys[c][i]);
-                headers[c][i] = 0;
+                header_for(keys[c], headers[c], sizeof(headers[c]));
                 hp[c] = headers[c];
         }
         if ((r = table_init(&t, ncols, hp)) < 0)
                 return r;
         for (size_t i = 0; i < json_object_array_length(arr) && r == 0; i++) {
-                struct json_object *row = json_object_array_get_idx(arr, i), *v;
+                struct json_object *row = json_object_array_get_idx(arr, i);
                 char *cells[16] = { NULL };
                 for (size_t c = 0; c < ncols; c++)
-                        cells[c] = jsonget_member(row, keys[c], &v) == JSONGET_OK ? output_cell(v) : NULL;
+                        cells[c] = status_cell(row, keys[c]);
                 r = table_add(&t, (const char *const *)cells);
                 for (size_t c = 0; c < ncols; c++)
                         free(cells[c]);
@@ -215,9 +280,17 @@ static void print_stats(const struct output *o, struct json_object *res)
         {
                 if (json_object_is_type(val, json_type_array) || json_object_is_type(val, json_type_object))
                         continue;
-                char *s = output_cell(val);
-                printf("%-18s %s", key, s ? s : "?");
+                char *s = output_cell(val), line[160];
+                if (is_bytes(key) && json_object_is_type(val, json_type_int) && json_object_get_int64(val) >= 1024) {
+                        char human[32];
+                        output_bytes((unsigned long long)json_object_get_int64(val), human, sizeof(human));
+                        snprintf(line, sizeof(line), "%-18s %s (%s)", key, human, s ? s : "?");
+                } else {
+                        snprintf(line, sizeof(line), "%-18s %s%s", key, s ? s : "?",
+                                 is_bytes(key) && json_object_is_type(val, json_type_int) ? " B" : "");
+                }
                 free(s);
+                table_put_cell(stdout, o, line, o->width ? o->width : strlen(line), true);
                 if (strcmp(key, "uptime_ms") == 0 && json_object_is_type(val, json_type_int)) {
                         long long sec = json_object_get_int64(val) / 1000;
                         if (sec >= 86400)

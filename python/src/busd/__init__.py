@@ -14,11 +14,11 @@ from ._wire import (SYSTEM_ADDRESS, Creds, Event, Pidfd, PublishAck, Remote, def
                     pattern_matches, user_address)
 from .client import Bus, PendingCall, Subscription, connect
 from .errors import (AccessError, BusError, CallTimeout, DaemonError, Disconnected, LimitError, RequestError,
-                     RoutingError, ServiceError)
+                     RoutingError, ServiceError, UntrustedBus)
 
 __version__ = "1.0.0"
 
 __all__ = ["AccessError", "Bus", "BusError", "CallTimeout", "Creds", "DaemonError", "Disconnected", "Event",
            "IncomingCall", "LimitError", "PendingCall", "Pidfd", "PublishAck", "Remote", "RequestError",
-           "RoutingError", "SYSTEM_ADDRESS", "ServiceError", "Subscription", "connect", "default_address",
+           "RoutingError", "SYSTEM_ADDRESS", "ServiceError", "Subscription", "UntrustedBus", "connect", "default_address",
            "parse_address", "pattern_matches", "user_address"]

@@ -17,7 +17,7 @@ import os
 import socket
 from typing import Any, AsyncIterator, Awaitable, Callable, Deque, Dict, Optional, Set, Tuple, Union
 
-from . import _wire
+from . import _userbus, _wire
 from ._base import DEFAULT_TIMEOUT, Base, IncomingCall
 from ._wire import Event, Pidfd, ProtocolViolation, PublishAck
 from .errors import BusError, CallTimeout, Disconnected, RequestError, from_message
@@ -97,7 +97,9 @@ class Bus(Base):
         sock = self._new_socket()
         sock.setblocking(False)
         try:
+            _userbus.check_dir(self._path)
             await asyncio.wait_for(self._loop.sock_connect(sock, self._path), self.timeout)
+            _userbus.check_peer(sock, self._path)
         except BaseException:
             sock.close()
             raise

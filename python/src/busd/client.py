@@ -12,7 +12,7 @@ import socket
 import time
 from typing import Any, Callable, Deque, Dict, Iterator, Optional
 
-from . import _wire
+from . import _userbus, _wire
 from ._base import DEFAULT_TIMEOUT, Base, IncomingCall
 from ._wire import Event, Pidfd, PublishAck, ProtocolViolation
 from .errors import BusError, CallTimeout, Disconnected, RequestError, from_message
@@ -135,8 +135,10 @@ class Bus(Base):
     def _connect(self) -> None:
         sock = self._new_socket()
         try:
+            _userbus.check_dir(self._path)
             sock.settimeout(self.timeout)
             sock.connect(self._path)
+            _userbus.check_peer(sock, self._path)
             sock.setblocking(False)
         except BaseException:
             sock.close()

@@ -10,7 +10,7 @@ before sending raise the code the daemon would have answered, with
 from typing import Any, Dict, Optional, Type
 
 __all__ = ["BusError", "RequestError", "LimitError", "AccessError", "RoutingError", "DaemonError",
-           "ServiceError", "CallTimeout", "Disconnected", "error_class", "from_message"]
+           "ServiceError", "CallTimeout", "Disconnected", "UntrustedBus", "error_class", "from_message"]
 
 
 class BusError(Exception):
@@ -63,6 +63,14 @@ class CallTimeout(BusError, TimeoutError):
 class Disconnected(BusError, ConnectionError):
     """Client-side code `disconnected`: the connection ended, or the bus is
     between connections."""
+
+
+class UntrustedBus(BusError, PermissionError):
+    """Client-side code `untrusted_bus`: the user bus is not trustworthy (the
+    /tmp/busd-$UID fallback directory is not a private directory of this uid
+    or root, or the daemon behind the user bus's socket runs as another uid
+    than this one or root: a squatter). `.data` is {"path", "uid"}: the path
+    and the owner found. Nothing was sent."""
 
 
 _FAMILIES: Dict[str, Type[BusError]] = {}
