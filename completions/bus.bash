@@ -7,6 +7,12 @@
 # the --address/--system/--seqpacket given on the command line and a short
 # timeout, so a missing or slow bus only means no suggestions.
 #
+# Works with or without the bash-completion package: its _init_completion,
+# __ltrim_colon_completions and _command_offset are used when loaded, else
+# the small equivalents below. Keep the verbs and options in step with
+# completions/_bus (zsh) and completions/bus.fish: tests/integration/
+# cli_completion_test.py checks all three against `bus --help`.
+#
 # shellcheck disable=SC2207 # COMPREPLY=($(compgen ...)): the completion idiom
 
 _bus_query()
@@ -43,10 +49,57 @@ _bus_methods()
         grep -oE '[[,]\{"name":"[^"]*"' <<<"$json" | sed 's/^.{"name":"//; s/"$//'
 }
 
+_bus_init()
+{
+        # Without bash-completion: sets _bus's cur, prev, words and cword from
+        # COMP_WORDS as `_init_completion -n :` does, joining again what bash
+        # split at ':' (COMP_WORDBREAKS), so that unix:/path is one word. A
+        # ':' piece is joined to its neighbours when no blank separates them
+        # in COMP_LINE.
+        local i w rest=$COMP_LINE glued
+        words=()
+        cword=0
+        for ((i = 0; i < ${#COMP_WORDS[@]}; i++)); do
+                w=${COMP_WORDS[i]}
+                glued=1
+                if [[ $rest == [[:blank:]]* ]]; then
+                        glued=0
+                        rest=${rest#"${rest%%[![:blank:]]*}"}
+                fi
+                rest=${rest#"$w"}
+                if ((i > 0 && glued)) && [[ $w == : || ${COMP_WORDS[i - 1]} == : ]]; then
+                        words[${#words[@]} - 1]+=$w
+                else
+                        words+=("$w")
+                fi
+                ((i == COMP_CWORD)) && cword=$((${#words[@]} - 1))
+        done
+        cur=${words[cword]}
+        prev=${words[cword - 1]}
+}
+
+_bus_ltrim_colon()
+{
+        # __ltrim_colon_completions: bash replaces only the part of $1 after
+        # its last ':', so the candidates lose what comes before it
+        if declare -F __ltrim_colon_completions >/dev/null; then
+                __ltrim_colon_completions "$1"
+        elif [[ $1 == *:* && $COMP_WORDBREAKS == *:* ]]; then
+                local colon_word=${1%"${1##*:}"} i
+                for ((i = 0; i < ${#COMPREPLY[@]}; i++)); do
+                        COMPREPLY[i]=${COMPREPLY[i]#"$colon_word"}
+                done
+        fi
+}
+
 _bus()
 {
         local cur prev words cword
-        _init_completion -n : || return
+        if declare -F _init_completion >/dev/null; then
+                _init_completion -n : || return
+        else
+                _bus_init
+        fi
 
         local verbs="call publish listen wait serve list introspect status metrics ping monitor policy help"
         local global_opts="--address --system --seqpacket --timeout --json --text --pretty --compact --color --full --help --version"
@@ -54,12 +107,12 @@ _bus()
         # An option's argument.
         case $prev in
         -a | --address)
-                compopt -o nospace
+                compopt -o nospace 2>/dev/null # (fails only outside a completion: tests)
                 if [[ $cur == unix:* || $cur == seqpacket:* ]]; then
                         local scheme=${cur%%:*}
                         COMPREPLY=($(compgen -f -- "${cur#*:}"))
                         COMPREPLY=("${COMPREPLY[@]/#/$scheme:}")
-                        __ltrim_colon_completions "$cur"
+                        _bus_ltrim_colon "$cur"
                 else
                         COMPREPLY=($(compgen -W "unix: seqpacket:" -- "$cur") $(compgen -f -- "$cur"))
                 fi
@@ -107,7 +160,8 @@ _bus()
         for ((i = 1; i < cword; i++)); do
                 case ${words[i]} in
                 -a | --address | -t | --timeout | --color | --colour | -n | --count | --jobs | --declare | \
-                        --params-shape | --result-shape | --event | --name | --sender | --topic | --type | --pcapng)
+                        --params-shape | --result-shape | --event | --name | --sender | --topic | --type | --pcapng | \
+                        --dir | --uid | --user | --gid | --groups)
                         ((i++))
                         ;;
                 --)
@@ -129,7 +183,13 @@ _bus()
 
         # serve NAME METHOD -- COMMAND [ARGS...]: complete the command.
         if ((dashdash > 0)); then
-                _command_offset $((dashdash + 1))
+                if declare -F _command_offset >/dev/null; then
+                        _command_offset $((dashdash + 1))
+                elif ((cword == dashdash + 1)); then
+                        COMPREPLY=($(compgen -c -- "$cur" | sort -u))
+                else
+                        COMPREPLY=($(compgen -f -- "$cur"))
+                fi
                 return
         fi
 
@@ -178,5 +238,5 @@ _bus()
                 [[ ${args[0]} == check ]] && COMPREPLY=($(compgen -W "connect own call publish subscribe see backpressure monitor" -- "$cur"))
                 ;;
         esac
-        __ltrim_colon_completions "$cur"
+        _bus_ltrim_colon "$cur"
 } && complete -F _bus bus

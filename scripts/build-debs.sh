@@ -74,13 +74,23 @@ expect_libbus_dev() {
                 "./usr/lib/$multiarch/cmake/libbus/libbusTargets.cmake" \
                 "./usr/lib/$multiarch/cmake/libbus/libbusTargets-none.cmake" \
                 ./usr/share/man/man3/libbus.3.gz
+        # a page per public function, each `.so man3/libbus.3`: what libbus
+        # exports and the adapters' attach/detach functions
+        local f
+        for f in $(nm -D --defined-only "$out/root-libbus1/usr/lib/$multiarch/libbus.so.1.0.0" | awk '$2 == "T" { print $3 }') \
+                $(sed -n 's/^static inline [^(]*\b\(bus_[a-z0-9_]*[a-z0-9]\)(.*/\1/p' "$src"/libbus/adapters/bus-*.h); do
+                printf './usr/share/man/man3/%s.3.gz\n' "$f"
+        done
         doc libbus-dev
 }
 expect_bus_tools() {
         printf '%s\n' ./usr/bin/bus ./usr/share/bash-completion/completions/bus \
+                ./usr/share/zsh/vendor-completions/_bus ./usr/share/fish/vendor_completions.d/bus.fish \
                 ./usr/share/man/man1/bus.1.gz ./usr/share/doc/bus-tools/bus.md.gz
         doc bus-tools
 }
+rm -rf "$out/root-libbus1"
+dpkg -x "$out/libbus1_${version}_${arch}.deb" "$out/root-libbus1" # the exports, for expect_libbus_dev
 for pkg in busd libbus1 libbus-dev bus-tools; do
         deb=$out/${pkg}_${version}_${arch}.deb
         [ -f "$deb" ] || { fail "$pkg: no $deb"; continue; }
@@ -126,6 +136,11 @@ export LD_LIBRARY_PATH=$root/usr/lib/$multiarch
 "$root/usr/bin/busd" --version
 "$root/usr/bin/bus" --version
 "$root/usr/bin/busd" --help >/dev/null || fail "busd --help"
+# `man bus_call` finds libbus(3) through its .so page (gzipped by dh_compress)
+if command -v man >/dev/null; then
+        where=$(MANPATH=$root/usr/share/man man -w 3 bus_call 2>&1 || true)
+        [ "$where" = "$root/usr/share/man/man3/libbus.3.gz" ] || fail "man -w 3 bus_call: ${where:-nothing}"
+fi
 "$root/usr/bin/bus" --help >/dev/null || fail "bus --help"
 # the SONAME (libbus/CMakeLists.txt: the major version) and what bus links
 soname=$(readelf -d "$root/usr/lib/$multiarch/libbus.so.1.0.0" | grep -o 'Library soname: \[[^]]*\]' || true)

@@ -19,14 +19,18 @@
 #          prometheus.service listening on :9090, started at once on a host
 #          that runs systemd: `systemctl disable --now prometheus` if unwanted)
 #          python3-prometheus-client (its OpenMetrics parser checks them too)
-#          and tshark (py_monitor reads `bus monitor --pcapng` captures with it)
+#          tshark (py_monitor reads `bus monitor --pcapng` captures with it),
+#          zsh, fish and bash-completion (cli_completion runs bus's completion
+#          in each shell, bash with and without bash-completion; each part is
+#          skipped when its shell is missing)
 set -euo pipefail
 
 want=(build-essential cmake pkg-config libuv1-dev libjson-c-dev libsystemd-dev libssl-dev openssl libmicrohttpd-dev)
 if [ "${1:-build}" = test ]; then
         want+=(python3 python3-venv python3-setuptools python3-wheel clang clang-format libclang-rt-14-dev procps
                 iproute2 systemd go-md2man man-db debhelper dpkg-dev fakeroot valgrind dbus-broker nats-server
-                libnats-dev libglib2.0-dev python3-dbus python3-gi prometheus python3-prometheus-client tshark)
+                libnats-dev libglib2.0-dev python3-dbus python3-gi prometheus python3-prometheus-client tshark
+                zsh fish bash-completion)
 fi
 
 missing=()

@@ -8,7 +8,10 @@ where each kind of file must land. Steps:
   tree               `cmake --install` of the build tree into the scratch
                      root (DESTDIR), then the layout: every expected file and
                      nothing else, modes, the SONAME and exported symbols of
-                     libbus, the paths inside libbus.pc and the units;
+                     libbus, the paths inside libbus.pc and the units, a man
+                     page per public function of libbus that man(1) resolves
+                     to libbus(3), the syntax of the bash, zsh and fish
+                     completions;
   example_pkgconfig  example/example.c built with `pkg-config --cflags --libs
                      libbus` against the scratch root, run against the
                      installed busd on both transports; the installed `bus`
@@ -20,6 +23,9 @@ where each kind of file must land. Steps:
                      example/example.c built against the build tree (not
                      installed) with PKG_CONFIG_PATH=BUILD/libbus, which finds
                      libbus-uninstalled.pc, run against the tree's busd;
+  no_man             a configure of the source tree as if go-md2man were
+                     absent (-DGO_MD2MAN=/nonexistent/go-md2man) warns that
+                     no man page is built and names the Debian package;
   systemd_verify     `systemd-analyze verify` on every installed unit: the
                      system units with --root (the scratch root plus the
                      host's unit directories), the user units as copies
@@ -35,6 +41,7 @@ bytes, and build trees can be deep. Standard library only.
 import atexit
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -95,6 +102,8 @@ def expected_files(p):
         **{p.libdir + "/pkgconfig/libbus-%s.pc" % a: "file" for a in ("uv", "sdevent", "glib")},
         p.docdir + "/bus.md": "file",
         p.completions + "/bus": "file",
+        p.zsh_completions + "/_bus": "file",
+        p.fish_completions + "/bus.fish": "file",
         p.sysusers + "/busd.conf": "file",
         p.datadir + "/busd/services": "dir",
         p.datadir + "/busd/user-services": "dir",
@@ -112,7 +121,31 @@ def expected_files(p):
     if p.man:
         for name, sec in (("busd", 8), ("bus", 1), ("libbus", 3)):
             e["%s/man%d/%s.%d" % (p.mandir, sec, name, sec)] = "file"
+        for name in public_functions(p):
+            e["%s/man3/%s.3" % (p.mandir, name)] = "file"
     return e
+
+
+def public_functions(p):
+    """The functions that get a man page bus_x(3) linking to libbus(3): every
+    function libbus.so exports (nm, so that the list docs/CMakeLists.txt
+    reads from bus.h cannot miss one) and the adapters' static inline
+    attach/detach functions (libbus/adapters/bus-*.h; names ending in _ are
+    their internals)."""
+    if not hasattr(p, "_functions"):
+        lib = os.path.join(p.build_dir, "libbus", "libbus.so")
+        names = set(line.split()[2] for line in run(["nm", "-D", "--defined-only", lib]).splitlines()
+                    if len(line.split()) == 3 and line.split()[1] == "T")
+        adapters = os.path.join(p.source_dir, "libbus", "adapters")
+        for h in sorted(os.listdir(adapters)):
+            if h.endswith(".h"):
+                names.update(re.findall(r"(?m)^static inline [^(]*?\b(bus_\w*[a-z0-9])\(",
+                                        open(os.path.join(adapters, h)).read()))
+        for want in ("bus_call", "bus_open", "bus_attach_uv", "bus_detach_glib"):
+            if want not in names:
+                fail("%s is missing from the public functions found: %s" % (want, sorted(names)))
+        p._functions = sorted(names)
+    return p._functions
 
 
 def installed_files(root):
@@ -167,6 +200,11 @@ def check_contents(p):
     if "\nExecStart=%s/busd\n" % p.bindir not in user:
         fail("the user busd.service does not start %s/busd" % p.bindir)
     run(["bash", "-n", p.inroot(p.completions + "/bus")])
+    for shell, path in (("zsh", p.zsh_completions + "/_bus"), ("fish", p.fish_completions + "/bus.fish")):
+        if shutil.which(shell):
+            run([shell, "-n", p.inroot(path)])
+        else:
+            print("%s is not installed: %s is not syntax-checked" % (shell, path))
     if p.man:
         for name, sec in (("busd", 8), ("bus", 1), ("libbus", 3)):
             page = open(p.inroot("%s/man%d/%s.%d" % (p.mandir, sec, name, sec))).read()
@@ -176,6 +214,29 @@ def check_contents(p):
                 fail("%s.%d has no NAME section" % (name, sec))
             if "\n'" in page:
                 fail("%s.%d has a text line starting with ' (roff would drop it)" % (name, sec))
+        check_function_pages(p)
+
+
+def check_function_pages(p):
+    """Each bus_x.3 is a `.so` to libbus(3), and man(1) finds libbus(3) for
+    it through MANPATH (no network, no man-db cache needed)."""
+    for name in public_functions(p):
+        text = open(p.inroot("%s/man3/%s.3" % (p.mandir, name))).read()
+        if text != ".so man3/libbus.3\n":
+            fail("%s.3 is not a link page to libbus(3): %r" % (name, text))
+    if not shutil.which("man"):
+        print("man(1) is not installed (Debian: man-db): `man bus_call` is not checked")
+        return
+    env = dict(os.environ, MANPATH=p.inroot(p.mandir), MANWIDTH="80", LANG="C.UTF-8")
+    env.pop("MANOPT", None)
+    for name in public_functions(p):
+        where = run(["man", "-w", "3", name], env=env).strip()
+        if where != p.inroot(p.mandir + "/man3/libbus.3"):
+            fail("man -w 3 %s found %r, not libbus.3" % (name, where))
+    text = run(["man", "-P", "cat", "bus_call"], env=env)
+    if not text.startswith("LIBBUS(3)") or "bus_call" not in text:
+        fail("man bus_call does not show libbus(3):\n%s" % text[:400])
+    print("man: %d function pages, each finds libbus(3)" % len(public_functions(p)))
 
 
 def step_tree(p):
@@ -299,6 +360,24 @@ def step_uninstalled_pkgconfig(p):
         daemon.stop()
 
 
+# ---- without go-md2man -----------------------------------------------------
+
+def step_no_man(p):
+    work = fresh_dir(os.path.join(p.work, "no-man"))
+    out = run(["cmake", "-S", p.source_dir, "-B", work, "-DBUILD_TESTING=OFF",
+               "-DGO_MD2MAN=/nonexistent/go-md2man"])
+    text = " ".join(out.split())  # CMake wraps the warning's lines
+    for want in ("CMake Warning", "go-md2man is not at /nonexistent/go-md2man (Debian package: go-md2man)",
+                 "the man pages busd(8), bus(1), libbus(3) and the per-function pages of libbus",
+                 "are neither built nor installed"):
+        if want not in text:
+            fail("configuring without go-md2man does not say %r:\n%s" % (want, out))
+    cache = open(os.path.join(work, "CMakeCache.txt")).read()
+    if "BUS_MAN_PAGES:INTERNAL=OFF\n" not in cache:
+        fail("configuring without go-md2man leaves BUS_MAN_PAGES on")
+    print("without go-md2man: the configure step warns and builds no man page")
+
+
 # ---- systemd ---------------------------------------------------------------
 
 def copy_tree(src, dst):
@@ -405,6 +484,7 @@ def main():
         "example_cmake": step_example_cmake,
         "uninstalled_pkgconfig": step_uninstalled_pkgconfig,
         "systemd_verify": step_systemd_verify,
+        "no_man": step_no_man,
     }[sys.argv[2]](p)
 
 

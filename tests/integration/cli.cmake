@@ -37,4 +37,9 @@ if(Python3_Interpreter_FOUND AND TARGET busd AND TARGET bus_cli)
   add_test(NAME cli_userbus COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli_userbus_test.py -v)
   set_tests_properties(cli_userbus PROPERTIES LABELS integration TIMEOUT 180
     ENVIRONMENT "BUS=$<TARGET_FILE:bus_cli>;BUSD=$<TARGET_FILE:busd>;LIBBUS=$<TARGET_FILE:bus>")
+  # the completions for bash (with and without bash-completion), zsh and fish
+  # against `bus --help` and a real busd (cli_completion_test.py)
+  add_test(NAME cli_completion COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli_completion_test.py -v)
+  set_tests_properties(cli_completion PROPERTIES LABELS integration TIMEOUT 180
+    ENVIRONMENT "BUS=$<TARGET_FILE:bus_cli>;BUSD=$<TARGET_FILE:busd>")
 endif()

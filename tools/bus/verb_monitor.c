@@ -407,9 +407,9 @@ static int run_monitor(struct cli *cli, int argc, char **argv)
                 case OPT_READY:
                         ready = true;
                         break;
-                default:
+                default: /* --help (exit 0: r is 0 then) or a usage error */
                         r = cli_getopt_exit(c);
-                        break;
+                        goto out;
                 }
         }
         if (!r && optind < argc)
