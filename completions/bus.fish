@@ -113,6 +113,7 @@ complete -c bus -l text -d 'text output (tables)'
 complete -c bus -s p -l pretty -d 'indented JSON'
 complete -c bus -s c -l compact -d 'one-line JSON'
 complete -c bus -l color -x -a 'auto always never' -d 'colour output'
+complete -c bus -l full -d 'tables: every cell whole, not cut to the terminal'
 complete -c bus -s h -l help -d 'show the help'
 complete -c bus -s V -l version -d 'print the version'
 
