@@ -119,7 +119,7 @@ static enum policy_verb verb_of(const char *s, bool *ok)
 static int load_info(struct cli *cli, const char *dir, bool user_bus, uid_t owner, struct policy **ret,
                      struct policyload_info *ret_info, char *dirbuf, size_t dirlen)
 {
-        struct policyload_info info;
+        struct policyload_info info = { 0 };
         char err[1024];
 
         if (dir)
@@ -137,7 +137,7 @@ static int load_info(struct cli *cli, const char *dir, bool user_bus, uid_t owne
 static int load(struct cli *cli, const char *dir, bool user_bus, uid_t owner, struct policy **ret, size_t *ret_files,
                 char *dirbuf, size_t dirlen)
 {
-        struct policyload_info info;
+        struct policyload_info info = { 0 };
         int r = load_info(cli, dir, user_bus, owner, ret, &info, dirbuf, dirlen);
 
         if (r == 0)
@@ -237,7 +237,7 @@ static int run_check(struct cli *cli, int argc, char **argv, const char *dir, bo
 
 static int run_verify(struct cli *cli, int argc, const char *dir, bool user_bus)
 {
-        struct policyload_info info;
+        struct policyload_info info = { 0 };
         struct policy *pol = NULL;
         char dirbuf[PATH_MAX], rule[256];
         int r;
