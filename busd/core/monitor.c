@@ -17,6 +17,7 @@
 #include "access.h"
 #include "buf.h"
 #include "buslimits.h"
+#include "corelog.h"
 #include "errcode.h"
 #include "jsonnew.h"
 #include "jsonscan.h"
@@ -74,20 +75,6 @@ static void scan_free(struct monitor_scan *ms)
         buf_unref(ms->last);
         jsonscan_free(ms->scan);
         free(ms);
-}
-
-static void log_line(struct router *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void log_line(struct router *r, const char *fmt, ...)
-{
-        char line[1024];
-        va_list ap;
-
-        if (!r->cfg.log)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(line, sizeof(line), fmt, ap);
-        va_end(ap);
-        r->cfg.log(r->cfg.log_userdata, "%s", line);
 }
 
 static void monitor_free(struct monitor *mon)
@@ -175,9 +162,9 @@ void monitor_start(struct router *r, struct peer *p, const struct msg *m)
         list_append(&r->monitors, &mon->link);
         r->n_monitors++;
         r->monitor_out = monitor_out;
-        log_line(r, "monitor %s (uid %u, pid %d) started: %s, filter %s", p->unique, (unsigned)p->uid, (int)p->pid,
-                 mon->all ? "all traffic" : "its uid's traffic",
-                 json_object_to_json_string_ext(mon->filter, WIRE_JSON_FLAGS));
+        corelog(r, "monitor %s (uid %u, pid %d) started: %s, filter %s", p->unique, (unsigned)p->uid, (int)p->pid,
+                mon->all ? "all traffic" : "its uid's traffic",
+                json_object_to_json_string_ext(mon->filter, WIRE_JSON_FLAGS));
         struct json_object *o = jsonnew_object();
         json_object_object_add(o, "scope", jsonnew_string(mon->all ? "all" : "uid"));
         json_object_object_add(o, "uid", jsonnew_uint64(p->uid));
@@ -192,8 +179,8 @@ void monitor_peer_gone(struct router *r, struct peer *p)
 
         if (!mon)
                 return;
-        log_line(r, "monitor %s (uid %u, pid %d) ended: %" PRIu64 " records, %" PRIu64 " dropped", p->unique,
-                 (unsigned)p->uid, (int)p->pid, mon->records, mon->drops);
+        corelog(r, "monitor %s (uid %u, pid %d) ended: %" PRIu64 " records, %" PRIu64 " dropped", p->unique,
+                (unsigned)p->uid, (int)p->pid, mon->records, mon->drops);
         list_unlink(&mon->link);
         r->n_monitors--;
         p->monitor = NULL;

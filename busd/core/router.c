@@ -32,6 +32,7 @@
 #include "buf.h"
 #include "buslimits.h"
 #include "busmethods.h"
+#include "corelog.h"
 #include "decl.h"
 #include "errcode.h"
 #include "events.h"
@@ -54,7 +55,6 @@
 #define PARSE_WHY_MAX 512     /* why a message did not parse or validate */
 #define WITHHELD_TEXT_MAX 600 /* an answer withheld after a policy change: a method and a rule */
 /* Room for one warning line of the router's own (stalled peers, activation). */
-#define LOG_LINE_MAX 512
 
 void router_limits_default(struct router_limits *l)
 {
@@ -152,20 +152,6 @@ int router_set_activatable(struct router *r, const struct activatable *entries, 
         return activate_set_table(r->acts, entries, n);
 }
 
-static void log_msg(struct router *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void log_msg(struct router *r, const char *fmt, ...)
-{
-        char line[LOG_LINE_MAX];
-        va_list ap;
-
-        if (!r->cfg.log)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(line, sizeof(line), fmt, ap);
-        va_end(ap);
-        r->cfg.log(r->cfg.log_userdata, "%s", line);
-}
-
 struct buf *router_error_buf(struct router *r, const char *code, const char *message)
 {
         r->stats.errors++;
@@ -247,7 +233,7 @@ void router_tick(struct router *r)
                 char why[REASON_MAX];
                 snprintf(why, sizeof(why), "its queue stayed full (%zu bytes) for %u ms without it reading",
                          p->queued_bytes, r->cfg.limits.stall_timeout_ms);
-                log_msg(r, "disconnecting %s (pid %d): %s", p->unique, (int)p->pid, why);
+                corelog(r, "disconnecting %s (pid %d): %s", p->unique, (int)p->pid, why);
                 p->ops->kill(p, why);
         }
 }
@@ -550,7 +536,7 @@ void router_activation_failed(struct router *r, const char *name, const char *re
         list_init(&taken);
         n = activate_fail(r->acts, name, r->now_ms, reason, &taken);
         if (n)
-                log_msg(r, "activating %s failed: %s (%zu calls answered with an error)", name, reason, n);
+                corelog(r, "activating %s failed: %s (%zu calls answered with an error)", name, reason, n);
         list_for_each_safe(l, tmp, &taken)
         {
                 struct held_call *h = list_entry(l, struct held_call, link);
