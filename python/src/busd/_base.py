@@ -126,6 +126,24 @@ class Base:
     def _frame(self, data: bytes) -> bytes:
         return data if self.seqpacket else data + b"\n"
 
+    def _send_out(self, data: bytes) -> None:
+        """Sends one framed message now (each client its own way)."""
+        raise NotImplementedError
+
+    def _send_answer(self, conn: int, msg: Dict[str, Any]) -> None:
+        """Sends a served call's reply or error on the connection it came
+        on; one that cannot be encoded (too large, too deep) is answered
+        with `failed` instead, and the error raised."""
+        if conn != self._conn or self._sock is None:
+            raise Disconnected("disconnected", "the call came on a connection that has ended", local=True)
+        try:
+            data = self._frame(self._encode(msg))
+        except BusError as e:
+            self._send_out(self._frame(self._encode({"type": "error", "id": msg["id"], "code": "failed",
+                                                     "message": "the answer cannot be sent: %s" % e.message})))
+            raise
+        self._send_out(data)
+
     def _new_id(self) -> int:
         i = self._ids
         self._ids = 1 if i >= _wire.MAX_ID else i + 1

@@ -528,15 +528,7 @@ class Bus(Base):
         if self._methods.pop(name, None) is not None and self._sock is not None:
             self._request(self._declare_msg())
 
-    def _send_answer(self, conn: int, msg: Dict[str, Any]) -> None:
-        if conn != self._conn or self._sock is None:
-            raise Disconnected("disconnected", "the call came on a connection that has ended", local=True)
-        try:
-            data = self._frame(self._encode(msg))
-        except BusError as e:
-            self._send_bytes(self._frame(self._encode({"type": "error", "id": msg["id"], "code": "failed",
-                                                       "message": "the answer cannot be sent: %s" % e.message})))
-            raise
+    def _send_out(self, data: bytes) -> None:
         self._send_bytes(data)
 
     def _serve(self, msg: Dict[str, Any]) -> None:
