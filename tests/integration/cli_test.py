@@ -58,6 +58,24 @@ class Daemon:
             raise AssertionError("busd exited with status %d on SIGTERM" % status)
 
 
+def read_pty(master):
+    """Everything a child writes to the terminal whose master side is
+    `master` (its slave end already closed here), until it closes it (EIO) or
+    is silent for WAIT; closes master."""
+    out = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], WAIT)
+        try:
+            data = os.read(master, 65536) if ready else b""
+        except OSError:  # EIO: the other side is closed
+            data = b""
+        if not data:
+            break
+        out += data
+    os.close(master)
+    return out
+
+
 class BusTest(unittest.TestCase):
     seqpacket = False
 
@@ -367,17 +385,7 @@ class Output(BusTest):
         master, slave = pty.openpty()
         p = subprocess.Popen(self.argv(args), stdout=slave, stderr=subprocess.PIPE, env=env)
         os.close(slave)
-        out = b""
-        while True:
-            ready, _, _ = select.select([master], [], [], WAIT)
-            try:
-                data = os.read(master, 65536) if ready else b""
-            except OSError:  # EIO: the other side is closed
-                data = b""
-            if not data:
-                break
-            out += data
-        os.close(master)
+        out = read_pty(master)
         p.communicate(timeout=WAIT)
         return p.returncode, out.decode().replace("\r\n", "\n")
 

@@ -14,7 +14,6 @@ import fcntl
 import json
 import os
 import pty
-import select
 import shutil
 import struct
 import subprocess
@@ -22,7 +21,7 @@ import tempfile
 import termios
 import unittest
 
-from cli_test import WAIT, BusTest
+from cli_test import WAIT, BusTest, read_pty
 from daemon_harness import Daemon
 
 LONG_NAME = "org.example.AVeryLongServiceNameThatDoesNotFit.OnAnyTerminal.Clock"
@@ -56,17 +55,7 @@ class Tty(BusTest):
         env.pop("LC_ALL", None)
         p = subprocess.Popen(self.argv(args), stdout=slave, stderr=subprocess.PIPE, env=env)
         os.close(slave)
-        out = b""
-        while True:
-            ready, _, _ = select.select([master], [], [], WAIT)
-            try:
-                data = os.read(master, 65536) if ready else b""
-            except OSError:  # EIO: the other side is closed
-                data = b""
-            if not data:
-                break
-            out += data
-        os.close(master)
+        out = read_pty(master)
         _, err = p.communicate(timeout=WAIT)
         self.assertEqual(p.returncode, 0, err)
         return out.decode().replace("\r\n", "\n").splitlines()

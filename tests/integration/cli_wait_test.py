@@ -32,7 +32,7 @@ import threading
 import time
 import unittest
 
-from cli_test import BUS, BUSD, WAIT, BusTest
+from cli_test import BUS, BUSD, WAIT, BusTest, read_pty
 
 
 class _Wait(BusTest):
@@ -195,17 +195,7 @@ class _Edges(BusTest):
         master, slave = pty.openpty()
         p = subprocess.Popen(self.argv(["publish", "nobody.listens", "1"]), stdout=subprocess.PIPE, stderr=slave)
         os.close(slave)
-        err = b""
-        while True:
-            ready, _, _ = select.select([master], [], [], WAIT)
-            try:
-                data = os.read(master, 4096) if ready else b""
-            except OSError:  # EIO: closed
-                data = b""
-            if not data:
-                break
-            err += data
-        os.close(master)
+        err = read_pty(master)
         out, _ = p.communicate(timeout=WAIT)
         self.assertEqual((p.returncode, out), (0, b""))
         self.assertIn(b"nobody is subscribed to nobody.listens", err)

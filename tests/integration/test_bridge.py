@@ -91,6 +91,18 @@ def links_up(d, n):
     wait_until("%d bridge links up on %s" % (n, d), up)
 
 
+def a_dials_b(net, **a_link):
+    """Buses a and b of net (netns.line(["a", "b"])) bridged, a dialling b,
+    every topic and name both ways unless a_link sets a's link (export=...);
+    returns (da, db) once a's link is up."""
+    d = net.tmpdir
+    fb = bridge_file(d, "busd-b", [link("from-a", ["busd-a"])], listen=["%s:7400" % net.addr("b", "a")])
+    fa = bridge_file(d, "busd-a", [link("to-b", ["busd-b"], connect="%s:7400" % net.addr("b", "a"), **a_link)])
+    db, da = net.busd("b", "--bridge-config", fb), net.busd("a", "--bridge-config", fa)
+    links_up(da, 1)
+    return da, db
+
+
 def callable_(client, dest):
     """Waits until dest can be called from client (its name has crossed)."""
     def ok():
@@ -300,11 +312,7 @@ class Topologies(unittest.TestCase):
 
     def test_a_cut_link_fails_pending_calls_at_once_and_heals(self):
         with netns.line(["a", "b"]) as net:
-            d = net.tmpdir
-            fb = bridge_file(d, "busd-b", [link("from-a", ["busd-a"])], listen=["%s:7400" % net.addr("b", "a")])
-            fa = bridge_file(d, "busd-a", [link("to-b", ["busd-b"], connect="%s:7400" % net.addr("b", "a"))])
-            db, da = net.busd("b", "--bridge-config", fb), net.busd("a", "--bridge-config", fa)
-            links_up(da, 1)
+            da, db = a_dials_b(net)
             s = Service(db, "org.example.Far")
             try:
                 ca = da.connect()
@@ -336,13 +344,8 @@ class Topologies(unittest.TestCase):
 
     def test_filters_keep_what_is_not_exported_at_home(self):
         with netns.line(["a", "b"]) as net:
-            d = net.tmpdir
             narrow = {"topics": ["public.>"], "names": ["org.example.Public.*"]}
-            fa = bridge_file(d, "busd-a", [link("to-b", ["busd-b"], connect="%s:7400" % net.addr("b", "a"),
-                                                export=narrow)])
-            fb = bridge_file(d, "busd-b", [link("from-a", ["busd-a"])], listen=["%s:7400" % net.addr("b", "a")])
-            db, da = net.busd("b", "--bridge-config", fb), net.busd("a", "--bridge-config", fa)
-            links_up(da, 1)
+            da, db = a_dials_b(net, export=narrow)
             links_up(db, 1)
             sub = db.connect()
             sub.subscribe(">")

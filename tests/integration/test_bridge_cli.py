@@ -12,7 +12,7 @@ import unittest
 
 import netns
 from daemon_harness import WAIT, main
-from test_bridge import Service, bridge_file, callable_, link, links_up
+from test_bridge import Service, a_dials_b, callable_
 
 BUS = os.environ.get("BUS")
 LIBBUS_CALL = os.environ.get("LIBBUS_CALL")
@@ -26,11 +26,7 @@ class RemoteDest(unittest.TestCase):
 
     def test_bus_slash_name_through_libbus_and_the_cli(self):
         with netns.line(["a", "b"]) as net:
-            d = net.tmpdir
-            fb = bridge_file(d, "busd-b", [link("from-a", ["busd-a"])], listen=["%s:7400" % net.addr("b", "a")])
-            fa = bridge_file(d, "busd-a", [link("to-b", ["busd-b"], connect="%s:7400" % net.addr("b", "a"))])
-            db, da = net.busd("b", "--bridge-config", fb), net.busd("a", "--bridge-config", fa)
-            links_up(da, 1)
+            da, db = a_dials_b(net)
             s = Service(db, "org.example.OnB")
             try:
                 callable_(da.connect(), "busd-b/org.example.OnB")
