@@ -8,7 +8,7 @@
 
 static void *attach(struct bus *bus)
 {
-        struct bus_glib *a;
+        struct bus_glib *a = NULL;
 
         CHECK_EQ_INT(bus_attach_glib(bus, NULL, &a), 0);
         return a;

@@ -10,7 +10,7 @@ static sd_event *event;
 
 static void *attach(struct bus *bus)
 {
-        struct bus_sdevent *a;
+        struct bus_sdevent *a = NULL;
 
         CHECK_EQ_INT(bus_attach_sdevent(bus, event, &a), 0);
         return a;

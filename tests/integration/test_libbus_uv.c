@@ -8,7 +8,7 @@
 
 static void *attach(struct bus *bus)
 {
-        struct bus_uv *a;
+        struct bus_uv *a = NULL;
 
         CHECK_EQ_INT(bus_attach_uv(bus, uv_default_loop(), &a), 0);
         return a;
